@@ -1,0 +1,19 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { Settings } from '@cyborg/config';
+import { MessagingModule } from '@cyborg/messaging';
+import { AgentService } from './agent.service';
+import { agentWorkController } from './agent-work.controller';
+
+@Module({})
+export class AgentModule {
+  static forHost(settings: Settings): DynamicModule {
+    return {
+      module: AgentModule,
+      imports: [
+        MessagingModule.forRoot({ servers: settings.NATS_URL, name: `cyborg-agent-${settings.AGENT_HOSTNAME}`, defaultTimeoutMs: settings.RPC_TIMEOUT_MS }),
+      ],
+      controllers: [agentWorkController(settings.AGENT_HOSTNAME)],
+      providers: [{ provide: Settings, useValue: settings }, AgentService],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import type { LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import type { RunningService, Settings } from '@cyborg/config';
+import { natsMicroserviceOptions, RpcErrorFilter, RpcValidationPipe } from '@cyborg/messaging';
+import { AgentModule } from './agent.module';
+
+/** One host's agent: answers `cyborg.agent.<host>.*` (no queue group: one agent per host). */
+export async function startAgent(settings: Settings, logger: LoggerService): Promise<RunningService> {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(AgentModule.forHost(settings), {
+    ...natsMicroserviceOptions({ servers: settings.NATS_URL, name: `cyborg-agent-${settings.AGENT_HOSTNAME}` }),
+    logger,
+  });
+  app.useGlobalPipes(new RpcValidationPipe());
+  app.useGlobalFilters(new RpcErrorFilter());
+  await app.listen();
+  logger.log({ msg: 'agent listening', hostname: settings.AGENT_HOSTNAME, drivers: settings.AGENT_DRIVERS });
+  return { name: `agent:${settings.AGENT_HOSTNAME}`, close: () => app.close() };
+}

@@ -1,0 +1,27 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { Settings } from '@cyborg/config';
+import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
+import { databaseMigrations } from '@cyborg/projections';
+import { eventSchemas } from '@cyborg/contracts';
+import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
+import { RelayService } from './relay/relay.service';
+
+@Module({})
+export class ConductorModule {
+  static forRoot(settings: Settings): DynamicModule {
+    return {
+      module: ConductorModule,
+      imports: [
+        EventStoreModule.forRoot({
+          url: settings.DATABASE_URL,
+          poolSize: settings.DATABASE_POOL_SIZE,
+          applicationName: 'cyborg-conductor',
+          migrations: databaseMigrations,
+          registry: EventTypeRegistry.from(eventSchemas),
+        }),
+      ],
+      controllers: [RegisterHostController],
+      providers: [{ provide: Settings, useValue: settings }, RegisterHostHandler, RelayService],
+    };
+  }
+}

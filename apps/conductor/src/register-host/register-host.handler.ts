@@ -1,0 +1,46 @@
+import { Controller, Injectable } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  conductorSubject,
+  ConductorCommands,
+  RegisterHostCommand,
+  type RegisterHostResult,
+  Streams,
+} from '@cyborg/contracts';
+import { decideRegisterHost, evolveHost, fold, initialHostState } from '@cyborg/domain';
+import { CommandExecutor, EventStore } from '@cyborg/event-store';
+
+@Injectable()
+export class RegisterHostHandler {
+  constructor(
+    private readonly store: EventStore,
+    private readonly executor: CommandExecutor,
+  ) {}
+
+  async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
+    const streamId = Streams.host(command.hostname);
+    const outcome = await this.executor.execute(
+      { commandId: command.commandId, type: ConductorCommands.registerHost, payload: command, metadata: { ...command.caller } },
+      async () => {
+        const events = await this.store.readStream(streamId);
+        const state = fold(events, evolveHost, initialHostState);
+        const decided = decideRegisterHost(command, state);
+        return {
+          appends: [{ streamId, expectedVersion: events.length, events: decided }],
+          result: { hostname: command.hostname, changed: decided.length > 0 },
+        };
+      },
+    );
+    return outcome.result;
+  }
+}
+
+@Controller()
+export class RegisterHostController {
+  constructor(private readonly handler: RegisterHostHandler) {}
+
+  @MessagePattern(conductorSubject(ConductorCommands.registerHost))
+  registerHost(@Payload() command: RegisterHostCommand): Promise<RegisterHostResult> {
+    return this.handler.handle(command);
+  }
+}

@@ -1,0 +1,94 @@
+import { hostname } from 'node:os';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every setting, read from the environment. Defaults work on one machine
+ * with PostgreSQL and NATS on their standard local ports.
+ */
+export class Settings {
+  /** PostgreSQL holding the event log and the read models; the database is created if missing. */
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cyborg';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  /** Comma-separated NATS servers (JetStream enabled). */
+  @IsString()
+  NATS_URL = 'nats://127.0.0.1:4222';
+
+  @IsString()
+  API_HOST = '0.0.0.0';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  API_PORT = 6666;
+
+  /** `noauth`: identity from request headers; `keystone`: validate tokens. */
+  @IsIn(['noauth', 'keystone'])
+  AUTH_STRATEGY: 'noauth' | 'keystone' = 'noauth';
+
+  /** OpenStack Placement; when unset, placement-sync says so and does nothing. */
+  @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  PLACEMENT_URL?: string;
+
+  /** Nova API, notified when binds resolve; when unset, notifications are skipped. */
+  @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  NOVA_URL?: string;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  RPC_TIMEOUT_MS = 5000;
+
+  @Transform(toInt) @IsInt() @Min(1000)
+  BIND_TIMEOUT_MS = 60_000;
+
+  /** How long a write's answer waits for the read models to show it. */
+  @Transform(toInt) @IsInt() @Min(0)
+  READ_YOUR_WRITES_TIMEOUT_MS = 2000;
+
+  @Transform(toInt) @IsInt() @Min(10)
+  PROJECTION_POLL_MS = 500;
+
+  /** JetStream de-duplication window of CYBORG_EVENTS. */
+  @Transform(toInt) @IsInt() @Min(1000)
+  EVENTS_DUPLICATE_WINDOW_MS = 600_000;
+
+  /** The host this agent serves; its work arrives on cyborg.agent.<host>.*. */
+  @IsString() @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'AGENT_HOSTNAME must be a DNS hostname' })
+  AGENT_HOSTNAME = hostname();
+
+  /** Comma-separated drivers the agent loads. */
+  @IsString()
+  AGENT_DRIVERS = 'fake,simulated';
+
+  @Transform(toInt) @IsInt() @Min(1000)
+  AGENT_REPORT_INTERVAL_MS = 60_000;
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  /** `json` for one JSON object per line; `text` for people at a terminal. */
+  @IsIn(['json', 'text'])
+  LOG_FORMAT: 'json' | 'text' = 'json';
+}
+
+export class InvalidSettingsError extends Error {}
+
+/** Reads and validates the settings; a bad value stops the service with a message naming it. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const known = Object.keys(new Settings());
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && (known.includes(k) || k === 'PLACEMENT_URL' || k === 'NOVA_URL')),
+  );
+  const settings = plainToInstance(Settings, given, { exposeDefaultValues: true });
+  const errors = validateSync(settings, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
+    throw new InvalidSettingsError(`invalid settings:\n  ${lines.join('\n  ')}`);
+  }
+  return settings;
+}

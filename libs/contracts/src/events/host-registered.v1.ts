@@ -1,0 +1,8 @@
+/** Stream `host-<hostname>`: an agent started serving the host, or changed drivers or version. */
+export const HostRegistered = { type: 'HostRegistered', schemaVersion: 1 } as const;
+
+export interface HostRegisteredV1 {
+  hostname: string;
+  drivers: string[];
+  agentVersion: string;
+}

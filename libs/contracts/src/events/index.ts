@@ -1,0 +1,13 @@
+import { HostRegistered } from './host-registered.v1';
+
+export * from './host-registered.v1';
+
+export interface EventSchema {
+  type: string;
+  schemaVersion: number;
+  /** upcasts[v] turns schema version v into v + 1. */
+  upcasts?: Record<number, (data: Record<string, unknown>) => Record<string, unknown>>;
+}
+
+/** Every event type with its current schema version; the event store upcasts older ones on read. */
+export const eventSchemas: EventSchema[] = [HostRegistered];

@@ -1,0 +1,24 @@
+/** Queue group of the conductors: each command reaches exactly one of them. */
+export const CONDUCTOR_QUEUE = 'conductor';
+
+/** `cyborg.conductor.<command>`: requests from the API and agents to the conductor. */
+export function conductorSubject(command: string): string {
+  return `cyborg.conductor.${command}`;
+}
+
+/**
+ * `cyborg.agent.<host>.<work>`: work for the one agent of a host. Dots in a
+ * hostname would split the subject, so they become underscores (never valid
+ * in a DNS hostname, so no two hosts share a subject).
+ */
+export function agentSubject(hostname: string, work: string): string {
+  return `cyborg.agent.${hostname.replace(/\./g, '_')}.${work}`;
+}
+
+export const ConductorCommands = {
+  registerHost: 'register_host',
+} as const;
+
+export const AgentWork = {
+  ping: 'ping',
+} as const;

@@ -1,0 +1,51 @@
+import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { EventLog1763700000000 } from './migrations/1763700000000-event-log';
+
+/** The event log's own migrations; read-model migrations are added by their libs. */
+export const eventStoreMigrations = [EventLog1763700000000];
+
+export interface DatabaseOptions {
+  url: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations?: MixedList<Function>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities?: MixedList<Function | string | EntitySchema>;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** One way to open the database: migrations only, never synchronize. */
+export function createDataSource(options: DatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    migrations: options.migrations ?? eventStoreMigrations,
+    entities: options.entities ?? [],
+    synchronize: false,
+    migrationsRun: false,
+    migrationsTableName: 'schema_migrations',
+    applicationName: options.applicationName ?? 'cyborg',
+    poolSize: options.poolSize ?? 10,
+    extra: {
+      // A session idle inside a transaction holds back every log reader (snapshot xmin).
+      idle_in_transaction_session_timeout: 30_000,
+      connectionTimeoutMillis: 5_000,
+    },
+  });
+}
+
+const MIGRATION_LOCK = 0x43594247;
+
+/** Runs pending migrations; services starting together take turns on an advisory lock. */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock($1, 0)`, [MIGRATION_LOCK]);
+    const done = await dataSource.runMigrations({ transaction: 'each' });
+    return done.map((m) => m.name);
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock($1, 0)`, [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

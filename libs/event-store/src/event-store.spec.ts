@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import {
+  CommandExecutor,
+  CommandIdReusedError,
+  EventStore,
+  EventTypeRegistry,
+  InvalidAppendError,
+  type RecordedEvent,
+  verifyEventLog,
+  WrongExpectedVersionError,
+} from './index';
+
+let db: TestDatabase;
+let store: EventStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ poolSize: 20 });
+  store = new EventStore(db.dataSource);
+});
+afterAll(() => db.drop());
+
+const id = () => randomUUID();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('appending', () => {
+  it('gives each stream gapless versions starting at 1 and chains their hashes', async () => {
+    const stream = `arq-${id()}`;
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: { n: 1 } }] }]);
+    await store.append([
+      { streamId: stream, expectedVersion: 1, events: [{ type: 'b', data: { n: 2 } }, { type: 'c', data: { n: 3 } }] },
+    ]);
+    const events = await store.readStream(stream);
+    expect(events.map((e) => [e.version, e.type, e.data.n])).toEqual([[1, 'a', 1], [2, 'b', 2], [3, 'c', 3]]);
+    expect(events[0].prevHash).toBeNull();
+    expect(events[1].prevHash).toBe(events[0].hash);
+    expect(events[2].prevHash).toBe(events[1].hash);
+    expect(events[0].category).toBe('arq');
+    expect(await store.streamVersion(stream)).toBe(3);
+  });
+
+  it('records who caused each event, with the request and command ids, and when', async () => {
+    const stream = `device_profile-${id()}`;
+    const metadata = { userId: 'u1', projectId: 'p1', roles: ['admin'], requestId: 'req-1', commandId: 'cmd-1' };
+    const before = Date.now();
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'x', data: {} }] }], metadata);
+    const [event] = await store.readStream(stream);
+    expect(event.metadata).toEqual(metadata);
+    expect(event.occurredAt.getTime()).toBeGreaterThanOrEqual(before - 5);
+  });
+
+  it('writes several streams in one transaction, or none of them', async () => {
+    const arq = `arq-${id()}`;
+    const host = `host-${id()}`;
+    await store.append([{ streamId: host, expectedVersion: 0, events: [{ type: 'h', data: {} }] }]);
+    // The host moved on: the ARQ half must not be written either.
+    await expect(
+      store.append([
+        { streamId: arq, expectedVersion: 0, events: [{ type: 'a', data: {} }] },
+        { streamId: host, expectedVersion: 0, events: [{ type: 'h2', data: {} }] },
+      ]),
+    ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    expect(await store.readStream(arq)).toHaveLength(0);
+    expect(await store.streamVersion(arq)).toBe(0);
+
+    const ok = await store.append([
+      { streamId: arq, expectedVersion: 0, events: [{ type: 'a', data: {} }] },
+      { streamId: host, expectedVersion: 1, events: [{ type: 'h2', data: {} }] },
+    ]);
+    expect(ok.versions).toEqual({ [arq]: 1, [host]: 2 });
+    const all = [...(await store.readStream(arq)), ...(await store.readStream(host))];
+    expect(new Set(all.filter((e) => e.type !== 'h').map((e) => e.transactionId)).size).toBe(1);
+  });
+
+  it('reports a typed conflict naming the stream and both versions', async () => {
+    const stream = `arq-${id()}`;
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    const error = await store
+      .append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    expect(error).toMatchObject({ streamId: stream, expectedVersion: 0, actualVersion: 1, code: 'wrong_expected_version' });
+  });
+
+  it('refuses malformed appends before touching the database', async () => {
+    await expect(store.append([{ streamId: 'no category', expectedVersion: 0, events: [] }])).rejects.toBeInstanceOf(
+      InvalidAppendError,
+    );
+    const s = `arq-${id()}`;
+    await expect(
+      store.append([
+        { streamId: s, expectedVersion: 0, events: [{ type: 'a', data: {} }] },
+        { streamId: s, expectedVersion: 0, events: [{ type: 'a', data: {} }] },
+      ]),
+    ).rejects.toBeInstanceOf(InvalidAppendError);
+  });
+});
+
+describe('eight concurrent writers on one stream', () => {
+  it('keep versions gapless: exactly one write wins per expected version, the rest conflict', async () => {
+    const stream = `host-${id()}`;
+    const wins: number[] = [];
+    let conflicts = 0;
+    const writer = async (w: number) => {
+      for (let round = 0; round < 25; round++) {
+        const expected = await store.streamVersion(stream);
+        try {
+          await store.append([
+            { streamId: stream, expectedVersion: expected, events: [{ type: 'written', data: { w, expected } }] },
+          ]);
+          wins.push(expected);
+        } catch (e) {
+          if (!(e instanceof WrongExpectedVersionError)) throw e;
+          conflicts++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
+    const events = await store.readStream(stream);
+    expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+    // Each expected version was won exactly once.
+    expect([...wins].sort((a, b) => a - b)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => e.data.expected)).toEqual(events.map((_, i) => i));
+    expect(wins.length + conflicts).toBe(200);
+    expect(conflicts).toBeGreaterThan(0);
+    expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+  });
+});
+
+describe('reading the whole log', () => {
+  it('never skips an event that commits late, and every read sees the same order', async () => {
+    const start = await store.head();
+    const committed = new Set<string>();
+    let writing = true;
+    const writer = async (w: number) => {
+      for (let i = 0; i < 30; i++) {
+        const qr = db.dataSource.createQueryRunner();
+        await qr.connect();
+        await qr.startTransaction();
+        try {
+          const result = await store.appendInTransaction(qr.manager, [
+            { streamId: `arq-w${w}-${id()}`, expectedVersion: 0, events: [{ type: 'e', data: { w, i } }] },
+          ]);
+          // Hold the transaction open so later transactions commit first.
+          await sleep(Math.random() * 15);
+          if (Math.random() < 0.2) {
+            await qr.rollbackTransaction();
+          } else {
+            await qr.commitTransaction();
+            committed.add(result.events[0].eventId);
+          }
+        } finally {
+          await qr.release();
+        }
+      }
+    };
+    const seen: RecordedEvent[] = [];
+    const follow = async () => {
+      let checkpoint = start;
+      for (;;) {
+        const stillWriting = writing;
+        const batch = await store.readAll({ after: checkpoint, limit: 7 });
+        seen.push(...batch.events);
+        checkpoint = batch.checkpoint;
+        if (batch.events.length === 0) {
+          if (!stillWriting) return;
+          await sleep(3);
+        }
+      }
+    };
+    const reader = follow();
+    await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
+    writing = false;
+    await reader;
+
+    const ids = seen.map((e) => e.eventId);
+    expect(new Set(ids).size).toBe(ids.length); // exactly once
+    expect(new Set(ids)).toEqual(committed); // every committed event, nothing rolled back
+    const again = await store.readAll({ after: start, limit: 10_000 });
+    expect(again.events.map((e) => e.eventId)).toEqual(ids); // the same order on every read
+  });
+
+  it('moves its checkpoint past event types it was not asked for', async () => {
+    const start = await store.head();
+    await store.append([{ streamId: `arq-${id()}`, expectedVersion: 0, events: [{ type: 'skip', data: {} }] }]);
+    await store.append([{ streamId: `arq-${id()}`, expectedVersion: 0, events: [{ type: 'keep', data: {} }] }]);
+    const batch = await store.readAll({ after: start, types: ['keep'] });
+    expect(batch.events.map((e) => e.type)).toEqual(['keep']);
+    expect(batch.checkpoint).toEqual(await store.head());
+  });
+});
+
+describe('the log cannot be changed', () => {
+  it('refuses UPDATE, DELETE and TRUNCATE on events', async () => {
+    await store.append([{ streamId: `arq-${id()}`, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    await expect(db.dataSource.query(`UPDATE events SET type = 'b'`)).rejects.toThrow(/append-only/);
+    await expect(db.dataSource.query(`DELETE FROM events`)).rejects.toThrow(/append-only/);
+    await expect(db.dataSource.query(`TRUNCATE events`)).rejects.toThrow(/append-only/);
+  });
+
+  it('finds a tampered event by its broken hash chain', async () => {
+    const stream = `arq-${id()}`;
+    await store.append([
+      { streamId: stream, expectedVersion: 0, events: [1, 2, 3].map((n) => ({ type: 'a', data: { n } })) },
+    ]);
+    expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+    // A superuser can bypass triggers; the chain still tells.
+    const qr = db.dataSource.createQueryRunner();
+    await qr.connect();
+    await qr.query(`SET session_replication_role = replica`);
+    await qr.query(`UPDATE events SET data = '{"n": 20}' WHERE stream_id = $1 AND version = 2`, [stream]);
+    await qr.release();
+    const result = await verifyEventLog(db.dataSource);
+    expect(result.breaks).toEqual([
+      expect.objectContaining({ streamId: stream, version: 2, problem: 'content does not match its hash' }),
+    ]);
+  });
+});
+
+describe('idempotent commands', () => {
+  it('appends nothing when a command id is replayed and returns the first result', async () => {
+    const executor = new CommandExecutor(store);
+    const stream = `device_profile-${id()}`;
+    let decisions = 0;
+    const command = { commandId: id(), type: 'create', payload: { name: 'x' }, metadata: { userId: 'u' } };
+    const run = () =>
+      executor.execute(command, async () => {
+        decisions++;
+        return {
+          appends: [{ streamId: stream, expectedVersion: 0, events: [{ type: 'created', data: { name: 'x' } }] }],
+          result: { uuid: stream },
+        };
+      });
+    const first = await run();
+    const replays = await Promise.all([run(), run(), run()]);
+    expect(first.duplicate).toBe(false);
+    for (const r of replays) {
+      expect(r).toEqual({ ...first, duplicate: true });
+    }
+    expect(decisions).toBe(1);
+    const events = await store.readStream(stream);
+    expect(events).toHaveLength(1);
+    expect(events[0].metadata.commandId).toBe(command.commandId);
+  });
+
+  it('runs concurrent duplicates once even when they append to different new streams', async () => {
+    const executor = new CommandExecutor(store);
+    const command = { commandId: id(), type: 'create', payload: { n: 1 }, metadata: {} };
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        executor.execute(command, async () => {
+          const stream = `arq-${id()}`;
+          return { appends: [{ streamId: stream, expectedVersion: 0, events: [{ type: 'created', data: {} }] }], result: stream };
+        }),
+      ),
+    );
+    expect(new Set(outcomes.map((o) => o.result)).size).toBe(1);
+    expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
+    const rows = await db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE metadata->>'commandId' = $1`, [
+      command.commandId,
+    ]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('refuses a command id reused for a different command', async () => {
+    const executor = new CommandExecutor(store);
+    const commandId = id();
+    const decide = async () => ({ appends: [], result: null });
+    await executor.execute({ commandId, type: 'a', payload: { n: 1 }, metadata: {} }, decide);
+    await expect(
+      executor.execute({ commandId, type: 'a', payload: { n: 2 }, metadata: {} }, decide),
+    ).rejects.toBeInstanceOf(CommandIdReusedError);
+  });
+
+  it('decides again after a conflict and then succeeds', async () => {
+    const executor = new CommandExecutor(store);
+    const stream = `host-${id()}`;
+    const bump = () =>
+      executor.execute({ commandId: id(), type: 'bump', payload: {}, metadata: {} }, async () => {
+        const version = await store.streamVersion(stream);
+        return { appends: [{ streamId: stream, expectedVersion: version, events: [{ type: 'bumped', data: { version } }] }], result: version };
+      });
+    await Promise.all(Array.from({ length: 8 }, bump));
+    expect(await store.streamVersion(stream)).toBe(8);
+  });
+});
+
+describe('event schema versions', () => {
+  it('upcasts old events on read and stores new ones at the current version', async () => {
+    const v1 = new EventStore(db.dataSource, new EventTypeRegistry().register('ArqCreated', 1));
+    const stream = `arq-${id()}`;
+    await v1.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'ArqCreated', data: { group: 0 } }] }]);
+    const v2 = new EventStore(
+      db.dataSource,
+      new EventTypeRegistry().register('ArqCreated', 2, { 1: (d) => ({ ...d, groupId: d.group, group: undefined }) }),
+    );
+    await v2.append([{ streamId: stream, expectedVersion: 1, events: [{ type: 'ArqCreated', data: { groupId: 1 } }] }]);
+    const events = await v2.readStream(stream);
+    expect(events.map((e) => [e.schemaVersion, e.data.groupId])).toEqual([[2, 0], [2, 1]]);
+    const raw = await db.dataSource.query(`SELECT schema_version FROM events WHERE stream_id = $1 ORDER BY version`, [stream]);
+    expect(raw.map((r: { schema_version: number }) => r.schema_version)).toEqual([1, 2]);
+    expect((await verifyEventLog(db.dataSource)).breaks.filter((b) => b.streamId === stream)).toEqual([]);
+  });
+});

@@ -1,0 +1,17 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/**
+ * A raw NATS connection for JetStream work (the relay, durable consumers).
+ * It reconnects forever with backoff; callers see failures as rejected
+ * publishes or requests, never as a dead connection.
+ */
+export function connectNats(servers: string, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: servers.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    reconnectJitter: 250,
+    waitOnFirstConnect: true,
+  });
+}
