@@ -1,4 +1,10 @@
-import { Module, type DynamicModule, type FactoryProvider, type InjectionToken, type ModuleMetadata } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type FactoryProvider,
+  type InjectionToken,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientOptions } from '@nestjs/microservices';
 import { RpcClient, type RpcClientSettings } from './rpc-client';
 import { RpcReplyDeserializer } from './rpc-reply.deserializer';

@@ -63,6 +63,10 @@ export function toRpcFailure(err: unknown, subject: string): RpcFailure {
   if (isRpcError(err)) {
     return RpcFailure.fromRpcError(err);
   }
+  if (typeof err === 'string' && err.includes('no matching message handler')) {
+    // Nest's NO_MESSAGE_HANDLER reply: the subject is served, the pattern is not.
+    return RpcFailure.unavailable(`no handler for ${subject}`, { details: { reason: 'no_handler' } });
+  }
   if (isNoResponders(err)) {
     return RpcFailure.unavailable(`no responders on ${subject}`, { details: { reason: 'no_responders' } });
   }
@@ -73,7 +77,8 @@ export function toRpcFailure(err: unknown, subject: string): RpcFailure {
   }
   if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
     // A peer without our filter answers Nest's `{ status: 'error', message }`.
-    return RpcFailure.internal((err as { message: string }).message, { details: { reason: errorName(err) || 'remote' } });
+    const message = (err as { message: string }).message;
+    return RpcFailure.internal(message, { details: { reason: errorName(err) || 'remote' } });
   }
   return RpcFailure.internal(`request on ${subject} failed: ${String(err)}`);
 }

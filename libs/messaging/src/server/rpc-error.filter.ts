@@ -47,7 +47,8 @@ export function toRpcError(exception: unknown): RpcError {
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    return new RpcFailure({ code: codeForStatus(status), status, message: clip(httpExceptionMessage(exception)) }).toRpcError();
+    const message = clip(httpExceptionMessage(exception));
+    return new RpcFailure({ code: codeForStatus(status), status, message }).toRpcError();
   }
   if (exception instanceof Error) {
     return RpcFailure.internal(clip(exception.message || exception.name)).toRpcError();
