@@ -80,7 +80,11 @@ afterAll(async () => {
 it('reports PostgreSQL, NATS and projection lag on /healthz', async () => {
   const response = await fetch(`${apiUrl}/healthz`);
   expect(response.status).toBe(200);
-  const body = await response.json();
+  const body = (await response.json()) as {
+    status: string;
+    checks: Record<string, { ok: boolean }>;
+    projections: unknown[];
+  };
   expect(body.status).toBe('ok');
   expect(body.checks.postgres.ok).toBe(true);
   expect(body.checks.nats.ok).toBe(true);
@@ -91,7 +95,7 @@ it('reports PostgreSQL, NATS and projection lag on /healthz', async () => {
 it('answers unknown paths in Cyborg\'s error shape', async () => {
   const response = await fetch(`${apiUrl}/v2/no_such_thing`);
   expect(response.status).toBe(404);
-  const body = await response.json();
+  const body = (await response.json()) as { error_message: string };
   expect(JSON.parse(body.error_message)).toMatchObject({ faultcode: 'Client', debuginfo: null });
 });
 

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { RunningService, Settings } from '@cyborg/config';
-import { natsMicroserviceOptions, RpcErrorFilter, RpcValidationPipe } from '@cyborg/messaging';
+import { configureRpcApp, natsMicroserviceOptions } from '@cyborg/messaging';
 import { AgentModule } from './agent.module';
 
 /** One host's agent: answers `cyborg.agent.<host>.*` (no queue group: one agent per host). */
@@ -11,8 +11,7 @@ export async function startAgent(settings: Settings, logger: LoggerService): Pro
     ...natsMicroserviceOptions({ servers: settings.NATS_URL, name: `cyborg-agent-${settings.AGENT_HOSTNAME}` }),
     logger,
   });
-  app.useGlobalPipes(new RpcValidationPipe());
-  app.useGlobalFilters(new RpcErrorFilter());
+  configureRpcApp(app);
   await app.listen();
   logger.log({ msg: 'agent listening', hostname: settings.AGENT_HOSTNAME, drivers: settings.AGENT_DRIVERS });
   return { name: `agent:${settings.AGENT_HOSTNAME}`, close: () => app.close() };

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { CONDUCTOR_QUEUE } from '@cyborg/contracts';
 import type { RunningService, Settings } from '@cyborg/config';
-import { natsMicroserviceOptions, RpcErrorFilter, RpcValidationPipe } from '@cyborg/messaging';
+import { configureRpcApp, natsMicroserviceOptions } from '@cyborg/messaging';
 import { ConductorModule } from './conductor.module';
 
 /** The conductor: decides every command, appends events, relays the log to JetStream. */
@@ -12,8 +12,7 @@ export async function startConductor(settings: Settings, logger: LoggerService):
     ConductorModule.forRoot(settings),
     { ...natsMicroserviceOptions({ servers: settings.NATS_URL, queue: CONDUCTOR_QUEUE, name: 'cyborg-conductor' }), logger },
   );
-  app.useGlobalPipes(new RpcValidationPipe());
-  app.useGlobalFilters(new RpcErrorFilter());
+  configureRpcApp(app);
   await app.listen();
   logger.log({ msg: 'conductor listening', subjects: 'cyborg.conductor.*', queue: CONDUCTOR_QUEUE });
   return { name: 'conductor', close: () => app.close() };

@@ -1,5 +1,6 @@
 export * from './rpc-error';
 export * from './subjects';
+export * from './nats-servers';
 export * from './server/malformed-payload';
 export * from './server/malformed-message.interceptor';
 export * from './server/nats-microservice';

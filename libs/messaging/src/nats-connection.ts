@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { normalizeServers } from './nats-servers';
 
 /**
  * A raw NATS connection for JetStream work (the relay, durable consumers).
@@ -7,7 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
  */
 export function connectNats(servers: string, name: string): Promise<NatsConnection> {
   return connect({
-    servers: servers.split(',').map((s) => s.trim()),
+    servers: normalizeServers(servers),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

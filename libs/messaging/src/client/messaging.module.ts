@@ -6,6 +6,7 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientOptions } from '@nestjs/microservices';
+import { normalizeServers } from '../nats-servers';
 import { RpcClient, type RpcClientSettings } from './rpc-client';
 import { RpcReplyDeserializer } from './rpc-reply.deserializer';
 import { MESSAGING_OPTIONS, RPC_CLIENT_PROXY } from './tokens';
@@ -28,7 +29,7 @@ export function natsClientOptions(options: MessagingModuleOptions): ClientOption
   return {
     transport: Transport.NATS,
     options: {
-      servers: options.servers,
+      servers: normalizeServers(options.servers),
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,

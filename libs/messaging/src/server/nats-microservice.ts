@@ -1,6 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type NatsOptions } from '@nestjs/microservices';
+import { normalizeServers } from '../nats-servers';
 import { MalformedMessageInterceptor } from './malformed-message.interceptor';
 import { RpcErrorFilter } from './rpc-error.filter';
 import { RpcReplySerializer } from './rpc-reply.serializer';
@@ -32,7 +33,7 @@ export function natsMicroserviceOptions(config: NatsMicroserviceConfig): NatsMic
   return {
     transport: Transport.NATS,
     options: {
-      servers: config.servers,
+      servers: normalizeServers(config.servers),
       ...(config.queue ? { queue: config.queue } : {}),
       ...(config.name ? { name: config.name } : {}),
       maxReconnectAttempts: -1,

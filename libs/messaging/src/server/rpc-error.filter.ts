@@ -62,10 +62,14 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const error = toRpcError(exception);
+    const where = host.getType() === 'rpc' ? ` on ${this.subjectOf(host)}` : '';
     if (error.status >= 500) {
-      const where = host.getType() === 'rpc' ? ` on ${this.subjectOf(host)}` : '';
       const trace = exception instanceof Error ? exception.stack : String(exception);
       this.logger.error(`${error.code}${where}: ${error.message}`, trace);
+    } else {
+      // Expected outcomes (not found, invalid input); events have no reply, so
+      // this is the only trace a rejected event leaves.
+      this.logger.debug(`${error.code} (${error.status})${where}: ${error.message}`);
     }
     return throwError(() => error);
   }
