@@ -1,3 +1,5 @@
+// class-transformer's @Type reads decorator metadata when these classes are defined.
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import { IsArray, IsBoolean, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 
