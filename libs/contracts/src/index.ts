@@ -3,4 +3,7 @@ export * from './streams';
 export * from './caller';
 export * from './events/index';
 export * from './commands/register-host.command';
+export * from './commands/command-reply';
+export * from './commands/create-device-profile.command';
+export * from './commands/delete-device-profile.command';
 export * from './commands/ping.work';

@@ -17,6 +17,8 @@ export function agentSubject(hostname: string, work: string): string {
 
 export const ConductorCommands = {
   registerHost: 'register_host',
+  createDeviceProfile: 'create_device_profile',
+  deleteDeviceProfile: 'delete_device_profile',
 } as const;
 
 export const AgentWork = {

@@ -1,5 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CommandExecutor } from './command-executor';
 import { createDataSource, type DatabaseOptions, migrate } from './database/data-source';
@@ -11,9 +10,18 @@ export interface EventStoreModuleOptions extends DatabaseOptions {
   registry: EventTypeRegistry;
 }
 
+@Injectable()
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+  async onApplicationShutdown() {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
 /**
  * The database of a service: creates it if missing, runs migrations, and
  * provides the TypeORM DataSource, the EventStore and the CommandExecutor.
+ * Each service owns its DataSource, so several services share one process.
  */
 @Module({})
 export class EventStoreModule {
@@ -21,23 +29,22 @@ export class EventStoreModule {
     return {
       module: EventStoreModule,
       global: true,
-      imports: [
-        TypeOrmModule.forRootAsync({
-          useFactory: () => ({ type: 'postgres' as const, url: options.url }),
-          dataSourceFactory: async () => {
+      providers: [
+        {
+          provide: DataSource,
+          useFactory: async () => {
             await ensureDatabase(options.url);
             const dataSource = createDataSource(options);
             await dataSource.initialize();
             await migrate(dataSource);
             return dataSource;
           },
-        }),
-      ],
-      providers: [
+        },
+        DataSourceCloser,
         { provide: EventStore, inject: [DataSource], useFactory: (ds: DataSource) => new EventStore(ds, options.registry) },
         { provide: CommandExecutor, inject: [EventStore], useFactory: (store: EventStore) => new CommandExecutor(store) },
       ],
-      exports: [EventStore, CommandExecutor],
+      exports: [DataSource, EventStore, CommandExecutor],
     };
   }
 }

@@ -1,6 +1,12 @@
+import { DeviceProfileCreated } from './device-profile-created.v1';
+import { DeviceProfileDeleted } from './device-profile-deleted.v1';
+import { DeviceProfileNameClaimed, DeviceProfileNameReleased } from './device-profile-name.v1';
 import { HostRegistered } from './host-registered.v1';
 
 export * from './host-registered.v1';
+export * from './device-profile-created.v1';
+export * from './device-profile-deleted.v1';
+export * from './device-profile-name.v1';
 
 export interface EventSchema {
   type: string;
@@ -10,4 +16,10 @@ export interface EventSchema {
 }
 
 /** Every event type with its current schema version; the event store upcasts older ones on read. */
-export const eventSchemas: EventSchema[] = [HostRegistered];
+export const eventSchemas: EventSchema[] = [
+  HostRegistered,
+  DeviceProfileCreated,
+  DeviceProfileDeleted,
+  DeviceProfileNameClaimed,
+  DeviceProfileNameReleased,
+];
