@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Injectable } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  type CommandReply,
+  conductorSubject,
+  ConductorCommands,
+  CreateDeviceProfileCommand,
+  type CreateDeviceProfileResult,
+  Streams,
+} from '@cyborg/contracts';
+import {
+  decideCreateDeviceProfile,
+  DomainError,
+  evolveDeviceProfile,
+  evolveDeviceProfileName,
+  fold,
+  initialDeviceProfileNameState,
+  initialDeviceProfileState,
+  parseDeviceProfile,
+} from '@cyborg/domain';
+import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { failureOf, runCommand } from '../command-failure';
+
+/**
+ * Creates a device profile. The name is claimed on its own stream in the same
+ * append, with an expected version: of two concurrent creates of one name,
+ * one appends and the other is decided again, and refused.
+ */
+@Injectable()
+export class CreateDeviceProfileHandler {
+  constructor(
+    private readonly store: EventStore,
+    private readonly executor: CommandExecutor,
+  ) {}
+
+  async handle(command: CreateDeviceProfileCommand): Promise<CommandReply<CreateDeviceProfileResult>> {
+    const spec = parseDeviceProfile(command);
+    if (spec instanceof DomainError) throw failureOf(spec);
+    // Chosen once, outside decide: a retried decision keeps the same uuid.
+    const uuid = spec.uuid ?? randomUUID();
+    const profileStream = Streams.deviceProfile(uuid);
+    const nameStream = Streams.deviceProfileName(spec.name);
+    const payload = { uuid: command.uuid ?? null, name: command.name, description: command.description ?? null, groups: command.groups };
+    const outcome = await runCommand(() =>
+      this.executor.execute<CreateDeviceProfileResult>(
+        { commandId: command.commandId, type: ConductorCommands.createDeviceProfile, payload, metadata: { ...command.caller } },
+        async () => {
+          const [profileEvents, nameEvents] = await Promise.all([
+            this.store.readStream(profileStream),
+            this.store.readStream(nameStream),
+          ]);
+          const now = new Date().toISOString();
+          const decision = decideCreateDeviceProfile(
+            { spec, uuid, now },
+            fold(profileEvents, evolveDeviceProfile, initialDeviceProfileState),
+            fold(nameEvents, evolveDeviceProfileName, initialDeviceProfileNameState),
+          );
+          if (decision instanceof DomainError) throw failureOf(decision);
+          return {
+            appends: [
+              { streamId: profileStream, expectedVersion: profileEvents.length, events: decision.profile },
+              { streamId: nameStream, expectedVersion: nameEvents.length, events: decision.name },
+            ],
+            result: { uuid, name: spec.name, description: spec.description, groups: spec.groups, createdAt: now },
+          };
+        },
+      ),
+    );
+    return { result: outcome.result, checkpoint: outcome.checkpoint };
+  }
+}
+
+@Controller()
+export class CreateDeviceProfileController {
+  constructor(private readonly handler: CreateDeviceProfileHandler) {}
+
+  @MessagePattern(conductorSubject(ConductorCommands.createDeviceProfile))
+  createDeviceProfile(
+    @Payload() command: CreateDeviceProfileCommand,
+  ): Promise<CommandReply<CreateDeviceProfileResult>> {
+    return this.handler.handle(command);
+  }
+}
