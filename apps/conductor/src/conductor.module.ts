@@ -3,6 +3,8 @@ import { Settings } from '@cyborg/config';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import { eventSchemas } from '@cyborg/contracts';
+import { CreateDeviceProfileController, CreateDeviceProfileHandler } from './create-device-profile/create-device-profile.handler';
+import { DeleteDeviceProfileController, DeleteDeviceProfileHandler } from './delete-device-profile/delete-device-profile.handler';
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
 import { RelayService } from './relay/relay.service';
 
@@ -20,8 +22,14 @@ export class ConductorModule {
           registry: EventTypeRegistry.from(eventSchemas),
         }),
       ],
-      controllers: [RegisterHostController],
-      providers: [{ provide: Settings, useValue: settings }, RegisterHostHandler, RelayService],
+      controllers: [RegisterHostController, CreateDeviceProfileController, DeleteDeviceProfileController],
+      providers: [
+        { provide: Settings, useValue: settings },
+        RegisterHostHandler,
+        CreateDeviceProfileHandler,
+        DeleteDeviceProfileHandler,
+        RelayService,
+      ],
     };
   }
 }

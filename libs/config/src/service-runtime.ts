@@ -15,10 +15,13 @@ export async function runUntilSignalled(
 ): Promise<void> {
   let services: RunningService[] = [];
   let stopping = false;
+  // A service runs until told to stop, even when it has no socket of its own open.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.log({ msg: 'stopping', signal });
+    clearInterval(keepAlive);
     for (const service of [...services].reverse()) {
       await service.close().catch((error: unknown) => logger.error({ msg: 'close failed', service: service.name, error: String(error) }));
     }

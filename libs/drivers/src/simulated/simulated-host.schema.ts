@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { DEVICE_TYPES, type DeviceType } from '../inventory';
 import { parsePciAddress, type PciAddress } from '../pci';
 
@@ -195,7 +195,8 @@ function readDevice(raw: unknown, path: Path, issues: Issue[]): SimulatedDeviceS
   const vendorBoardInfo = readText(m, 'vendorBoardInfo', path, issues, { max: 4096 });
   const driverName = readText(m, 'driverName', path, issues, DRIVER_NAME);
   const rawDeployables = readList(m, 'deployables', path, issues, true);
-  if (m['deployables'] !== undefined && rawDeployables.length === 0 && isEmptyValue(m['deployables'])) {
+  const given = m['deployables'];
+  if (rawDeployables.length === 0 && given !== undefined && (Array.isArray(given) || isEmptyValue(given))) {
     issues.push({ path: [...path, 'deployables'], message: 'a device needs at least one deployable' });
   }
   const deployables = rawDeployables
@@ -225,10 +226,9 @@ function readDeployable(raw: unknown, path: Path, devicePci: PciAddress | undefi
   const id = readText(m, 'id', path, issues, { required: true, ...ID });
   const name = readText(m, 'name', path, issues, RP_NAME);
   const parent = readText(m, 'parent', path, issues, ID);
-  const pci = readPci(m, 'pci', path, issues, parent !== undefined);
-  if (parent !== undefined && m['pci'] === undefined) {
-    issues.at(-1)!.message = 'missing: a VF entry (one with `parent`) needs the address of its first VF';
-  }
+  const vfWithoutAddress = parent !== undefined && (m['pci'] === undefined || m['pci'] === '');
+  if (vfWithoutAddress) issues.push({ path: [...path, 'pci'], message: 'missing: a VF entry (one with `parent`) needs the address of its first VF' });
+  const pci = vfWithoutAddress ? undefined : readPci(m, 'pci', path, issues, false);
   const count = readInt(m, 'count', path, issues, 0, MAX_VFS);
   if (count !== undefined && parent === undefined) {
     issues.push({ path: [...path, 'count'], message: 'only a VF entry (one with `parent`) can have a count' });
@@ -316,7 +316,7 @@ function readTraits(m: RawMap, path: Path, issues: Issue[]): string[] {
 export function validateFaults(raw: unknown): { faults: SimulatedFaults; errors: string[] } {
   const issues: Issue[] = [];
   const faults = readFaults(raw, ['faults'], issues);
-  return { faults, errors: issues.map((i) => `${describePath(raw, i.path.slice(1), 'faults')}: ${i.message}`) };
+  return { faults, errors: issues.map((i) => `${describePath({ faults: raw }, i.path)}: ${i.message}`) };
 }
 
 function readFaults(raw: unknown, path: Path, issues: Issue[]): SimulatedFaults {
@@ -481,7 +481,7 @@ function formatIssue(issue: Issue, root: unknown, doc: Document, lineCounter: Li
 }
 
 /** `devices[2] (fpga0) / deployables[1] (vf) / pci`: index and id, so either finds the entry. */
-function describePath(root: unknown, path: Path, rootName = '(top level)'): string {
+function describePath(root: unknown, path: Path): string {
   let node: unknown = root;
   const parts: string[] = [];
   for (const seg of path) {
@@ -494,17 +494,14 @@ function describePath(root: unknown, path: Path, rootName = '(top level)'): stri
       parts.push(seg);
     }
   }
-  return parts.length === 0 ? rootName : rootName === '(top level)' ? parts.join(' / ') : [rootName, ...parts].join(' / ');
+  return parts.length === 0 ? '(top level)' : parts.join(' / ');
 }
 
 /** The line of the nearest node on the path that exists (a missing field points at its parent). */
 function lineOf(doc: Document, lineCounter: LineCounter, path: Path): number | null {
   for (let n = path.length; n >= 0; n--) {
     const node: unknown = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isMap(node) && Array.isArray(node['range'])) {
-      const start: unknown = node['range'][0];
-      if (typeof start === 'number') return lineCounter.linePos(start).line;
-    }
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
   }
   return null;
 }
