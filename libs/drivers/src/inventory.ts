@@ -73,21 +73,19 @@ export function controlPathKey(cpid: ControlPathId): string {
  * an unchanged host give equal canonical forms whatever order the drivers listed things in.
  */
 export function canonicalInventory(inventory: HostInventory): HostInventory {
-  const devices = inventory.devices.map(
-    (d): DiscoveredDevice => ({
-      type: d.type,
-      vendor: d.vendor,
-      model: d.model,
-      std_board_info: d.std_board_info,
-      vendor_board_info: d.vendor_board_info,
-      controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
-      driverName: d.driverName,
-      deployables: sortBy(
-        d.deployables.map((dep) => canonicalDeployable(dep)),
-        (dep) => dep.name,
-      ),
-    }),
-  );
+  const devices = inventory.devices.map((d): DiscoveredDevice => ({
+    type: d.type,
+    vendor: d.vendor,
+    model: d.model,
+    std_board_info: d.std_board_info,
+    vendor_board_info: d.vendor_board_info,
+    controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
+    driverName: d.driverName,
+    deployables: sortBy(
+      d.deployables.map((dep) => canonicalDeployable(dep)),
+      (dep) => dep.name,
+    ),
+  }));
   return { hostname: inventory.hostname, devices: sortBy(devices, (d) => controlPathKey(d.controlPathId)) };
 }
 
@@ -111,7 +109,9 @@ function canonicalDeployable(dep: DiscoveredDeployable): DiscoveredDeployable {
 
 /** sha256 (hex) of the canonical inventory as JSON with sorted keys: equal hashes, unchanged host. */
 export function inventoryHash(inventory: HostInventory): string {
-  return createHash('sha256').update(canonicalJson(canonicalInventory(inventory))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(canonicalInventory(inventory)))
+    .digest('hex');
 }
 
 /** JSON with object keys sorted at every depth and `undefined` members left out. */
@@ -187,8 +187,9 @@ export function checkInventory(devices: readonly DiscoveredDevice[]): InventoryP
     }
     for (const dep of device.deployables) {
       if (dep.parentName === undefined) continue;
-      if (!local.has(dep.parentName)) found.push(`deployable ${dep.name}: parent ${dep.parentName} is not on the same device`);
-      else if (hasCycle(dep, local)) found.push(`deployable ${dep.name}: its parents form a cycle`);
+      if (!local.has(dep.parentName)) {
+        found.push(`deployable ${dep.name}: parent ${dep.parentName} is not on the same device`);
+      } else if (hasCycle(dep, local)) found.push(`deployable ${dep.name}: its parents form a cycle`);
     }
 
     if (found.length > 0) {

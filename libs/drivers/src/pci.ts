@@ -33,7 +33,9 @@ export function offsetPciAddress(a: PciAddress, n: number): PciAddress | null {
   return {
     domain: a.domain,
     bus: a.bus,
-    device: Math.floor(index / FUNCTIONS_PER_DEVICE).toString(16).padStart(2, '0'),
+    device: Math.floor(index / FUNCTIONS_PER_DEVICE)
+      .toString(16)
+      .padStart(2, '0'),
     function: String(index % FUNCTIONS_PER_DEVICE),
   };
 }
@@ -44,7 +46,9 @@ export function offsetPciAddress(a: PciAddress, n: number): PciAddress | null {
  * handles by them, so ours must be byte-identical.
  */
 export function pythonJsonDumps(entries: Readonly<Record<string, string | null>>): string {
-  const pairs = Object.entries(entries).map(([k, v]) => `${pythonJsonString(k)}: ${v === null ? 'null' : pythonJsonString(v)}`);
+  const pairs = Object.entries(entries).map(
+    ([k, v]) => `${pythonJsonString(k)}: ${v === null ? 'null' : pythonJsonString(v)}`,
+  );
   return `{${pairs.join(', ')}}`;
 }
 

@@ -42,8 +42,7 @@ export interface SimulatedDeployableSpec {
 }
 
 export type SimulatedHandlesSpec =
-  | { type: 'PCI' | 'TEST_PCI'; physicalNetwork: string | null }
-  | { type: 'MDEV'; mdevType: string; instances: number };
+  { type: 'PCI' | 'TEST_PCI'; physicalNetwork: string | null } | { type: 'MDEV'; mdevType: string; instances: number };
 
 export const PROGRAM_FAULTS = ['ok', 'fail', 'hang'] as const;
 export const DISCOVER_FAULTS = ['ok', 'fail'] as const;
@@ -73,11 +72,21 @@ export interface SkippedDeviceEntry {
 }
 
 export type SimulatedHostParseResult =
-  | { ok: true; spec: SimulatedHostSpec; skipped: SkippedDeviceEntry[] }
-  | { ok: false; errors: string[] };
+  { ok: true; spec: SimulatedHostSpec; skipped: SkippedDeviceEntry[] } | { ok: false; errors: string[] };
 
 const TOP_KEYS = ['devices', 'faults'];
-const DEVICE_KEYS = ['id', 'type', 'vendor', 'product', 'model', 'pci', 'controller', 'vendorBoardInfo', 'driverName', 'deployables'];
+const DEVICE_KEYS = [
+  'id',
+  'type',
+  'vendor',
+  'product',
+  'model',
+  'pci',
+  'controller',
+  'vendorBoardInfo',
+  'driverName',
+  'deployables',
+];
 const DEPLOYABLE_KEYS = ['id', 'name', 'parent', 'pci', 'count', 'rc', 'traits', 'handles'];
 const HANDLE_KEYS = ['type', 'physicalNetwork', 'mdevType', 'instances'];
 const FAULT_KEYS = ['discoveryDelayMs', 'devices'];
@@ -155,10 +164,14 @@ export function parseSimulatedHost(text: string, source = 'simulated host'): Sim
     const device = readDevice(raw, ['devices', index], issues);
     if (device) {
       const idAt = seenIds.get(device.id);
-      if (idAt !== undefined) issues.push({ path: ['devices', index, 'id'], message: `id ${device.id} is already used by devices[${idAt}]` });
+      if (idAt !== undefined) {
+        issues.push({ path: ['devices', index, 'id'], message: `id ${device.id} is already used by devices[${idAt}]` });
+      }
       const pciKey = JSON.stringify(device.pci);
       const pciAt = seenPci.get(pciKey);
-      if (pciAt !== undefined) issues.push({ path: ['devices', index, 'pci'], message: `address is already used by devices[${pciAt}]` });
+      if (pciAt !== undefined) {
+        issues.push({ path: ['devices', index, 'pci'], message: `address is already used by devices[${pciAt}]` });
+      }
     }
     if (device && issues.length === 0) {
       devices.push(device);
@@ -220,21 +233,34 @@ function readDevice(raw: unknown, path: Path, issues: Issue[]): SimulatedDeviceS
   };
 }
 
-function readDeployable(raw: unknown, path: Path, devicePci: PciAddress | undefined, issues: Issue[]): SimulatedDeployableSpec | null {
+function readDeployable(
+  raw: unknown,
+  path: Path,
+  devicePci: PciAddress | undefined,
+  issues: Issue[],
+): SimulatedDeployableSpec | null {
   const m = readMap(raw, path, DEPLOYABLE_KEYS, issues);
   if (!m) return null;
   const id = readText(m, 'id', path, issues, { required: true, ...ID });
   const name = readText(m, 'name', path, issues, RP_NAME);
   const parent = readText(m, 'parent', path, issues, ID);
   const vfWithoutAddress = parent !== undefined && (m['pci'] === undefined || m['pci'] === '');
-  if (vfWithoutAddress) issues.push({ path: [...path, 'pci'], message: 'missing: a VF entry (one with `parent`) needs the address of its first VF' });
+  if (vfWithoutAddress) {
+    issues.push({
+      path: [...path, 'pci'],
+      message: 'missing: a VF entry (one with `parent`) needs the address of its first VF',
+    });
+  }
   const pci = vfWithoutAddress ? undefined : readPci(m, 'pci', path, issues, false);
   const count = readInt(m, 'count', path, issues, 0, MAX_VFS);
   if (count !== undefined && parent === undefined) {
     issues.push({ path: [...path, 'count'], message: 'only a VF entry (one with `parent`) can have a count' });
   }
   if (name !== undefined && parent !== undefined) {
-    issues.push({ path: [...path, 'name'], message: 'VF deployables are named after their addresses; remove `name` or `parent`' });
+    issues.push({
+      path: [...path, 'name'],
+      message: 'VF deployables are named after their addresses; remove `name` or `parent`',
+    });
   }
   const rc = readText(m, 'rc', path, issues, { required: true, ...PLACEMENT_NAME });
   const traits = readTraits(m, path, issues);
@@ -249,20 +275,31 @@ function checkDeployableTree(deployables: readonly SimulatedDeployableSpec[], de
   const byId = new Map<string, number>();
   deployables.forEach((d, j) => {
     const at = byId.get(d.id);
-    if (at !== undefined) issues.push({ path: [...devicePath, 'deployables', j, 'id'], message: `id ${d.id} is already used by deployables[${at}]` });
-    else byId.set(d.id, j);
+    if (at !== undefined) {
+      issues.push({
+        path: [...devicePath, 'deployables', j, 'id'],
+        message: `id ${d.id} is already used by deployables[${at}]`,
+      });
+    } else byId.set(d.id, j);
   });
   deployables.forEach((d, j) => {
     const path = [...devicePath, 'deployables', j];
     if (d.parent !== null) {
       const parent = deployables.find((p) => p.id === d.parent);
-      if (!parent) issues.push({ path: [...path, 'parent'], message: `no deployable with id ${d.parent} on this device` });
-      else if (parent.parent !== null) {
-        issues.push({ path: [...path, 'parent'], message: `${d.parent} is itself a VF entry; VFs hang off a PF entry` });
+      if (!parent) {
+        issues.push({ path: [...path, 'parent'], message: `no deployable with id ${d.parent} on this device` });
+      } else if (parent.parent !== null) {
+        issues.push({
+          path: [...path, 'parent'],
+          message: `${d.parent} is itself a VF entry; VFs hang off a PF entry`,
+        });
       }
     }
     if (d.handles === null && !deployables.some((c) => c.parent === d.id)) {
-      issues.push({ path, message: 'offers no accelerators: give it `handles`, or make it the `parent` of a VF entry' });
+      issues.push({
+        path,
+        message: 'offers no accelerators: give it `handles`, or make it the `parent` of a VF entry',
+      });
     }
   });
   // Entries without a name are named after their address, so two of them on one address would clash.
@@ -272,7 +309,10 @@ function checkDeployableTree(deployables: readonly SimulatedDeployableSpec[], de
     const key = JSON.stringify(d.pci);
     const other = plainByAddress.get(key);
     if (other !== undefined) {
-      issues.push({ path: [...devicePath, 'deployables', j], message: `has the same address as ${other}; give one of them a \`name\`` });
+      issues.push({
+        path: [...devicePath, 'deployables', j],
+        message: `has the same address as ${other}; give one of them a \`name\``,
+      });
     } else plainByAddress.set(key, d.id);
   }
 }
@@ -284,7 +324,9 @@ function readHandles(raw: unknown, path: Path, issues: Issue[]): SimulatedHandle
   const type = readChoice(m, 'type', path, issues, HANDLE_TYPES, true);
   if (type === undefined) return undefined;
   if (type === 'MDEV') {
-    if (m['physicalNetwork'] !== undefined) issues.push({ path: [...path, 'physicalNetwork'], message: 'only PCI handles have a physical network' });
+    if (m['physicalNetwork'] !== undefined) {
+      issues.push({ path: [...path, 'physicalNetwork'], message: 'only PCI handles have a physical network' });
+    }
     const mdevType = readText(m, 'mdevType', path, issues, { required: true, ...MDEV_TYPE });
     const instances = readInt(m, 'instances', path, issues, 1, MAX_MDEV_INSTANCES, true);
     if (mdevType === undefined || instances === undefined) return undefined;
@@ -293,7 +335,10 @@ function readHandles(raw: unknown, path: Path, issues: Issue[]): SimulatedHandle
   for (const key of ['mdevType', 'instances']) {
     if (m[key] !== undefined) issues.push({ path: [...path, key], message: 'only MDEV handles have this field' });
   }
-  const physicalNetwork = readText(m, 'physicalNetwork', path, issues, { pattern: /^[A-Za-z0-9_.-]{1,64}$/, hint: 'a physnet name' });
+  const physicalNetwork = readText(m, 'physicalNetwork', path, issues, {
+    pattern: /^[A-Za-z0-9_.-]{1,64}$/,
+    hint: 'a physnet name',
+  });
   if (physicalNetwork !== undefined && type !== 'PCI') {
     issues.push({ path: [...path, 'physicalNetwork'], message: 'only PCI handles have a physical network' });
   }
@@ -312,11 +357,27 @@ function readTraits(m: RawMap, path: Path, issues: Issue[]): string[] {
   return traits;
 }
 
-/** Validates a fault set (from the file or `setFaults`); unknown device ids are checked at discovery. */
-export function validateFaults(raw: unknown): { faults: SimulatedFaults; errors: string[] } {
-  const issues: Issue[] = [];
-  const faults = readFaults(raw, ['faults'], issues);
-  return { faults, errors: issues.map((i) => `${describePath({ faults: raw }, i.path)}: ${i.message}`) };
+/** Range checks for faults given in code (`setFaults`); the types already fix their shape. */
+export function checkFaults(faults: SimulatedFaults): string[] {
+  const errors: string[] = [];
+  const d = faults.discoveryDelayMs;
+  if (d !== undefined && (!Number.isInteger(d) || d < 0 || d > MAX_DISCOVERY_DELAY_MS)) {
+    errors.push(`discoveryDelayMs: expected a whole number from 0 to ${MAX_DISCOVERY_DELAY_MS}, got ${d}`);
+  }
+  for (const [id, f] of Object.entries(faults.devices ?? {})) {
+    if (f.vfs !== undefined && (!Number.isInteger(f.vfs) || f.vfs < 0 || f.vfs > MAX_VFS)) {
+      errors.push(`devices / ${id} / vfs: expected a whole number from 0 to ${MAX_VFS}, got ${f.vfs}`);
+    }
+    if (f.program !== undefined && !PROGRAM_FAULTS.includes(f.program)) {
+      errors.push(`devices / ${id} / program: expected one of ${PROGRAM_FAULTS.join(', ')}, got ${String(f.program)}`);
+    }
+    if (f.discover !== undefined && !DISCOVER_FAULTS.includes(f.discover)) {
+      errors.push(
+        `devices / ${id} / discover: expected one of ${DISCOVER_FAULTS.join(', ')}, got ${String(f.discover)}`,
+      );
+    }
+  }
+  return errors;
 }
 
 function readFaults(raw: unknown, path: Path, issues: Issue[]): SimulatedFaults {
@@ -362,7 +423,9 @@ function readMap(raw: unknown, path: Path, allowed: readonly string[], issues: I
     return null;
   }
   for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) issues.push({ path: [...path, key], message: `unknown field; expected one of ${allowed.join(', ')}` });
+    if (!allowed.includes(key)) {
+      issues.push({ path: [...path, key], message: `unknown field; expected one of ${allowed.join(', ')}` });
+    }
   }
   return raw;
 }
@@ -413,11 +476,21 @@ function readPci(m: RawMap, key: string, path: Path, issues: Issue[], required: 
   const text = readText(m, key, path, issues, { required });
   if (text === undefined) return undefined;
   const pci = parsePciAddress(text);
-  if (!pci) issues.push({ path: [...path, key], message: `expected a PCI address like "0000:5e:00.1", got ${show(text)}` });
+  if (!pci) {
+    issues.push({ path: [...path, key], message: `expected a PCI address like "0000:5e:00.1", got ${show(text)}` });
+  }
   return pci ?? undefined;
 }
 
-function readInt(m: RawMap, key: string, path: Path, issues: Issue[], min: number, max: number, required = false): number | undefined {
+function readInt(
+  m: RawMap,
+  key: string,
+  path: Path,
+  issues: Issue[],
+  min: number,
+  max: number,
+  required = false,
+): number | undefined {
   const text = readText(m, key, path, issues, { required });
   if (text === undefined) return undefined;
   const n = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
@@ -448,7 +521,9 @@ function readChoice<T extends string>(
   const text = readText(m, key, path, issues, { required });
   if (text === undefined) return undefined;
   const choice = choices.find((c) => c === text);
-  if (choice === undefined) issues.push({ path: [...path, key], message: `expected one of ${choices.join(', ')}, got ${show(text)}` });
+  if (choice === undefined) {
+    issues.push({ path: [...path, key], message: `expected one of ${choices.join(', ')}, got ${show(text)}` });
+  }
   return choice;
 }
 

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { delay, untilAborted } from '../abort';
+import {
+  AttachHandleError,
+  DiscoveryFailedError,
+  type AcceleratorDriver,
+  type AttachHandleTarget,
+  type Bitstream,
+  type Discovery,
+  type DriverCallOptions,
+  type ProgramResult,
+} from '../driver';
+import type { DiscoveredDeployable } from '../inventory';
+import { checkFaults, parseSimulatedHost, type SimulatedFaults } from './simulated-host.schema';
+import { discoverSimulatedHost, mergeFaults, SIMULATED_DRIVER, type SimulatedDiscovery } from './simulated-host';
+
+export interface SimulatedDriverOptions {
+  /** Prefixes every deployable name, so one file can describe many hosts. */
+  hostname: string;
+  /** The simulated host file (YAML), re-read on every call. */
+  file: string;
+}
+
+/**
+ * A host described in a YAML file instead of sysfs: GPUs (whole or vGPU), FPGAs and NICs with
+ * PF → VF trees, QAT, NVMe. The file is re-read on every call, so a test or an operator can edit
+ * devices and faults while the agent runs; `setFaults()` layers faults on top from code.
+ */
+export class SimulatedDriver implements AcceleratorDriver {
+  readonly name = SIMULATED_DRIVER;
+  private runtimeFaults: SimulatedFaults = {};
+  /** Prepared mdevs: attach handle uuid → the handle it realises. */
+  private readonly mdevs = new Map<string, string>();
+
+  constructor(private readonly options: SimulatedDriverOptions) {}
+
+  /** Replaces the faults set from code (the file's own faults stay); `setFaults({})` clears them. */
+  setFaults(faults: SimulatedFaults): void {
+    const errors = checkFaults(faults);
+    if (errors.length > 0) throw new RangeError(`invalid simulated faults: ${errors.join('; ')}`);
+    this.runtimeFaults = structuredClone(faults);
+  }
+
+  async discover(options: DriverCallOptions = {}): Promise<Discovery> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const { found, delayMs } = await this.load();
+    if (delayMs > 0) await delay(delayMs, signal);
+    return { devices: found.devices.map((d) => d.device), warnings: found.warnings };
+  }
+
+  async program(
+    deployable: Pick<DiscoveredDeployable, 'name'>,
+    bitstream: Bitstream,
+    options: DriverCallOptions = {},
+  ): Promise<ProgramResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    let found: SimulatedDiscovery;
+    try {
+      ({ found } = await this.load());
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+    const owner = found.devices.find((d) => d.device.deployables.some((x) => x.name === deployable.name));
+    if (!owner) return { ok: false, reason: `no deployable ${deployable.name} on this host` };
+    if (owner.spec.type !== 'FPGA') {
+      return {
+        ok: false,
+        reason: `deployable ${deployable.name} is on ${owner.spec.type} ${owner.spec.id}, which cannot be programmed`,
+      };
+    }
+    const mismatch = await checkBitstream(bitstream, signal);
+    if (mismatch) return { ok: false, reason: mismatch };
+    if (owner.faults.program === 'fail') {
+      return { ok: false, reason: `device ${owner.spec.id} refused the bitstream (simulated fault program: fail)` };
+    }
+    if (owner.faults.program === 'hang') return untilAborted(signal);
+    return { ok: true };
+  }
+
+  /** Creates the handle's mdev (named by the handle uuid); PCI handles need nothing. */
+  async prepareAttachHandle(target: AttachHandleTarget, options: DriverCallOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    let found: SimulatedDiscovery;
+    try {
+      ({ found } = await this.load());
+    } catch (error) {
+      throw new AttachHandleError(this.name, (error as Error).message);
+    }
+    const deployable = found.devices.flatMap((d) => d.device.deployables).find((d) => d.name === target.deployableName);
+    if (!deployable) throw new AttachHandleError(this.name, `no deployable ${target.deployableName} on this host`);
+    const handle = deployable.attachHandles.find((h) => h.type === target.handle.type && h.info === target.handle.info);
+    if (!handle) {
+      throw new AttachHandleError(
+        this.name,
+        `deployable ${deployable.name} has no ${target.handle.type} handle ${target.handle.info}`,
+      );
+    }
+    if (handle.type !== 'MDEV') return;
+
+    const key = `${deployable.name} ${handle.info}`;
+    const mine = this.mdevs.get(target.uuid);
+    if (mine !== undefined && mine !== key) {
+      throw new AttachHandleError(this.name, `mdev ${target.uuid} already exists for another handle`);
+    }
+    for (const [uuid, k] of this.mdevs) {
+      if (k === key && uuid !== target.uuid) {
+        throw new AttachHandleError(this.name, `handle ${handle.info} already has mdev ${uuid}`);
+      }
+    }
+    this.mdevs.set(target.uuid, key);
+  }
+
+  async releaseAttachHandle(target: AttachHandleTarget): Promise<void> {
+    this.mdevs.delete(target.uuid);
+  }
+
+  /** Uuids of the mdevs that exist now. */
+  activeMdevs(): string[] {
+    return [...this.mdevs.keys()].sort();
+  }
+
+  private async load(): Promise<{ found: SimulatedDiscovery; delayMs: number }> {
+    const { file, hostname } = this.options;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new DiscoveryFailedError(this.name, [`cannot read ${file}: ${(error as Error).message}`]);
+    }
+    const parsed = parseSimulatedHost(text, file);
+    if (!parsed.ok) throw new DiscoveryFailedError(this.name, parsed.errors);
+    const faults = mergeFaults(parsed.spec.faults, this.runtimeFaults);
+    return {
+      found: discoverSimulatedHost(parsed.spec, hostname, faults, parsed.skipped),
+      delayMs: faults.discoveryDelayMs ?? 0,
+    };
+  }
+}
+
+/** Why the file at `bitstream.path` is not the published bitstream, or null when it is. */
+async function checkBitstream(bitstream: Bitstream, signal: AbortSignal | undefined): Promise<string | null> {
+  let data: Buffer;
+  try {
+    data = await readFile(bitstream.path, signal ? { signal } : {});
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    return `cannot read bitstream ${bitstream.path}: ${(error as Error).message}`;
+  }
+  const { algorithm, value } = bitstream.checksum;
+  const actual = createHash(algorithm).update(data).digest('hex');
+  if (actual !== value.toLowerCase()) {
+    return `bitstream ${bitstream.path} fails its ${algorithm} check: expected ${value}, got ${actual}`;
+  }
+  return null;
+}
