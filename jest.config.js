@@ -19,6 +19,7 @@ export default {
   },
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60000,
   // One worker: the suites share one PostgreSQL and one NATS on a two-core machine.
   maxWorkers: 1,

@@ -14,7 +14,8 @@ export interface TestDatabase {
 
 /** A fresh, migrated database of its own for one test file; dropped afterwards. */
 export async function createTestDatabase(options: Omit<DatabaseOptions, 'url'> = {}): Promise<TestDatabase> {
-  const name = `cyborg_test_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets a later run drop what a crashed run left behind.
+  const name = `cyborg_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client(ADMIN_URL);
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -37,3 +38,4 @@ export async function createTestDatabase(options: Omit<DatabaseOptions, 'url'> =
     },
   };
 }
+
