@@ -1,6 +1,13 @@
 import { Controller, type Type } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { agentSubject, AgentWork, type PingReply, PingWork } from '@cyborg/contracts';
+import {
+  agentSubject,
+  AgentWork,
+  type PingReply,
+  PingWork,
+  type ReportInventoryResult,
+  ReportNowWork,
+} from '@cyborg/contracts';
 import { AgentService } from './agent.service';
 
 /**
@@ -15,6 +22,12 @@ export function agentWorkController(hostname: string): Type<unknown> {
     @MessagePattern(agentSubject(hostname, AgentWork.ping))
     ping(@Payload() _work: PingWork): PingReply {
       return this.agent.ping();
+    }
+
+    /** Answers once the conductor has recorded the report. */
+    @MessagePattern(agentSubject(hostname, AgentWork.reportNow))
+    reportNow(@Payload() _work: ReportNowWork): Promise<ReportInventoryResult> {
+      return this.agent.reportNow();
     }
   }
   return AgentWorkController;

@@ -1,63 +1,226 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
-import { conductorSubject, ConductorCommands, type PingReply, type RegisterHostResult } from '@cyborg/contracts';
-import { RpcClient } from '@cyborg/messaging';
+import {
+  type CallerDto,
+  type CommandReply,
+  conductorSubject,
+  ConductorCommands,
+  type PingReply,
+  type RegisterHostResult,
+  type ReportedDevice,
+  ReportInventoryErrors,
+  type ReportInventoryResult,
+  type StaleInventoryReport,
+} from '@cyborg/contracts';
+import {
+  type AcceleratorDriver,
+  controlPathKey,
+  createDrivers,
+  type DevicesByDriver,
+  type DiscoveredDevice,
+  discoverHost,
+  inventoryHash,
+} from '@cyborg/drivers';
+import { RpcClient, RpcFailure } from '@cyborg/messaging';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** The host's agent: registers with the conductor and answers the host's work. */
+/** Agents act as a service, not as a person. */
+const AGENT_CALLER: CallerDto = { userId: null, projectId: null, roles: ['service'], service: true, requestId: null };
+
+interface Snapshot {
+  hostname: string;
+  inventoryHash: string;
+  devices: ReportedDevice[];
+}
+
+/**
+ * The host's agent: registers with the conductor, reports the host's
+ * accelerators at start and every AGENT_REPORT_INTERVAL_MS (a full
+ * snapshot; the conductor records only what changed), and answers the
+ * host's work.
+ */
 @Injectable()
 export class AgentService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('agent');
   private readonly startedAt = new Date().toISOString();
+  private readonly accelerators: AcceleratorDriver[];
+  private readonly stopping = new AbortController();
   private stopped = false;
   private registration: Promise<void> | null = null;
+  /** The report in progress; reports run one at a time. */
+  private reporting: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private devicesByDriver: DevicesByDriver = new Map();
+  // Microseconds since the epoch at start: rises across restarts, so a report
+  // sent before a restart can never pass for a newer one.
+  private nextGeneration = Date.now() * 1000;
 
   constructor(
     private readonly settings: Settings,
     private readonly rpc: RpcClient,
-  ) {}
+  ) {
+    // An unknown driver name stops the agent at start, as upstream's does.
+    this.accelerators = createDrivers(this.drivers, {
+      hostname: this.hostname,
+      simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
+    });
+  }
 
   get hostname(): string {
     return this.settings.AGENT_HOSTNAME;
   }
 
   get drivers(): string[] {
-    return this.settings.AGENT_DRIVERS.split(',').map((d) => d.trim()).filter(Boolean);
+    return this.settings.AGENT_DRIVERS.split(',')
+      .map((d) => d.trim())
+      .filter(Boolean);
   }
 
   onApplicationBootstrap() {
     // The conductor may start after the agent: keep trying in the background.
     this.registration = this.registerUntilDone();
+    void this.registration.then(() => this.periodicReport());
   }
 
   async onApplicationShutdown() {
     this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.stopping.abort(new Error('the agent is stopping'));
     await this.registration;
+    await this.reporting;
   }
 
   ping(): PingReply {
     return { hostname: this.hostname, drivers: this.drivers, startedAt: this.startedAt };
   }
 
+  /** Discovers and reports now, after any report in progress. */
+  reportNow(): Promise<ReportInventoryResult> {
+    const run = this.reporting.then(() => this.report());
+    this.reporting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async periodicReport(): Promise<void> {
+    try {
+      await this.reportNow();
+    } catch (error) {
+      if (!this.stopped) {
+        this.logger.warn({ msg: 'inventory report failed', hostname: this.hostname, error: (error as Error).message });
+      }
+    } finally {
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.periodicReport(), this.settings.AGENT_REPORT_INTERVAL_MS);
+        this.timer.unref();
+      }
+    }
+  }
+
+  private async report(): Promise<ReportInventoryResult> {
+    await this.registration;
+    if (this.stopped) throw new Error('the agent is stopping');
+    const found = await discoverHost(this.hostname, this.accelerators, this.devicesByDriver, {
+      signal: this.stopping.signal,
+    });
+    for (const warning of found.warnings) {
+      this.logger.warn({
+        msg: 'discovery warning',
+        hostname: this.hostname,
+        driver: warning.driver,
+        controlPath: warning.controlPathId ? controlPathKey(warning.controlPathId) : undefined,
+        warning: warning.message,
+      });
+    }
+    this.devicesByDriver = found.devicesByDriver;
+    return this.send({
+      hostname: this.hostname,
+      inventoryHash: inventoryHash(found.inventory),
+      devices: found.inventory.devices.map(reportedDevice),
+    });
+  }
+
+  /** One retry for the refusals the agent can fix itself: a stale generation, a forgotten registration. */
+  private async send(snapshot: Snapshot, retried = false): Promise<ReportInventoryResult> {
+    const command = { commandId: randomUUID(), caller: AGENT_CALLER, generation: this.nextGeneration++, ...snapshot };
+    try {
+      const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(
+        conductorSubject(ConductorCommands.reportInventory),
+        command,
+      );
+      if (reply.result.changed) {
+        this.logger.log({
+          msg: 'inventory reported',
+          hostname: this.hostname,
+          generation: command.generation,
+          devices: snapshot.devices.length,
+          events: reply.result.events,
+        });
+      }
+      return reply.result;
+    } catch (error) {
+      if (retried || !(error instanceof RpcFailure)) throw error;
+      if (error.code === ReportInventoryErrors.staleReport) {
+        // The recorded generation is ahead (the clock went back across a restart): continue above it.
+        const { recordedGeneration } = error.details as StaleInventoryReport;
+        this.nextGeneration = Math.max(this.nextGeneration, recordedGeneration + 1);
+        return this.send(snapshot, true);
+      }
+      if (error.code === ReportInventoryErrors.hostNotRegistered) {
+        await this.registerUntilDone();
+        return this.send(snapshot, true);
+      }
+      throw error;
+    }
+  }
+
   private async registerUntilDone(): Promise<void> {
     const command = {
       commandId: randomUUID(),
-      caller: { userId: null, projectId: null, roles: ['service'], service: true, requestId: null },
+      caller: AGENT_CALLER,
       hostname: this.hostname,
       drivers: this.drivers,
       agentVersion: AGENT_VERSION,
     };
     for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
       try {
-        const result = await this.rpc.request<RegisterHostResult>(conductorSubject(ConductorCommands.registerHost), command);
+        const result = await this.rpc.request<RegisterHostResult>(
+          conductorSubject(ConductorCommands.registerHost),
+          command,
+        );
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });
         return;
       } catch (error) {
-        this.logger.warn({ msg: 'registration failed, retrying', hostname: this.hostname, error: (error as Error).message, retryInMs: delay });
+        this.logger.warn({
+          msg: 'registration failed, retrying',
+          hostname: this.hostname,
+          error: (error as Error).message,
+          retryInMs: delay,
+        });
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
+}
+
+/** Only the fields of the contract: the conductor refuses unknown ones, and the hash covers only these. */
+function reportedDevice(device: DiscoveredDevice): ReportedDevice {
+  return {
+    type: device.type,
+    vendor: device.vendor,
+    model: device.model,
+    std_board_info: device.std_board_info,
+    vendor_board_info: device.vendor_board_info,
+    controlPathId: { type: device.controlPathId.type, info: { ...device.controlPathId.info } },
+    driverName: device.driverName,
+    deployables: device.deployables.map((d) => ({
+      name: d.name,
+      numAccelerators: d.numAccelerators,
+      driverName: d.driverName,
+      ...(d.parentName === undefined ? {} : { parentName: d.parentName }),
+      attributes: d.attributes.map((a) => ({ key: a.key, value: a.value })),
+      attachHandles: d.attachHandles.map((h) => ({ type: h.type, info: h.info })),
+    })),
+  };
 }

@@ -3,8 +3,19 @@ import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { MessagingModule } from '@cyborg/messaging';
-import { databaseMigrations, ProjectionsModule, readModelProjections } from '@cyborg/projections';
+import {
+  databaseMigrations,
+  DeviceProfilesReadModel,
+  InventoryReadModel,
+  ProjectionsModule,
+  readModelProjections,
+} from '@cyborg/projections';
+import { AttributesController } from './attributes/attributes.controller';
+import { DeployablesController } from './deployables/deployables.controller';
+import { DeviceProfilesController } from './device-profiles/device-profiles.controller';
+import { DevicesController } from './devices/devices.controller';
 import { HealthController, HealthService } from './health/health.controller';
+import { CommandSender } from './http/command-sender';
 
 @Module({})
 export class ApiModule {
@@ -26,8 +37,20 @@ export class ApiModule {
         }),
         MessagingModule.forRoot({ servers: settings.NATS_URL, name: 'cyborg-api', defaultTimeoutMs: settings.RPC_TIMEOUT_MS }),
       ],
-      controllers: [HealthController],
-      providers: [{ provide: Settings, useValue: settings }, HealthService],
+      controllers: [
+        HealthController,
+        DeviceProfilesController,
+        DevicesController,
+        DeployablesController,
+        AttributesController,
+      ],
+      providers: [
+        { provide: Settings, useValue: settings },
+        HealthService,
+        CommandSender,
+        DeviceProfilesReadModel,
+        InventoryReadModel,
+      ],
     };
   }
 }

@@ -6,6 +6,7 @@ import { eventSchemas } from '@cyborg/contracts';
 import { CreateDeviceProfileController, CreateDeviceProfileHandler } from './create-device-profile/create-device-profile.handler';
 import { DeleteDeviceProfileController, DeleteDeviceProfileHandler } from './delete-device-profile/delete-device-profile.handler';
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
+import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';
 
 @Module({})
@@ -22,12 +23,18 @@ export class ConductorModule {
           registry: EventTypeRegistry.from(eventSchemas),
         }),
       ],
-      controllers: [RegisterHostController, CreateDeviceProfileController, DeleteDeviceProfileController],
+      controllers: [
+        RegisterHostController,
+        CreateDeviceProfileController,
+        DeleteDeviceProfileController,
+        ReportInventoryController,
+      ],
       providers: [
         { provide: Settings, useValue: settings },
         RegisterHostHandler,
         CreateDeviceProfileHandler,
         DeleteDeviceProfileHandler,
+        ReportInventoryHandler,
         RelayService,
       ],
     };

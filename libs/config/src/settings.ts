@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -67,6 +67,10 @@ export class Settings {
 
   @Transform(toInt) @IsInt() @Min(1000)
   AGENT_REPORT_INTERVAL_MS = 60_000;
+
+  /** The host description the `simulated` driver reads (YAML), relative to the working directory. */
+  @IsString() @MinLength(1)
+  AGENT_SIMULATED_HOST_FILE = 'deploy/simulated-host.yaml';
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

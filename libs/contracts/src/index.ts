@@ -7,3 +7,5 @@ export * from './commands/command-reply';
 export * from './commands/create-device-profile.command';
 export * from './commands/delete-device-profile.command';
 export * from './commands/ping.work';
+export * from './commands/report-inventory.command';
+export * from './commands/report-now.work';

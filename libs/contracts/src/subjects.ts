@@ -19,8 +19,11 @@ export const ConductorCommands = {
   registerHost: 'register_host',
   createDeviceProfile: 'create_device_profile',
   deleteDeviceProfile: 'delete_device_profile',
+  reportInventory: 'report_inventory',
 } as const;
 
 export const AgentWork = {
   ping: 'ping',
+  /** Discover and report the inventory now, without waiting for the interval. */
+  reportNow: 'report_now',
 } as const;

@@ -5,3 +5,6 @@ export * from './uuid';
 export * from './device-profile/device-profile';
 export * from './device-profile/device-profile.errors';
 export * from './device-profile/device-profile.validation';
+export * from './host/inventory.state';
+export * from './host/inventory.decide';
+export * from './host/inventory-ids';

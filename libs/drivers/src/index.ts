@@ -2,6 +2,7 @@ export * from './inventory';
 export * from './pci';
 export * from './driver';
 export * from './registry';
+export * from './host-discovery';
 export { FakeDriver, fakeDevice, fakeDeployableName, FAKE_NUM_ACCELERATORS } from './fake/fake.driver';
 export { SimulatedDriver, type SimulatedDriverOptions } from './simulated/simulated.driver';
 export {

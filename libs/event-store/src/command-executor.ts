@@ -68,6 +68,11 @@ export class CommandExecutor {
     }
   }
 
+  /** The outcome of a command already handled, or null; for handlers that answer some commands without executing them. */
+  async recorded<R>(command: Command): Promise<CommandOutcome<R> | null> {
+    return this.previous<R>(command.commandId, hashPayload(command));
+  }
+
   private async previous<R>(commandId: string, payloadHash: string): Promise<CommandOutcome<R> | null> {
     const rows: CommandRow[] = await this.store.dataSource.query(
       `SELECT payload_hash, result, transaction_id, position FROM commands WHERE command_id = $1`,

@@ -4,6 +4,7 @@ export * from './hash';
 export * from './upcasters';
 export * from './event-store';
 export * from './command-executor';
+export * from './stream-state-cache';
 export * from './integrity';
 export * from './database/data-source';
 export * from './database/sql';

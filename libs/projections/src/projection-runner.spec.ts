@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { EventStore, type RecordedEvent } from '@cyborg/event-store';
+import { type Checkpoint, EventStore, type RecordedEvent } from '@cyborg/event-store';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';
@@ -30,17 +30,21 @@ async function dump(): Promise<string> {
   return JSON.stringify(rows);
 }
 
-async function appendMany(streams: number, perStream: number) {
+/** Appends and returns where the last event sits, which readers then wait for. */
+async function appendMany(streams: number, perStream: number): Promise<Checkpoint> {
+  let last: Checkpoint | null = null;
   for (let s = 0; s < streams; s++) {
     const streamId = `counter-${randomUUID()}`;
-    await store.append([
+    ({ checkpoint: last } = await store.append([
       {
         streamId,
         expectedVersion: 0,
         events: Array.from({ length: perStream }, (_, i) => ({ type: i % 5 === 4 ? 'Ignored' : 'Counted', data: { value: i } })),
       },
-    ]);
+    ]));
   }
+  if (!last) throw new Error('nothing appended');
+  return last;
 }
 
 beforeAll(async () => {
@@ -58,7 +62,7 @@ beforeEach(async () => {
 });
 
 it('resumes after its session is killed mid-batch, and then equals a rebuild from zero', async () => {
-  await appendMany(40, 25); // 1000 events, 800 of them counted
+  const end = await appendMany(40, 25); // 1000 events, 800 of them counted
   let killed = false;
   let applied = 0;
   const projection = countingProjection(async (_event, tx) => {
@@ -71,7 +75,7 @@ it('resumes after its session is killed mid-batch, and then equals a rebuild fro
   });
   const projections = new Projections([projection], store, { databaseUrl: db.url, pollIntervalMs: 20 });
   await projections.start();
-  expect(await projections.waitFor(await store.head(), 20_000)).toBe(true);
+  expect(await projections.waitFor(end, 20_000)).toBe(true);
   await projections.stop();
 
   expect(killed).toBe(true);
@@ -94,17 +98,16 @@ it('runs one active instance of a projection across runners, applying each event
   const b = new Projections([countingProjection()], store, { databaseUrl: db.url, pollIntervalMs: 20 });
   await a.start();
   await b.start();
-  const writing = appendMany(20, 10);
-  await writing;
-  expect(await a.waitFor(await store.head(), 20_000)).toBe(true);
+  const written = await appendMany(20, 10);
+  expect(await a.waitFor(written, 20_000)).toBe(true);
   const active = [a.runner('counts')!.isActive, b.runner('counts')!.isActive];
   expect(active.filter(Boolean)).toHaveLength(1);
 
   // The active one stops: the other takes over and carries on from the checkpoint.
   const [first, second] = active[0] ? [a, b] : [b, a];
   await first.stop();
-  await appendMany(5, 10);
-  expect(await second.waitFor(await store.head(), 20_000)).toBe(true);
+  const more = await appendMany(5, 10);
+  expect(await second.waitFor(more, 20_000)).toBe(true);
   expect(second.runner('counts')!.isActive).toBe(true);
   await second.stop();
 

@@ -1,7 +1,12 @@
 import { eventStoreMigrations } from '@cyborg/event-store';
+import { DeviceProfiles1795228683656 } from './migrations/1795228683656-device-profiles';
+import { Inventory1795229178383 } from './migrations/1795229178383-inventory';
 
 /** Read-model table migrations, in order. */
-export const readModelMigrations: (new () => object)[] = [];
+export const readModelMigrations: (new () => object)[] = [
+  DeviceProfiles1795228683656,
+  Inventory1795229178383,
+];
 
 /** The whole schema: the event log first, then the read models. Every service runs the same list. */
 export const databaseMigrations = [...eventStoreMigrations, ...readModelMigrations];

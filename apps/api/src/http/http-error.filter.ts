@@ -9,6 +9,8 @@ interface BodyParserError {
   limit?: number;
 }
 
+const INTERNAL = { status: 500, message: 'The server could not complete the request; see its log for details' };
+
 /** The one place errors become HTTP answers: every error in Cyborg's shape, never a stack trace. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -33,6 +35,9 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   private describe(error: unknown): { status: number; message: string } {
     if (error instanceof RpcFailure) return { status: error.status, message: error.message };
+    // Nest wraps body-parser errors in an HttpException; the parser's own type says what happened.
+    const cause = error instanceof HttpException ? (error.cause as BodyParserError | undefined) : undefined;
+    if (cause?.type) return this.describeParserError(cause, error as HttpException);
     if (error instanceof HttpException) {
       const body = error.getResponse();
       const text = typeof body === 'string' ? body : (body as { message?: unknown }).message;
@@ -40,11 +45,16 @@ export class HttpErrorFilter implements ExceptionFilter {
       return { status: error.getStatus(), message };
     }
     const parser = error as BodyParserError;
-    if (parser?.type === 'entity.parse.failed') return { status: 400, message: 'Request is not in valid JSON format' };
-    if (parser?.type === 'entity.too.large') {
+    if (parser?.type) return this.describeParserError(parser, error);
+    return INTERNAL;
+  }
+
+  private describeParserError(parser: BodyParserError, error: unknown): { status: number; message: string } {
+    if (parser.type === 'entity.parse.failed') return { status: 400, message: 'Request is not in valid JSON format' };
+    if (parser.type === 'entity.too.large') {
       return { status: 413, message: `Request body is larger than the limit of ${parser.limit} bytes` };
     }
-    if (parser?.type && parser.status && parser.status < 500) return { status: parser.status, message: String((error as Error).message) };
-    return { status: 500, message: 'The server could not complete the request; see its log for details' };
+    if (parser.status && parser.status < 500) return { status: parser.status, message: String((error as Error).message) };
+    return INTERNAL;
   }
 }

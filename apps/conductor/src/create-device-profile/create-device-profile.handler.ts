@@ -41,10 +41,20 @@ export class CreateDeviceProfileHandler {
     const uuid = spec.uuid ?? randomUUID();
     const profileStream = Streams.deviceProfile(uuid);
     const nameStream = Streams.deviceProfileName(spec.name);
-    const payload = { uuid: command.uuid ?? null, name: command.name, description: command.description ?? null, groups: command.groups };
+    const payload = {
+      uuid: command.uuid ?? null,
+      name: command.name,
+      description: command.description ?? null,
+      groups: command.groups,
+    };
     const outcome = await runCommand(() =>
       this.executor.execute<CreateDeviceProfileResult>(
-        { commandId: command.commandId, type: ConductorCommands.createDeviceProfile, payload, metadata: { ...command.caller } },
+        {
+          commandId: command.commandId,
+          type: ConductorCommands.createDeviceProfile,
+          payload,
+          metadata: { ...command.caller },
+        },
         async () => {
           const [profileEvents, nameEvents] = await Promise.all([
             this.store.readStream(profileStream),
@@ -59,8 +69,8 @@ export class CreateDeviceProfileHandler {
           if (decision instanceof DomainError) throw failureOf(decision);
           return {
             appends: [
-              { streamId: profileStream, expectedVersion: profileEvents.length, events: decision.profile },
-              { streamId: nameStream, expectedVersion: nameEvents.length, events: decision.name },
+              { streamId: profileStream, expectedVersion: profileEvents.length, events: decision.profileEvents },
+              { streamId: nameStream, expectedVersion: nameEvents.length, events: decision.nameEvents },
             ],
             result: { uuid, name: spec.name, description: spec.description, groups: spec.groups, createdAt: now },
           };

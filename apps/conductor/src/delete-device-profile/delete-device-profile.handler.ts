@@ -60,19 +60,24 @@ export class DeleteDeviceProfileHandler {
             if (uuid !== null && deleted.includes(uuid)) continue; // named twice, e.g. by uuid and by name
             const profileEvents = uuid === null ? [] : await this.store.readStream(Streams.deviceProfile(uuid));
             const profile = fold(profileEvents, evolveDeviceProfile, initialDeviceProfileState);
-            const nameStream = profile.profile ? Streams.deviceProfileName(profile.profile.name) : null;
-            if (nameStream && nameEvents === null) nameEvents = await this.store.readStream(nameStream);
+            if (profile.profile && nameEvents === null) {
+              nameEvents = await this.store.readStream(Streams.deviceProfileName(profile.profile.name));
+            }
             const name = fold(nameEvents ?? [], evolveDeviceProfileName, initialDeviceProfileNameState);
             const decision = decideDeleteDeviceProfile(target, profile, name);
             if (decision instanceof DomainError) throw failureOf(decision);
-            deleted.push(uuid as string);
+            deleted.push(decision.uuid);
             appends.push({
-              streamId: Streams.deviceProfile(uuid as string),
+              streamId: Streams.deviceProfile(decision.uuid),
               expectedVersion: profileEvents.length,
-              events: decision.profile,
+              events: decision.profileEvents,
             });
-            if (nameStream && decision.name.length > 0) {
-              appends.push({ streamId: nameStream, expectedVersion: nameEvents?.length ?? 0, events: decision.name });
+            if (decision.nameEvents.length > 0) {
+              appends.push({
+                streamId: Streams.deviceProfileName(decision.name),
+                expectedVersion: nameEvents?.length ?? 0,
+                events: decision.nameEvents,
+              });
             }
           }
           return { appends, result: { deleted } };

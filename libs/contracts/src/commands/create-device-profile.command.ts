@@ -9,16 +9,19 @@ import type { DeviceProfileGroup } from '../events/device-profile-created.v1';
  */
 export class CreateDeviceProfileCommand extends CommandEnvelope {
   /** Client-chosen uuid; the conductor picks one when absent. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   uuid?: string;
 
   @IsString()
   name: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   description?: string | null;
 
-  @IsArray() @IsObject({ each: true })
+  @IsArray()
+  @IsObject({ each: true })
   groups: DeviceProfileGroup[];
 }
 

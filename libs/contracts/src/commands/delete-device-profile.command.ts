@@ -6,7 +6,11 @@ import { CommandEnvelope } from '../caller';
  * a uuid, as in Cyborg). All or nothing: one unknown profile deletes none.
  */
 export class DeleteDeviceProfileCommand extends CommandEnvelope {
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(1000) @IsString({ each: true }) @MaxLength(1000, { each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(1000, { each: true })
   profiles: string[];
 }
 

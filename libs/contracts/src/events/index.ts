@@ -2,11 +2,13 @@ import { DeviceProfileCreated } from './device-profile-created.v1';
 import { DeviceProfileDeleted } from './device-profile-deleted.v1';
 import { DeviceProfileNameClaimed, DeviceProfileNameReleased } from './device-profile-name.v1';
 import { HostRegistered } from './host-registered.v1';
+import { inventoryEventSchemas } from './inventory/index';
 
 export * from './host-registered.v1';
 export * from './device-profile-created.v1';
 export * from './device-profile-deleted.v1';
 export * from './device-profile-name.v1';
+export * from './inventory/index';
 
 export interface EventSchema {
   type: string;
@@ -22,4 +24,5 @@ export const eventSchemas: EventSchema[] = [
   DeviceProfileDeleted,
   DeviceProfileNameClaimed,
   DeviceProfileNameReleased,
+  ...inventoryEventSchemas,
 ];

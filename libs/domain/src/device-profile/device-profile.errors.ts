@@ -7,15 +7,17 @@ import { DomainError } from '../domain-error';
  */
 export const DeviceProfileErrors = {
   nameNeeded: () => invalid('device_profile_name_needed', 'DeviceProfile name needed.'),
-  nameFormat: () =>
-    invalid('device_profile_name_format', 'Device profile name must be of the form ^[a-zA-Z0-9-_]+$'),
+  nameFormat: () => invalid('device_profile_name_format', 'Device profile name must be of the form ^[a-zA-Z0-9-_]+$'),
   nameTooLong: (max: number) =>
     invalid('device_profile_name_too_long', `Device profile name must be at most ${max} characters long.`),
   groupsNeeded: () => invalid('device_profile_groups_needed', 'DeviceProfile needs groups field.'),
   groupsFormat: () =>
     invalid('device_profile_groups_format', 'Device profile groups must be a list of objects of string values.'),
   keyFormat: () =>
-    invalid('device_profile_group_key_format', 'Device profile group keys must be of the form ^(resources:|trait:|accel:)'),
+    invalid(
+      'device_profile_group_key_format',
+      'Device profile group keys must be of the form ^(resources:|trait:|accel:)',
+    ),
   duplicateKey: (key: string) =>
     invalid('device_profile_group_key_duplicate', `Device profile group key ${key} appears more than once in a group.`),
   traitName: (trait: string) =>
@@ -30,8 +32,7 @@ export const DeviceProfileErrors = {
     invalid('device_profile_resource_amount', `Resources number ${pythonStr(value)} is invalid`),
   valueType: (key: string) =>
     invalid('device_profile_group_value', `Device profile group value of ${key} must be a string.`),
-  description: () =>
-    invalid('device_profile_description', 'Device profile description must be a string or null.'),
+  description: () => invalid('device_profile_description', 'Device profile description must be a string or null.'),
   uuidFormat: (value: unknown) => invalid('invalid_uuid', `Expected a uuid but received ${pythonStr(value)}.`),
 
   nameTaken: (name: string) =>

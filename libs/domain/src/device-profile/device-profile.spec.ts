@@ -26,9 +26,18 @@ const created = (u = uuid, name = spec.name): DomainEvent => ({
   type: 'DeviceProfileCreated',
   data: { uuid: u, name, description: null, groups: spec.groups, createdAt: now },
 });
-const deleted = (u = uuid, name = spec.name): DomainEvent => ({ type: 'DeviceProfileDeleted', data: { uuid: u, name } });
-const claimed = (u = uuid, name = spec.name): DomainEvent => ({ type: 'DeviceProfileNameClaimed', data: { name, uuid: u } });
-const released = (u = uuid, name = spec.name): DomainEvent => ({ type: 'DeviceProfileNameReleased', data: { name, uuid: u } });
+const deleted = (u = uuid, name = spec.name): DomainEvent => ({
+  type: 'DeviceProfileDeleted',
+  data: { uuid: u, name },
+});
+const claimed = (u = uuid, name = spec.name): DomainEvent => ({
+  type: 'DeviceProfileNameClaimed',
+  data: { name, uuid: u },
+});
+const released = (u = uuid, name = spec.name): DomainEvent => ({
+  type: 'DeviceProfileNameReleased',
+  data: { name, uuid: u },
+});
 
 /** Given the events of the profile stream and of the name stream. */
 function given(profileEvents: DomainEvent[], nameEvents: DomainEvent[]) {
@@ -47,31 +56,35 @@ describe('creating a device profile', () => {
   it('records the profile on its stream and claims its name, in one decision', () => {
     const { profile, name } = given([], []);
     expect(decideCreateDeviceProfile({ spec, uuid, now }, profile, name)).toEqual({
-      profile: [created()],
-      name: [claimed()],
+      uuid,
+      profileEvents: [created()],
+      name: 'fpga-dp1',
+      nameEvents: [claimed()],
     });
   });
 
-  it('refuses a name another live profile holds, with Cyborg\'s 409 message', () => {
+  it("refuses a name another live profile holds, with Cyborg's 409 message", () => {
     const { profile, name } = given([], [claimed(other)]);
     const error = decideCreateDeviceProfile({ spec, uuid, now }, profile, name);
-    expect(error).toEqual(new DomainError('conflict', 'device_profile_name_taken', 'A device_profile with name fpga-dp1 already exists.'));
+    expect(error).toEqual(
+      new DomainError('conflict', 'device_profile_name_taken', 'A device_profile with name fpga-dp1 already exists.'),
+    );
   });
 
   it('takes a name again once its profile was deleted', () => {
     const { profile, name } = given([], [claimed(other), released(other)]);
-    expect(decided(decideCreateDeviceProfile({ spec, uuid, now }, profile, name)).name).toEqual([claimed()]);
+    expect(decided(decideCreateDeviceProfile({ spec, uuid, now }, profile, name)).nameEvents).toEqual([claimed()]);
   });
 
-  it('refuses a client-chosen uuid that a live profile has (a conflict, not Cyborg\'s 500)', () => {
+  it("refuses a client-chosen uuid that a live profile has (a conflict, not Cyborg's 500)", () => {
     const { profile, name } = given([created(uuid, 'older')], []);
     const error = decideCreateDeviceProfile({ spec, uuid, now }, profile, name);
     expect(error).toMatchObject({ kind: 'conflict', message: `DeviceProfile with uuid ${uuid} already exists.` });
   });
 
-  it('lets a deleted profile\'s uuid be used again, as Cyborg does', () => {
+  it("lets a deleted profile's uuid be used again, as Cyborg does", () => {
     const { profile, name } = given([created(uuid, 'older'), deleted(uuid, 'older')], []);
-    expect(decided(decideCreateDeviceProfile({ spec, uuid, now }, profile, name)).profile).toEqual([created()]);
+    expect(decided(decideCreateDeviceProfile({ spec, uuid, now }, profile, name)).profileEvents).toEqual([created()]);
   });
 });
 
@@ -79,12 +92,14 @@ describe('deleting a device profile', () => {
   it('records the deletion and releases the name', () => {
     const { profile, name } = given([created()], [claimed()]);
     expect(decideDeleteDeviceProfile({ value: uuid, by: 'uuid' }, profile, name)).toEqual({
-      profile: [deleted()],
-      name: [released()],
+      uuid,
+      profileEvents: [deleted()],
+      name: 'fpga-dp1',
+      nameEvents: [released()],
     });
   });
 
-  it('answers 404 in Cyborg\'s words, naming what the caller asked for', () => {
+  it("answers 404 in Cyborg's words, naming what the caller asked for", () => {
     const { profile, name } = given([], []);
     expect(decideDeleteDeviceProfile({ value: 'gone', by: 'name' }, profile, name)).toMatchObject({
       kind: 'not_found',

@@ -75,10 +75,12 @@ export function evolveDeviceProfileName(state: DeviceProfileNameState, event: Do
 
 /** A decision touches two streams, appended together in one transaction. */
 export interface DeviceProfileDecision {
-  /** Events for `device_profile-<uuid>`. */
-  profile: DomainEvent[];
-  /** Events for `device_profile_name-<name>`. */
-  name: DomainEvent[];
+  /** The profile: its events go to `device_profile-<uuid>`. */
+  uuid: string;
+  profileEvents: DomainEvent[];
+  /** Its name: these events go to `device_profile_name-<name>`. */
+  name: string;
+  nameEvents: DomainEvent[];
 }
 
 export interface CreateDeviceProfile {
@@ -107,8 +109,10 @@ export function decideCreateDeviceProfile(
   };
   const claimed: DeviceProfileNameClaimedV1 = { name: spec.name, uuid };
   return {
-    profile: [{ type: DeviceProfileCreated.type, data: { ...created } }],
-    name: [{ type: DeviceProfileNameClaimed.type, data: { ...claimed } }],
+    uuid,
+    profileEvents: [{ type: DeviceProfileCreated.type, data: { ...created } }],
+    name: spec.name,
+    nameEvents: [{ type: DeviceProfileNameClaimed.type, data: { ...claimed } }],
   };
 }
 
@@ -132,7 +136,9 @@ export function decideDeleteDeviceProfile(
   const deleted: DeviceProfileDeletedV1 = { uuid: current.uuid, name: current.name };
   const released: DeviceProfileNameReleasedV1 = { name: current.name, uuid: current.uuid };
   return {
-    profile: [{ type: DeviceProfileDeleted.type, data: { ...deleted } }],
-    name: name.holder === current.uuid ? [{ type: DeviceProfileNameReleased.type, data: { ...released } }] : [],
+    uuid: current.uuid,
+    profileEvents: [{ type: DeviceProfileDeleted.type, data: { ...deleted } }],
+    name: current.name,
+    nameEvents: name.holder === current.uuid ? [{ type: DeviceProfileNameReleased.type, data: { ...released } }] : [],
   };
 }

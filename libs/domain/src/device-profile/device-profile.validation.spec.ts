@@ -31,12 +31,24 @@ describe('a valid device profile', () => {
   });
 
   it('strips spaces around trait and resource names and rewrites the key, as Cyborg does', () => {
-    const spec = parseDeviceProfile({ name: 'x', groups: [{ 'resources: FPGA ': '1', 'trait:  CUSTOM_X': 'forbidden' }] });
+    const spec = parseDeviceProfile({
+      name: 'x',
+      groups: [{ 'resources: FPGA ': '1', 'trait:  CUSTOM_X': 'forbidden' }],
+    });
     expect(spec).toMatchObject({ groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_X': 'forbidden' }] });
   });
 
   it('accepts every listed resource class and any CUSTOM_ one, and any accel: key', () => {
-    for (const rc of ['FPGA', 'GPU', 'VGPU', 'PGPU', 'CUSTOM_QAT', 'CUSTOM_NIC', 'CUSTOM_SSD', 'CUSTOM_ACCELERATOR_FPGA']) {
+    for (const rc of [
+      'FPGA',
+      'GPU',
+      'VGPU',
+      'PGPU',
+      'CUSTOM_QAT',
+      'CUSTOM_NIC',
+      'CUSTOM_SSD',
+      'CUSTOM_ACCELERATOR_FPGA',
+    ]) {
       expect(parseDeviceProfile({ name: 'x', groups: [{ [`resources:${rc}`]: '1' }] })).not.toBeInstanceOf(DomainError);
     }
     expect(parseDeviceProfile({ name: 'x', groups: [{ 'accel:bitstream_id': 'd5ca2f11' }] })).not.toBeInstanceOf(
@@ -54,29 +66,89 @@ describe('a valid device profile', () => {
   });
 });
 
-describe('an invalid device profile is refused with Cyborg\'s faultstring', () => {
+describe("an invalid device profile is refused with Cyborg's faultstring", () => {
   const cases: [string, DeviceProfileInput, string][] = [
     ['no name', { groups: [fpga] }, 'DeviceProfile name needed.'],
     ['an empty name', { name: '', groups: [fpga] }, 'DeviceProfile name needed.'],
-    ['a name with a space', { name: 'a b', groups: [fpga] }, 'Device profile name must be of the form ^[a-zA-Z0-9-_]+$'],
-    ['a name that is not a string', { name: 42, groups: [fpga] }, 'Device profile name must be of the form ^[a-zA-Z0-9-_]+$'],
-    ['a name over 255', { name: 'n'.repeat(256), groups: [fpga] }, 'Device profile name must be at most 255 characters long.'],
+    [
+      'a name with a space',
+      { name: 'a b', groups: [fpga] },
+      'Device profile name must be of the form ^[a-zA-Z0-9-_]+$',
+    ],
+    [
+      'a name that is not a string',
+      { name: 42, groups: [fpga] },
+      'Device profile name must be of the form ^[a-zA-Z0-9-_]+$',
+    ],
+    [
+      'a name over 255',
+      { name: 'n'.repeat(256), groups: [fpga] },
+      'Device profile name must be at most 255 characters long.',
+    ],
     ['no groups', { name: 'x' }, 'DeviceProfile needs groups field.'],
     ['empty groups', { name: 'x', groups: [] }, 'DeviceProfile needs groups field.'],
-    ['groups not a list', { name: 'x', groups: fpga }, 'Device profile groups must be a list of objects of string values.'],
-    ['a group not an object', { name: 'x', groups: ['resources:FPGA'] }, 'Device profile groups must be a list of objects of string values.'],
-    ['an unknown key prefix', { name: 'x', groups: [{ 'resource:FPGA': '1' }] }, 'Device profile group keys must be of the form ^(resources:|trait:|accel:)'],
-    ['a leading space before the prefix', { name: 'x', groups: [{ ' trait:CUSTOM_X': 'required' }] }, 'Device profile group keys must be of the form ^(resources:|trait:|accel:)'],
-    ['a trait not CUSTOM_', { name: 'x', groups: [{ 'trait:HW_CPU_X86_AVX': 'required' }] }, 'Unsupported trait name format HW_CPU_X86_AVX, should start with CUSTOM_'],
-    ['a trait value not required/forbidden', { name: 'x', groups: [{ 'trait:CUSTOM_X': 'preferred' }] }, "Unsupported trait value preferred, the value must be one among ['required', 'forbidden']"],
+    [
+      'groups not a list',
+      { name: 'x', groups: fpga },
+      'Device profile groups must be a list of objects of string values.',
+    ],
+    [
+      'a group not an object',
+      { name: 'x', groups: ['resources:FPGA'] },
+      'Device profile groups must be a list of objects of string values.',
+    ],
+    [
+      'an unknown key prefix',
+      { name: 'x', groups: [{ 'resource:FPGA': '1' }] },
+      'Device profile group keys must be of the form ^(resources:|trait:|accel:)',
+    ],
+    [
+      'a leading space before the prefix',
+      { name: 'x', groups: [{ ' trait:CUSTOM_X': 'required' }] },
+      'Device profile group keys must be of the form ^(resources:|trait:|accel:)',
+    ],
+    [
+      'a trait not CUSTOM_',
+      { name: 'x', groups: [{ 'trait:HW_CPU_X86_AVX': 'required' }] },
+      'Unsupported trait name format HW_CPU_X86_AVX, should start with CUSTOM_',
+    ],
+    [
+      'a trait value not required/forbidden',
+      { name: 'x', groups: [{ 'trait:CUSTOM_X': 'preferred' }] },
+      "Unsupported trait value preferred, the value must be one among ['required', 'forbidden']",
+    ],
     ['an unknown resource class', { name: 'x', groups: [{ 'resources:NPU': '1' }] }, 'Unsupported resource class NPU'],
-    ['a resource amount that is not an integer', { name: 'x', groups: [{ 'resources:FPGA': 'one' }] }, 'Resources number one is invalid'],
-    ['a fractional resource amount', { name: 'x', groups: [{ 'resources:FPGA': 1.5 }] }, 'Resources number 1.5 is invalid'],
+    [
+      'a resource amount that is not an integer',
+      { name: 'x', groups: [{ 'resources:FPGA': 'one' }] },
+      'Resources number one is invalid',
+    ],
+    [
+      'a fractional resource amount',
+      { name: 'x', groups: [{ 'resources:FPGA': 1.5 }] },
+      'Resources number 1.5 is invalid',
+    ],
     ['a zero resource amount', { name: 'x', groups: [{ 'resources:FPGA': '0' }] }, 'Resources number 0 is invalid'],
-    ['a negative resource amount', { name: 'x', groups: [{ 'resources:FPGA': '-1' }] }, 'Resources number -1 is invalid'],
-    ['two keys that are one after normalising', { name: 'x', groups: [{ 'resources:FPGA': '1', 'resources: FPGA': '2' }] }, 'Device profile group key resources:FPGA appears more than once in a group.'],
-    ['an accel value that is an object', { name: 'x', groups: [{ 'accel:x': { a: 1 } }] }, 'Device profile group value of accel:x must be a string.'],
-    ['a description that is a number', { ...valid, description: 5 }, 'Device profile description must be a string or null.'],
+    [
+      'a negative resource amount',
+      { name: 'x', groups: [{ 'resources:FPGA': '-1' }] },
+      'Resources number -1 is invalid',
+    ],
+    [
+      'two keys that are one after normalising',
+      { name: 'x', groups: [{ 'resources:FPGA': '1', 'resources: FPGA': '2' }] },
+      'Device profile group key resources:FPGA appears more than once in a group.',
+    ],
+    [
+      'an accel value that is an object',
+      { name: 'x', groups: [{ 'accel:x': { a: 1 } }] },
+      'Device profile group value of accel:x must be a string.',
+    ],
+    [
+      'a description that is a number',
+      { ...valid, description: 5 },
+      'Device profile description must be a string or null.',
+    ],
     ['a uuid that is not uuid-like', { ...valid, uuid: 'not-a-uuid' }, 'Expected a uuid but received not-a-uuid.'],
   ];
 
@@ -86,7 +158,7 @@ describe('an invalid device profile is refused with Cyborg\'s faultstring', () =
     expect(error.message).toBe(message);
   });
 
-  it('checks in Cyborg\'s order: name before groups, key prefix before trait names', () => {
+  it("checks in Cyborg's order: name before groups, key prefix before trait names", () => {
     expect(refusal({ name: 'a b' }).message).toBe('Device profile name must be of the form ^[a-zA-Z0-9-_]+$');
     expect(refusal({ name: 'x', groups: [{ 'trait:X': 'bad', 'foo:y': '1' }] }).message).toBe(
       'Unsupported trait name format X, should start with CUSTOM_',

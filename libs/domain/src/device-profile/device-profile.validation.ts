@@ -25,7 +25,13 @@ export const DEVICE_PROFILE_NAME = /^[a-zA-Z0-9-_]+$/;
 export const DEVICE_PROFILE_NAME_MAX = 255;
 /** Cyborg's `constants.SUPPORT_RESOURCES`; any `CUSTOM_*` class is accepted too. */
 export const SUPPORTED_RESOURCE_CLASSES: readonly string[] = [
-  'FPGA', 'GPU', 'VGPU', 'PGPU', 'CUSTOM_QAT', 'CUSTOM_NIC', 'CUSTOM_SSD',
+  'FPGA',
+  'GPU',
+  'VGPU',
+  'PGPU',
+  'CUSTOM_QAT',
+  'CUSTOM_NIC',
+  'CUSTOM_SSD',
 ];
 const TRAIT_VALUES: readonly string[] = ['required', 'forbidden'];
 const KEY_PREFIX = /^(resources|trait|accel):/;

@@ -1,14 +1,21 @@
 import { HostRegistered, type HostRegisteredV1 } from '@cyborg/contracts';
 import type { DomainEvent } from '../domain-event';
+import { evolveInventory, initialInventoryState, type InventoryState } from './inventory.state';
 
 /** What the conductor knows of a host, folded from its stream. */
 export interface HostState {
   registered: boolean;
   drivers: string[];
   agentVersion: string | null;
+  inventory: InventoryState;
 }
 
-export const initialHostState: HostState = { registered: false, drivers: [], agentVersion: null };
+export const initialHostState: HostState = {
+  registered: false,
+  drivers: [],
+  agentVersion: null,
+  inventory: initialInventoryState,
+};
 
 export function evolveHost(state: HostState, event: DomainEvent): HostState {
   switch (event.type) {
@@ -16,8 +23,10 @@ export function evolveHost(state: HostState, event: DomainEvent): HostState {
       const data = event.data as unknown as HostRegisteredV1;
       return { ...state, registered: true, drivers: data.drivers, agentVersion: data.agentVersion };
     }
-    default:
-      return state;
+    default: {
+      const inventory = evolveInventory(state.inventory, event);
+      return inventory === state.inventory ? state : { ...state, inventory };
+    }
   }
 }
 

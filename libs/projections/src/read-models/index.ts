@@ -1,4 +1,14 @@
 import type { Projection } from '../projection';
+import { deviceProfilesProjection } from './device-profiles.projection';
+import { inventoryProjection } from './inventory.projection';
+
+export * from './device-profiles.projection';
+export * from './device-profiles.read-model';
+export * from './inventory.projection';
+export * from './inventory.read-model';
 
 /** Every read model the API serves, each kept by its projection. */
-export const readModelProjections: Projection[] = [];
+export const readModelProjections: Projection[] = [
+  deviceProfilesProjection,
+  inventoryProjection,
+];

@@ -1,0 +1,112 @@
+import { Controller, Injectable, Logger } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  type CommandReply,
+  conductorSubject,
+  ConductorCommands,
+  ReportInventoryCommand,
+  ReportInventoryErrors,
+  type ReportInventoryResult,
+  type StaleInventoryReport,
+  Streams,
+} from '@cyborg/contracts';
+import {
+  decideReportInventory,
+  DomainError,
+  evolveHost,
+  type HostState,
+  initialHostState,
+  isUnchangedInventory,
+} from '@cyborg/domain';
+import { inventoryHash } from '@cyborg/drivers';
+import { CommandExecutor, EventStore, StreamStateCache } from '@cyborg/event-store';
+import { RpcFailure } from '@cyborg/messaging';
+import { failureOf, runCommand } from '../command-failure';
+
+/**
+ * Records an agent's inventory snapshot as the changes since the last one.
+ * Agents report every minute and almost always unchanged, so the hash is
+ * compared first, against a cached host state that reads only new events:
+ * an unchanged report costs one empty read and appends nothing.
+ */
+@Injectable()
+export class ReportInventoryHandler {
+  private readonly logger = new Logger('report-inventory');
+  private readonly hosts: StreamStateCache<HostState>;
+
+  constructor(
+    store: EventStore,
+    private readonly executor: CommandExecutor,
+  ) {
+    this.hosts = new StreamStateCache(store, initialHostState, evolveHost);
+  }
+
+  async handle(command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
+    const { hostname } = command;
+    const streamId = Streams.host(hostname);
+    const executable = {
+      commandId: command.commandId,
+      type: ConductorCommands.reportInventory,
+      payload: command,
+      metadata: { ...command.caller },
+    };
+    const current = await this.hosts.load(streamId);
+    if (isUnchangedInventory(command, current.state)) {
+      // A replayed command still gets its first answer; a fresh one is simply unchanged.
+      const replayed = await runCommand(() => this.executor.recorded<ReportInventoryResult>(executable));
+      if (replayed) return { result: replayed.result, checkpoint: replayed.checkpoint };
+      return { result: resultOf(hostname, current.state, 0), checkpoint: null };
+    }
+    // The hash decides whether later reports are skipped, so it must be the devices' own.
+    if (inventoryHash({ hostname, devices: command.devices }) !== command.inventoryHash) {
+      throw RpcFailure.invalid(`inventoryHash of host ${hostname} does not match the devices reported`, {
+        code: 'inventory_hash_mismatch',
+      });
+    }
+    const outcome = await runCommand(() =>
+      this.executor.execute<ReportInventoryResult>(executable, async () => {
+        const { state, version } = await this.hosts.load(streamId);
+        const events = decideReportInventory(command, state);
+        if (events instanceof DomainError) throw refusal(events, state);
+        return {
+          appends: [{ streamId, expectedVersion: version, events }],
+          result:
+            events.length === 0
+              ? resultOf(hostname, state, 0)
+              : { hostname, changed: true, generation: command.generation, events: events.length },
+        };
+      }),
+    );
+    if (outcome.result.changed && !outcome.duplicate) {
+      this.logger.log({
+        msg: 'inventory changed',
+        hostname,
+        generation: command.generation,
+        events: outcome.result.events,
+        commandId: command.commandId,
+      });
+    }
+    return { result: outcome.result, checkpoint: outcome.checkpoint };
+  }
+}
+
+function resultOf(hostname: string, state: HostState, events: number): ReportInventoryResult {
+  return { hostname, changed: events > 0, generation: state.inventory.lastReport?.generation ?? 0, events };
+}
+
+/** A stale report tells the agent the recorded generation, so it can continue above it. */
+function refusal(error: DomainError, state: HostState): RpcFailure {
+  if (error.code !== ReportInventoryErrors.staleReport) return failureOf(error);
+  const details: StaleInventoryReport = { recordedGeneration: state.inventory.lastReport?.generation ?? 0 };
+  return RpcFailure.conflict(error.message, { code: error.code, details });
+}
+
+@Controller()
+export class ReportInventoryController {
+  constructor(private readonly handler: ReportInventoryHandler) {}
+
+  @MessagePattern(conductorSubject(ConductorCommands.reportInventory))
+  reportInventory(@Payload() command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
+    return this.handler.handle(command);
+  }
+}

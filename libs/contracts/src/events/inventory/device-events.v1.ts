@@ -1,0 +1,57 @@
+/**
+ * Stream `host-<hostname>`: the physical cards an agent reported. A device is
+ * identified on its host by its control path (usually its PF address).
+ */
+export const DeviceAdded = { type: 'DeviceAdded', schemaVersion: 1 } as const;
+export const DeviceUpdated = { type: 'DeviceUpdated', schemaVersion: 1 } as const;
+/** The device vanished from the host while one of its attach handles is in use: kept until released. */
+export const DeviceDraining = { type: 'DeviceDraining', schemaVersion: 1 } as const;
+export const DeviceRemoved = { type: 'DeviceRemoved', schemaVersion: 1 } as const;
+
+/** Upstream's device types. */
+export type DeviceTypeV1 = 'GPU' | 'FPGA' | 'AICHIP' | 'QAT' | 'NIC' | 'SSD';
+
+/** A PCI function address, lower-case hex text as sysfs writes it. */
+export interface PciAddressV1 {
+  domain: string;
+  bus: string;
+  device: string;
+  function: string;
+}
+
+export interface ControlPathIdV1 {
+  type: 'PCI';
+  info: PciAddressV1;
+}
+
+/** Everything the host says about a device: DeviceAdded, and DeviceUpdated with the new values. */
+export interface DeviceAddedV1 {
+  hostname: string;
+  uuid: string;
+  /** The identity key, e.g. `PCI:0000:5e:00.0`. */
+  controlPath: string;
+  controlPathId: ControlPathIdV1;
+  type: DeviceTypeV1;
+  vendor: string;
+  model: string;
+  /** A JSON string, as upstream stores and returns it. */
+  stdBoardInfo: string | null;
+  vendorBoardInfo: string | null;
+  /** The agent driver that found it; programming and mdev work go back to it. */
+  driverName: string;
+}
+
+/** The device as now reported (all fields); a draining device reported again stops draining. */
+export type DeviceUpdatedV1 = DeviceAddedV1;
+
+export interface DeviceDrainingV1 {
+  hostname: string;
+  uuid: string;
+  controlPath: string;
+}
+
+export interface DeviceRemovedV1 {
+  hostname: string;
+  uuid: string;
+  controlPath: string;
+}

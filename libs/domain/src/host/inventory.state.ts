@@ -1,0 +1,235 @@
+import {
+  AttachHandleAdded,
+  type AttachHandleAddedV1,
+  AttachHandleDraining,
+  type AttachHandleDrainingV1,
+  AttachHandleRemoved,
+  type AttachHandleRemovedV1,
+  type AttachHandleTypeV1,
+  AttachHandleUpdated,
+  type AttachHandleUpdatedV1,
+  AttributeAdded,
+  type AttributeAddedV1,
+  AttributeRemoved,
+  type AttributeRemovedV1,
+  type AttributeSourceV1,
+  AttributeUpdated,
+  type AttributeUpdatedV1,
+  type ControlPathIdV1,
+  DeployableAdded,
+  type DeployableAddedV1,
+  DeployableDraining,
+  type DeployableDrainingV1,
+  DeployableRemoved,
+  type DeployableRemovedV1,
+  DeployableUpdated,
+  type DeployableUpdatedV1,
+  DeviceAdded,
+  type DeviceAddedV1,
+  DeviceDraining,
+  type DeviceDrainingV1,
+  DeviceRemoved,
+  type DeviceRemovedV1,
+  type DeviceTypeV1,
+  DeviceUpdated,
+  type DeviceUpdatedV1,
+  InventoryReported,
+  type InventoryReportedV1,
+} from '@cyborg/contracts';
+import type { DomainEvent } from '../domain-event';
+
+export interface DeviceState {
+  uuid: string;
+  controlPath: string;
+  controlPathId: ControlPathIdV1;
+  type: DeviceTypeV1;
+  vendor: string;
+  model: string;
+  stdBoardInfo: string | null;
+  vendorBoardInfo: string | null;
+  driverName: string;
+  /** Gone from the host but holding an attach handle in use. */
+  draining: boolean;
+}
+
+export interface DeployableState {
+  uuid: string;
+  deviceUuid: string;
+  name: string;
+  parentUuid: string | null;
+  rootUuid: string | null;
+  rpUuid: string;
+  numAccelerators: number;
+  driverName: string;
+  draining: boolean;
+}
+
+export interface AttachHandleState {
+  uuid: string;
+  deployableUuid: string;
+  deviceUuid: string;
+  type: AttachHandleTypeV1;
+  info: string;
+  /** Set by binding (allocation is decided on this stream); reports never change it. */
+  inUse: boolean;
+  /** The ARQ holding the handle, when in use. */
+  allocatedTo: string | null;
+  draining: boolean;
+}
+
+export interface AttributeState {
+  uuid: string;
+  deployableUuid: string;
+  key: string;
+  value: string;
+  /** `agent`: replaced by every report; `api`: an operator's, kept until deleted or its deployable goes. */
+  source: AttributeSourceV1;
+}
+
+/**
+ * The host's accelerators as the conductor recorded them, keyed by uuid. Uuids
+ * are derived from identity keys (control path, deployable name, handle type
+ * and attach info, attribute key), so comparing uuid sets compares identities.
+ */
+export interface InventoryState {
+  /** The last report that changed something; null before the first. */
+  lastReport: { generation: number; hash: string } | null;
+  devices: ReadonlyMap<string, DeviceState>;
+  deployables: ReadonlyMap<string, DeployableState>;
+  attachHandles: ReadonlyMap<string, AttachHandleState>;
+  attributes: ReadonlyMap<string, AttributeState>;
+}
+
+export const initialInventoryState: InventoryState = {
+  lastReport: null,
+  devices: new Map(),
+  deployables: new Map(),
+  attachHandles: new Map(),
+  attributes: new Map(),
+};
+
+export function evolveInventory(state: InventoryState, event: DomainEvent): InventoryState {
+  switch (event.type) {
+    case DeviceAdded.type:
+    case DeviceUpdated.type: {
+      const d = event.data as unknown as DeviceAddedV1 | DeviceUpdatedV1;
+      const device: DeviceState = {
+        uuid: d.uuid,
+        controlPath: d.controlPath,
+        controlPathId: d.controlPathId,
+        type: d.type,
+        vendor: d.vendor,
+        model: d.model,
+        stdBoardInfo: d.stdBoardInfo,
+        vendorBoardInfo: d.vendorBoardInfo,
+        driverName: d.driverName,
+        draining: false,
+      };
+      return { ...state, devices: put(state.devices, device) };
+    }
+    case DeviceDraining.type: {
+      const d = event.data as unknown as DeviceDrainingV1;
+      return { ...state, devices: patch(state.devices, d.uuid, { draining: true }) };
+    }
+    case DeviceRemoved.type: {
+      const d = event.data as unknown as DeviceRemovedV1;
+      return { ...state, devices: without(state.devices, d.uuid) };
+    }
+    case DeployableAdded.type:
+    case DeployableUpdated.type: {
+      const d = event.data as unknown as DeployableAddedV1 | DeployableUpdatedV1;
+      const deployable: DeployableState = {
+        uuid: d.uuid,
+        deviceUuid: d.deviceUuid,
+        name: d.name,
+        parentUuid: d.parentUuid,
+        rootUuid: d.rootUuid,
+        rpUuid: d.rpUuid,
+        numAccelerators: d.numAccelerators,
+        driverName: d.driverName,
+        draining: false,
+      };
+      return { ...state, deployables: put(state.deployables, deployable) };
+    }
+    case DeployableDraining.type: {
+      const d = event.data as unknown as DeployableDrainingV1;
+      return { ...state, deployables: patch(state.deployables, d.uuid, { draining: true }) };
+    }
+    case DeployableRemoved.type: {
+      const d = event.data as unknown as DeployableRemovedV1;
+      return { ...state, deployables: without(state.deployables, d.uuid) };
+    }
+    case AttachHandleAdded.type:
+    case AttachHandleUpdated.type: {
+      const d = event.data as unknown as AttachHandleAddedV1 | AttachHandleUpdatedV1;
+      const known = state.attachHandles.get(d.uuid);
+      const handle: AttachHandleState = {
+        uuid: d.uuid,
+        deployableUuid: d.deployableUuid,
+        deviceUuid: d.deviceUuid,
+        type: d.type,
+        info: d.info,
+        // A report never frees a handle: allocation is only changed by binding.
+        inUse: known?.inUse ?? false,
+        allocatedTo: known?.allocatedTo ?? null,
+        draining: false,
+      };
+      return { ...state, attachHandles: put(state.attachHandles, handle) };
+    }
+    case AttachHandleDraining.type: {
+      const d = event.data as unknown as AttachHandleDrainingV1;
+      return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { draining: true }) };
+    }
+    case AttachHandleRemoved.type: {
+      const d = event.data as unknown as AttachHandleRemovedV1;
+      return { ...state, attachHandles: without(state.attachHandles, d.uuid) };
+    }
+    case AttributeAdded.type: {
+      const d = event.data as unknown as AttributeAddedV1;
+      const attribute: AttributeState = {
+        uuid: d.uuid,
+        deployableUuid: d.deployableUuid,
+        key: d.key,
+        value: d.value,
+        source: d.source,
+      };
+      return { ...state, attributes: put(state.attributes, attribute) };
+    }
+    case AttributeUpdated.type: {
+      const d = event.data as unknown as AttributeUpdatedV1;
+      return { ...state, attributes: patch(state.attributes, d.uuid, { value: d.value }) };
+    }
+    case AttributeRemoved.type: {
+      const d = event.data as unknown as AttributeRemovedV1;
+      return { ...state, attributes: without(state.attributes, d.uuid) };
+    }
+    case InventoryReported.type: {
+      const d = event.data as unknown as InventoryReportedV1;
+      return { ...state, lastReport: { generation: d.generation, hash: d.hash } };
+    }
+    default:
+      return state;
+  }
+}
+
+function put<T extends { uuid: string }>(map: ReadonlyMap<string, T>, value: T): ReadonlyMap<string, T> {
+  const next = new Map(map);
+  next.set(value.uuid, value);
+  return next;
+}
+
+function patch<T extends { uuid: string }>(
+  map: ReadonlyMap<string, T>,
+  uuid: string,
+  change: Partial<T>,
+): ReadonlyMap<string, T> {
+  const known = map.get(uuid);
+  return known ? put(map, { ...known, ...change }) : map;
+}
+
+function without<T>(map: ReadonlyMap<string, T>, uuid: string): ReadonlyMap<string, T> {
+  if (!map.has(uuid)) return map;
+  const next = new Map(map);
+  next.delete(uuid);
+  return next;
+}

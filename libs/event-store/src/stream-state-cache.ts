@@ -1,0 +1,40 @@
+import type { EventStore } from './event-store';
+import type { RecordedEvent } from './types';
+
+export interface StreamState<S> {
+  state: S;
+  /** The stream version the state was folded to: the expected version of the next append. */
+  version: number;
+}
+
+/**
+ * Folded states of recently used streams. Streams are append-only, so a cached
+ * state only needs the events after its version: loading an unchanged stream
+ * reads nothing but an empty result. Appends still name the version, so a
+ * stale entry costs a retry, never a wrong decision.
+ */
+export class StreamStateCache<S> {
+  private readonly entries = new Map<string, StreamState<S>>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly initial: S,
+    private readonly evolve: (state: S, event: RecordedEvent) => S,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async load(streamId: string): Promise<StreamState<S>> {
+    const cached = this.entries.get(streamId) ?? { state: this.initial, version: 0 };
+    const events = await this.store.readStream(streamId, { fromVersion: cached.version });
+    if (events.length === 0) return cached;
+    const next = { state: events.reduce(this.evolve, cached.state), version: events[events.length - 1].version };
+    // Re-inserting keeps the map in least-recently-updated order.
+    this.entries.delete(streamId);
+    this.entries.set(streamId, next);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    return next;
+  }
+}

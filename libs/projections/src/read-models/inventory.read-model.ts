@@ -1,0 +1,253 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export interface DeviceView {
+  /** Cyborg's integer id (a deployable's `device_id`). */
+  id: number;
+  uuid: string;
+  hostname: string;
+  type: string;
+  vendor: string;
+  model: string;
+  stdBoardInfo: string | null;
+  vendorBoardInfo: string | null;
+  status: string;
+  draining: boolean;
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+export interface DeployableView {
+  id: number;
+  uuid: string;
+  hostname: string;
+  name: string;
+  parentId: number | null;
+  rootId: number | null;
+  parentUuid: string | null;
+  rootUuid: string | null;
+  numAccelerators: number;
+  deviceId: number | null;
+  deviceUuid: string;
+  rpUuid: string;
+  driverName: string | null;
+  bitstreamId: string | null;
+  draining: boolean;
+  /** In the order they were added, as Cyborg lists them in `attributes_list`. */
+  attributes: { key: string; value: string }[];
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+export interface AttributeView {
+  id: number;
+  uuid: string;
+  deployableId: number | null;
+  deployableUuid: string;
+  key: string;
+  value: string;
+  source: 'agent' | 'api';
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+export interface DeviceFilter {
+  type?: string;
+  vendor?: string;
+  hostname?: string;
+}
+
+export interface DeployableFilter {
+  name?: string;
+  limit?: number;
+}
+
+export interface AttributeFilter {
+  deployableId?: number;
+  key?: string;
+}
+
+interface DeviceRow {
+  id: string;
+  uuid: string;
+  hostname: string;
+  type: string;
+  vendor: string;
+  model: string;
+  std_board_info: string | null;
+  vendor_board_info: string | null;
+  status: string;
+  draining: boolean;
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+interface DeployableRow {
+  id: string;
+  uuid: string;
+  hostname: string;
+  name: string;
+  parent_id: string | null;
+  root_id: string | null;
+  parent_uuid: string | null;
+  root_uuid: string | null;
+  num_accelerators: number;
+  device_id: string | null;
+  device_uuid: string;
+  rp_uuid: string;
+  driver_name: string | null;
+  bitstream_id: string | null;
+  draining: boolean;
+  attributes: { key: string; value: string }[];
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+interface AttributeRow {
+  id: string;
+  uuid: string;
+  deployable_id: string | null;
+  deployable_uuid: string;
+  key: string;
+  value: string;
+  source: 'agent' | 'api';
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+const DEVICE_COLUMNS = `id, uuid, hostname, type, vendor, model, std_board_info, vendor_board_info, status, draining,
+  created_at, updated_at`;
+
+const DEPLOYABLE_COLUMNS = `d.id, d.uuid, d.hostname, d.name, d.parent_id, d.root_id, d.parent_uuid, d.root_uuid,
+  d.num_accelerators, d.device_id, d.device_uuid, d.rp_uuid, d.driver_name, d.bitstream_id, d.draining,
+  d.created_at, d.updated_at,
+  COALESCE((SELECT json_agg(json_build_object('key', a.key, 'value', a.value) ORDER BY a.id)
+            FROM attributes a WHERE a.deployable_uuid = d.uuid), '[]'::json) AS attributes`;
+
+const ATTRIBUTE_COLUMNS = 'id, uuid, deployable_id, deployable_uuid, key, value, source, created_at, updated_at';
+
+/** Queries on the inventory read models, for the API. Lists are in Cyborg's id order. */
+@Injectable()
+export class InventoryReadModel {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Exact-match filters, combined with AND. */
+  async listDevices(filter: DeviceFilter = {}): Promise<DeviceView[]> {
+    const where = conditions({ type: filter.type, vendor: filter.vendor, hostname: filter.hostname });
+    const rows: DeviceRow[] = await this.dataSource.query(
+      `SELECT ${DEVICE_COLUMNS} FROM devices ${where.sql} ORDER BY id`,
+      where.params,
+    );
+    return rows.map(toDevice);
+  }
+
+  async deviceByUuid(uuid: string): Promise<DeviceView | null> {
+    const rows: DeviceRow[] = await this.dataSource.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE uuid = $1`, [
+      uuid,
+    ]);
+    return rows[0] ? toDevice(rows[0]) : null;
+  }
+
+  async listDeployables(filter: DeployableFilter = {}): Promise<DeployableView[]> {
+    const where = conditions({ 'd.name': filter.name });
+    const limit = filter.limit === undefined ? '' : `LIMIT ${Math.max(0, Math.floor(filter.limit))}`;
+    const rows: DeployableRow[] = await this.dataSource.query(
+      `SELECT ${DEPLOYABLE_COLUMNS} FROM deployables d ${where.sql} ORDER BY d.id ${limit}`,
+      where.params,
+    );
+    return rows.map(toDeployable);
+  }
+
+  async deployableByUuid(uuid: string): Promise<DeployableView | null> {
+    const rows: DeployableRow[] = await this.dataSource.query(
+      `SELECT ${DEPLOYABLE_COLUMNS} FROM deployables d WHERE d.uuid = $1`,
+      [uuid],
+    );
+    return rows[0] ? toDeployable(rows[0]) : null;
+  }
+
+  async listAttributes(filter: AttributeFilter = {}): Promise<AttributeView[]> {
+    const where = conditions({ deployable_id: filter.deployableId, key: filter.key });
+    const rows: AttributeRow[] = await this.dataSource.query(
+      `SELECT ${ATTRIBUTE_COLUMNS} FROM attributes ${where.sql} ORDER BY id`,
+      where.params,
+    );
+    return rows.map(toAttribute);
+  }
+
+  async attributeByUuid(uuid: string): Promise<AttributeView | null> {
+    const rows: AttributeRow[] = await this.dataSource.query(
+      `SELECT ${ATTRIBUTE_COLUMNS} FROM attributes WHERE uuid = $1`,
+      [uuid],
+    );
+    return rows[0] ? toAttribute(rows[0]) : null;
+  }
+}
+
+/** `WHERE a = $1 AND b = $2` for the given values; column names are ours, never the caller's. */
+function conditions(values: Record<string, string | number | undefined>): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  for (const [column, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    params.push(value);
+    parts.push(`${column} = $${params.length}`);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+const int = (value: string | null): number | null => (value === null ? null : Number(value));
+
+function toDevice(row: DeviceRow): DeviceView {
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    hostname: row.hostname,
+    type: row.type,
+    vendor: row.vendor,
+    model: row.model,
+    stdBoardInfo: row.std_board_info,
+    vendorBoardInfo: row.vendor_board_info,
+    status: row.status,
+    draining: row.draining,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toDeployable(row: DeployableRow): DeployableView {
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    hostname: row.hostname,
+    name: row.name,
+    parentId: int(row.parent_id),
+    rootId: int(row.root_id),
+    parentUuid: row.parent_uuid,
+    rootUuid: row.root_uuid,
+    numAccelerators: row.num_accelerators,
+    deviceId: int(row.device_id),
+    deviceUuid: row.device_uuid,
+    rpUuid: row.rp_uuid,
+    driverName: row.driver_name,
+    bitstreamId: row.bitstream_id,
+    draining: row.draining,
+    attributes: row.attributes,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toAttribute(row: AttributeRow): AttributeView {
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    deployableId: int(row.deployable_id),
+    deployableUuid: row.deployable_uuid,
+    key: row.key,
+    value: row.value,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
