@@ -3,12 +3,16 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   agentSubject,
   AgentWork,
+  type AttachHandleWorkReply,
   type PingReply,
   PingWork,
+  PrepareAttachHandleWork,
+  ReleaseAttachHandleWork,
   type ReportInventoryResult,
   ReportNowWork,
 } from '@cyborg/contracts';
 import { AgentService } from './agent.service';
+import { AttachHandleWorker } from './attach-handle.worker';
 
 /**
  * The controller for one host's work subjects. Subjects name the host, so
@@ -17,7 +21,10 @@ import { AgentService } from './agent.service';
 export function agentWorkController(hostname: string): Type<unknown> {
   @Controller()
   class AgentWorkController {
-    constructor(private readonly agent: AgentService) {}
+    constructor(
+      private readonly agent: AgentService,
+      private readonly attachHandles: AttachHandleWorker,
+    ) {}
 
     @MessagePattern(agentSubject(hostname, AgentWork.ping))
     ping(@Payload() _work: PingWork): PingReply {
@@ -28,6 +35,17 @@ export function agentWorkController(hostname: string): Type<unknown> {
     @MessagePattern(agentSubject(hostname, AgentWork.reportNow))
     reportNow(@Payload() _work: ReportNowWork): Promise<ReportInventoryResult> {
       return this.agent.reportNow();
+    }
+
+    /** Answers once the handle is ready for a guest, or why it cannot be. */
+    @MessagePattern(agentSubject(hostname, AgentWork.bind))
+    bind(@Payload() work: PrepareAttachHandleWork): Promise<AttachHandleWorkReply> {
+      return this.attachHandles.prepare(work);
+    }
+
+    @MessagePattern(agentSubject(hostname, AgentWork.unbind))
+    unbind(@Payload() work: ReleaseAttachHandleWork): Promise<AttachHandleWorkReply> {
+      return this.attachHandles.release(work);
     }
   }
   return AgentWorkController;

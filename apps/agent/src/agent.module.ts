@@ -3,6 +3,7 @@ import { Settings } from '@cyborg/config';
 import { MessagingModule } from '@cyborg/messaging';
 import { AgentService } from './agent.service';
 import { agentWorkController } from './agent-work.controller';
+import { AttachHandleWorker } from './attach-handle.worker';
 
 @Module({})
 export class AgentModule {
@@ -13,7 +14,7 @@ export class AgentModule {
         MessagingModule.forRoot({ servers: settings.NATS_URL, name: `cyborg-agent-${settings.AGENT_HOSTNAME}`, defaultTimeoutMs: settings.RPC_TIMEOUT_MS }),
       ],
       controllers: [agentWorkController(settings.AGENT_HOSTNAME)],
-      providers: [{ provide: Settings, useValue: settings }, AgentService],
+      providers: [{ provide: Settings, useValue: settings }, AgentService, AttachHandleWorker],
     };
   }
 }

@@ -92,6 +92,11 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     await this.reporting;
   }
 
+  /** The loaded driver of that name: the one that reported a device does its host-side work. */
+  driver(name: string): AcceleratorDriver | undefined {
+    return this.accelerators.find((driver) => driver.name === name);
+  }
+
   ping(): PingReply {
     return { hostname: this.hostname, drivers: this.drivers, startedAt: this.startedAt };
   }

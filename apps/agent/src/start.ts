@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { RunningService, Settings } from '@cyborg/config';
-import { configureRpcApp, natsMicroserviceOptions } from '@cyborg/messaging';
+import { configureRpcApp, natsMicroserviceOptions, subscriptionsReady } from '@cyborg/messaging';
 import { AgentModule } from './agent.module';
 
 /** One host's agent: answers `cyborg.agent.<host>.*` (no queue group: one agent per host). */
@@ -13,6 +13,7 @@ export async function startAgent(settings: Settings, logger: LoggerService): Pro
   });
   configureRpcApp(app);
   await app.listen();
+  await subscriptionsReady(app);
   logger.log({ msg: 'agent listening', hostname: settings.AGENT_HOSTNAME, drivers: settings.AGENT_DRIVERS });
   return { name: `agent:${settings.AGENT_HOSTNAME}`, close: () => app.close() };
 }

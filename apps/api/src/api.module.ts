@@ -4,12 +4,14 @@ import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { MessagingModule } from '@cyborg/messaging';
 import {
+  ArqsReadModel,
   databaseMigrations,
   DeviceProfilesReadModel,
   InventoryReadModel,
   ProjectionsModule,
   readModelProjections,
 } from '@cyborg/projections';
+import { AcceleratorRequestsController } from './accelerator-requests/accelerator-requests.controller';
 import { AttributesController } from './attributes/attributes.controller';
 import { DeployablesController } from './deployables/deployables.controller';
 import { DeviceProfilesController } from './device-profiles/device-profiles.controller';
@@ -43,6 +45,7 @@ export class ApiModule {
         DevicesController,
         DeployablesController,
         AttributesController,
+        AcceleratorRequestsController,
       ],
       providers: [
         { provide: Settings, useValue: settings },
@@ -50,6 +53,7 @@ export class ApiModule {
         CommandSender,
         DeviceProfilesReadModel,
         InventoryReadModel,
+        ArqsReadModel,
       ],
     };
   }

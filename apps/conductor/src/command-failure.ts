@@ -7,6 +7,8 @@ export function failureOf(error: DomainError): RpcFailure {
   switch (error.kind) {
     case 'invalid':
       return RpcFailure.invalid(error.message, { code: error.code });
+    case 'forbidden':
+      return RpcFailure.forbidden(error.message, { code: error.code });
     case 'not_found':
       return RpcFailure.notFound(error.message, { code: error.code });
     case 'conflict':

@@ -8,6 +8,7 @@ import { DeleteDeviceProfileController, DeleteDeviceProfileHandler } from './del
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
 import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';
+import { ArqsModule } from './arqs/arqs.module';
 
 @Module({})
 export class ConductorModule {
@@ -22,6 +23,7 @@ export class ConductorModule {
           migrations: databaseMigrations,
           registry: EventTypeRegistry.from(eventSchemas),
         }),
+        ArqsModule.forRoot(settings),
       ],
       controllers: [
         RegisterHostController,

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { CONDUCTOR_QUEUE } from '@cyborg/contracts';
 import type { RunningService, Settings } from '@cyborg/config';
-import { configureRpcApp, natsMicroserviceOptions } from '@cyborg/messaging';
+import { configureRpcApp, natsMicroserviceOptions, subscriptionsReady } from '@cyborg/messaging';
 import { ConductorModule } from './conductor.module';
 
 /** The conductor: decides every command, appends events, relays the log to JetStream. */
@@ -14,6 +14,7 @@ export async function startConductor(settings: Settings, logger: LoggerService):
   );
   configureRpcApp(app);
   await app.listen();
+  await subscriptionsReady(app);
   logger.log({ msg: 'conductor listening', subjects: 'cyborg.conductor.*', queue: CONDUCTOR_QUEUE });
   return { name: 'conductor', close: () => app.close() };
 }

@@ -1,29 +1,229 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { Settings } from '@cyborg/config';
+import { eventSchemas, Streams } from '@cyborg/contracts';
+import {
+  DurableEventConsumer,
+  EVENTS_SUBJECT_PREFIX,
+  EventTypeRegistry,
+  type RelayedEvent,
+  replayEvents,
+} from '@cyborg/event-store';
+import { connectNats } from '@cyborg/messaging';
+import { PlacementClient, PlacementSyncEngine, PlacementSyncStatusStore } from '@cyborg/placement';
+
+/** The durable JetStream consumer of this service. */
+export const PLACEMENT_SYNC_CONSUMER = 'placement-sync';
+const HOST_EVENTS = `${EVENTS_SUBJECT_PREFIX}.host.>`;
+const HOST_STREAM_PREFIX = Streams.host('');
+/** Advisory lock: one active placement-sync across processes (same namespace as the log processors). */
+const LOCK_NAMESPACE = 0x43594247;
+const STANDBY_POLL_MS = 5000;
+
+interface Active {
+  nc: NatsConnection;
+  client: PlacementClient;
+  engine: PlacementSyncEngine;
+  consumer: DurableEventConsumer;
+}
 
 /**
  * Mirrors reported deployables into OpenStack Placement. Without
  * PLACEMENT_URL it says so once and stays idle, so a single machine runs
  * without Placement.
+ *
+ * The desired state lives only in memory: on becoming active it is rebuilt
+ * by reading every host event from the start of CYBORG_EVENTS, then the
+ * durable consumer delivers what is new (and redelivers what was not
+ * acked; versions already folded are skipped). Nothing in Placement is
+ * trusted as a record of what was done.
  */
 @Injectable()
-export class PlacementSyncService implements OnApplicationBootstrap {
+export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('placement-sync');
+  private readonly registry = EventTypeRegistry.from(eventSchemas);
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private active: Active | null = null;
+  private lockSession: pg.Client | null = null;
+  private wake: (() => void) | null = null;
+  private readyResolve: (() => void) | null = null;
+  private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
 
-  constructor(private readonly settings: Settings) {}
+  constructor(
+    private readonly settings: Settings,
+    @Optional() private readonly dataSource?: DataSource,
+  ) {}
 
-  async onApplicationBootstrap() {
+  onApplicationBootstrap(): void {
     const url = this.settings.PLACEMENT_URL;
-    if (!url) {
+    if (!url || !this.dataSource) {
       this.logger.log({ msg: 'PLACEMENT_URL is not set: Placement sync is off' });
+      this.readyResolve?.();
       return;
     }
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      const body = (await response.json()) as { versions?: { id: string; max_version: string }[] };
-      this.logger.log({ msg: 'Placement reachable', url, versions: body.versions?.map((v) => `${v.id} (max ${v.max_version})`) });
-    } catch (error) {
-      this.logger.warn({ msg: 'Placement not reachable yet', url, error: (error as Error).message });
+    this.loop = this.run(url);
+  }
+
+  /** Before the database closes (application shutdown), so the last statuses are saved. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Resolves once this instance is active: desired state rebuilt, consumer running (at once when off). */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Runs a full reconcile of every host now and resolves when it is done. */
+  async reconcile(): Promise<void> {
+    await this.active?.engine.reconcile();
+  }
+
+  /** Resolves when no host has Placement writes running or about to start. */
+  async idle(): Promise<void> {
+    await this.active?.engine.idle();
+  }
+
+  /** Placement calls made by the active instance. */
+  counters(): { requests: number; writes: number; conflicts: number } {
+    return { ...(this.active?.client.counters ?? { requests: 0, writes: 0, conflicts: 0 }) };
+  }
+
+  private async run(url: string): Promise<void> {
+    let standbyLogged = false;
+    let backoff = 500;
+    while (!this.stopping) {
+      try {
+        if (!(await this.takeLock())) {
+          if (!standbyLogged) this.logger.log({ msg: 'another placement-sync is active; standing by' });
+          standbyLogged = true;
+          await this.sleep(STANDBY_POLL_MS);
+          continue;
+        }
+        await this.activate(url);
+        backoff = 500;
+        // Active until shutdown or until the lock's session is lost.
+        while (!this.stopping && this.lockSession) await this.sleep(STANDBY_POLL_MS);
+      } catch (error) {
+        if (this.stopping) break;
+        this.logger.error({
+          msg: 'placement sync failed to start; retrying',
+          error: (error as Error).message,
+          retryInMs: backoff,
+        });
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, 30_000);
+      } finally {
+        // Stepping down for any reason gives the lock back, so this or another process can take over.
+        await this.deactivate();
+        await this.releaseLock();
+      }
     }
+  }
+
+  private async activate(url: string): Promise<void> {
+    const nc = await connectNats(this.settings.NATS_URL, 'cyborg-placement-sync');
+    const client = new PlacementClient({
+      url,
+      onCall: (call) => this.logger.debug({ msg: 'placement call', ...call }),
+    });
+    const store = new PlacementSyncStatusStore(this.dataSource!);
+    const engine = new PlacementSyncEngine(client, {
+      retryMaxMs: this.settings.PLACEMENT_RETRY_MAX_MS,
+      saveStatus: (status) => store.save(status),
+    });
+    const onEvent = (event: RelayedEvent) => {
+      if (!event.streamId.startsWith(HOST_STREAM_PREFIX)) return;
+      engine.apply({
+        hostname: event.streamId.slice(HOST_STREAM_PREFIX.length),
+        version: event.version,
+        type: event.type,
+        data: event.data,
+        sequence: event.sequence,
+      });
+    };
+    const consumer = new DurableEventConsumer(nc, {
+      durableName: PLACEMENT_SYNC_CONSUMER,
+      filterSubject: HOST_EVENTS,
+      registry: this.registry,
+      duplicateWindowMs: this.settings.EVENTS_DUPLICATE_WINDOW_MS,
+      // Folding is synchronous and idempotent: the ack means "in the desired state".
+      onEvent,
+    });
+    this.active = { nc, client, engine, consumer };
+    await consumer.ensure();
+    const replayed = await replayEvents(nc, {
+      filterSubject: HOST_EVENTS,
+      registry: this.registry,
+      onEvent,
+      onMalformed: (error) => this.logger.error({ msg: 'malformed event skipped in rebuild', error: error.message }),
+    });
+    engine.start(this.settings.PLACEMENT_RECONCILE_INTERVAL_MS);
+    await consumer.start();
+    this.logger.log({
+      msg: 'placement sync active',
+      url,
+      hostEventsReplayed: replayed,
+      hosts: engine.statuses().length,
+      reconcileIntervalMs: this.settings.PLACEMENT_RECONCILE_INTERVAL_MS,
+    });
+    this.readyResolve?.();
+  }
+
+  private async deactivate(): Promise<void> {
+    const active = this.active;
+    this.active = null;
+    if (!active) return;
+    await active.consumer.stop().catch(() => undefined);
+    await active.engine.stop();
+    await active.nc.drain().catch(() => undefined);
+  }
+
+  private async takeLock(): Promise<boolean> {
+    const session = new pg.Client({
+      connectionString: this.settings.DATABASE_URL,
+      application_name: 'cyborg:placement-sync',
+    });
+    const lost = () => {
+      if (this.lockSession !== session) return;
+      this.lockSession = null;
+      if (!this.stopping) this.logger.warn({ msg: 'lost the placement-sync lock session; stepping down' });
+      this.wake?.();
+    };
+    session.on('error', lost);
+    session.on('end', lost);
+    await session.connect();
+    const { rows } = await session.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked`,
+      [LOCK_NAMESPACE, PLACEMENT_SYNC_CONSUMER],
+    );
+    if (!rows[0].locked) {
+      await session.end().catch(() => undefined);
+      return false;
+    }
+    this.lockSession = session;
+    return true;
+  }
+
+  private async releaseLock(): Promise<void> {
+    const session = this.lockSession;
+    this.lockSession = null;
+    await session?.end().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 }

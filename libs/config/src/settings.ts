@@ -36,9 +36,21 @@ export class Settings {
   @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   PLACEMENT_URL?: string;
 
+  /** How often placement-sync compares every host's providers in Placement with the desired ones and repairs drift. */
+  @Transform(toInt) @IsInt() @Min(1000)
+  PLACEMENT_RECONCILE_INTERVAL_MS = 300_000;
+
+  /** Longest wait before placement-sync retries a host that failed, waits for its compute node, or drains. */
+  @Transform(toInt) @IsInt() @Min(100)
+  PLACEMENT_RETRY_MAX_MS = 60_000;
+
   /** Nova API, notified when binds resolve; when unset, notifications are skipped. */
   @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
   NOVA_URL?: string;
+
+  /** X-Auth-Token sent to Nova (a service or admin token); empty sends none. */
+  @IsString()
+  NOVA_AUTH_TOKEN = '';
 
   @Transform(toInt) @IsInt() @Min(100)
   RPC_TIMEOUT_MS = 5000;

@@ -9,3 +9,6 @@ export * from './commands/delete-device-profile.command';
 export * from './commands/ping.work';
 export * from './commands/report-inventory.command';
 export * from './commands/report-now.work';
+export * from './commands/arq.commands';
+export * from './commands/attach-handle.work';
+export * from './commands/set-device-status.command';

@@ -20,10 +20,19 @@ export const ConductorCommands = {
   createDeviceProfile: 'create_device_profile',
   deleteDeviceProfile: 'delete_device_profile',
   reportInventory: 'report_inventory',
+  createArqs: 'create_arqs',
+  bindArqs: 'bind_arqs',
+  unbindArqs: 'unbind_arqs',
+  deleteArqs: 'delete_arqs',
+  setDeviceStatus: 'set_device_status',
 } as const;
 
 export const AgentWork = {
   ping: 'ping',
   /** Discover and report the inventory now, without waiting for the interval. */
   reportNow: 'report_now',
+  /** Prepare an allocated attach handle for a guest (PrepareAttachHandleWork). */
+  bind: 'bind',
+  /** Undo that preparation after the handle was released (ReleaseAttachHandleWork). */
+  unbind: 'unbind',
 } as const;

@@ -1,5 +1,5 @@
-/** What kind of "no" a rule gave; apps map it to a status (400, 404, 409) in one place each. */
-export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict';
+/** What kind of "no" a rule gave; apps map it to a status (400, 403, 404, 409) in one place each. */
+export type DomainErrorKind = 'invalid' | 'forbidden' | 'not_found' | 'conflict';
 
 /**
  * A rule refused a command. Returned as a value by parse and decide

@@ -8,3 +8,7 @@ export * from './device-profile/device-profile.validation';
 export * from './host/inventory.state';
 export * from './host/inventory.decide';
 export * from './host/inventory-ids';
+export * from './host/attach-handle-allocation';
+export * from './arq/arq.state';
+export * from './arq/arq.errors';
+export * from './arq/arq.decide';

@@ -13,3 +13,4 @@ export * from './processor/processor-runner';
 export * from './relay/jetstream-relay';
 export * from './database/ensure-database';
 export * from './event-store.module';
+export * from './relay/jetstream-consumer';

@@ -1,16 +1,22 @@
-import { Controller, Get, NotFoundException, Param, Query, Req } from '@nestjs/common';
+import { Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
+import { ConductorCommands, type DeviceStatusV1, type SetDeviceStatusResult } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
 import { InventoryReadModel } from '@cyborg/projections';
+import { callerFrom, isAdmin } from '../http/caller';
+import { CommandSender } from '../http/command-sender';
 import { type Microversion, RequestedMicroversion, Versioned } from '../http/microversion';
 import { strictQuery } from '../http/query';
 import { type DeviceBody, deviceBody } from './device.view';
 
-/** Cyborg §7: devices as the agents reported them; read-only here. */
+/** Cyborg §7: devices as the agents reported them; operators may only disable and enable them. */
 @Controller(['v2/devices', 'devices'])
 @Versioned()
 export class DevicesController {
-  constructor(private readonly inventory: InventoryReadModel) {}
+  constructor(
+    private readonly inventory: InventoryReadModel,
+    private readonly commands: CommandSender,
+  ) {}
 
   /** Exact-match filters, combined; nothing matching (an unknown type too) is an empty list. */
   @Get()
@@ -37,5 +43,37 @@ export class DevicesController {
     const device = uuid ? await this.inventory.deviceByUuid(uuid) : null;
     if (!device) throw new NotFoundException(`Device not found with uuid=${value}`);
     return deviceBody(request, version, device);
+  }
+
+  /** `maintaining`: binds to the device are refused until it is enabled again (§7.4). 200, empty. */
+  @Post(':uuid/disable')
+  @HttpCode(200)
+  async disable(@Req() request: Request, @Param('uuid') value: string, @Query() query: Record<string, unknown>) {
+    await this.setStatus(request, value, query, 'maintaining', 'cyborg:device:disable');
+  }
+
+  @Post(':uuid/enable')
+  @HttpCode(200)
+  async enable(@Req() request: Request, @Param('uuid') value: string, @Query() query: Record<string, unknown>) {
+    await this.setStatus(request, value, query, 'enabled', 'cyborg:device:enable');
+  }
+
+  private async setStatus(
+    request: Request,
+    value: string,
+    query: Record<string, unknown>,
+    status: DeviceStatusV1,
+    rule: string,
+  ): Promise<void> {
+    strictQuery(query, []);
+    if (!isAdmin(callerFrom(request))) throw new ForbiddenException(`Access was denied to the following resource: ${rule}`);
+    const uuid = canonicalUuid(value);
+    const device = uuid ? await this.inventory.deviceByUuid(uuid) : null;
+    if (!device) throw new NotFoundException(`Device not found with uuid=${value}`);
+    await this.commands.send<SetDeviceStatusResult>(request, ConductorCommands.setDeviceStatus, {
+      hostname: device.hostname,
+      deviceUuid: device.uuid,
+      status,
+    });
   }
 }

@@ -12,3 +12,15 @@ export function cyborgErrorBody(status: number, message: string): { error_messag
     }),
   };
 }
+
+/**
+ * Cyborg's 423 for `bind_state=resolved` while an instance's ARQs are still
+ * binding: its handler returns no fault, so the body is `{"error_message": "null"}`.
+ */
+export class UnresolvedArqsError extends Error {
+  readonly status = 423;
+  constructor() {
+    super('null');
+    this.name = 'UnresolvedArqsError';
+  }
+}

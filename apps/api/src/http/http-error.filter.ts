@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RpcFailure } from '@cyborg/messaging';
-import { cyborgErrorBody } from './cyborg-error';
+import { cyborgErrorBody, UnresolvedArqsError } from './cyborg-error';
 
 interface BodyParserError {
   type?: string;
@@ -30,11 +30,16 @@ export class HttpErrorFilter implements ExceptionFilter {
       });
     }
     if (response.headersSent) return;
+    if (error instanceof UnresolvedArqsError) {
+      response.status(error.status).json({ error_message: error.message });
+      return;
+    }
     response.status(status).json(cyborgErrorBody(status, message));
   }
 
   private describe(error: unknown): { status: number; message: string } {
     if (error instanceof RpcFailure) return { status: error.status, message: error.message };
+    if (error instanceof UnresolvedArqsError) return { status: error.status, message: error.message };
     // Nest wraps body-parser errors in an HttpException; the parser's own type says what happened.
     const cause = error instanceof HttpException ? (error.cause as BodyParserError | undefined) : undefined;
     if (cause?.type) return this.describeParserError(cause, error as HttpException);

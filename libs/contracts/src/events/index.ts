@@ -3,12 +3,14 @@ import { DeviceProfileDeleted } from './device-profile-deleted.v1';
 import { DeviceProfileNameClaimed, DeviceProfileNameReleased } from './device-profile-name.v1';
 import { HostRegistered } from './host-registered.v1';
 import { inventoryEventSchemas } from './inventory/index';
+import { arqEventSchemas } from './arq/index';
 
 export * from './host-registered.v1';
 export * from './device-profile-created.v1';
 export * from './device-profile-deleted.v1';
 export * from './device-profile-name.v1';
 export * from './inventory/index';
+export * from './arq/index';
 
 export interface EventSchema {
   type: string;
@@ -25,4 +27,5 @@ export const eventSchemas: EventSchema[] = [
   DeviceProfileNameClaimed,
   DeviceProfileNameReleased,
   ...inventoryEventSchemas,
+  ...arqEventSchemas,
 ];

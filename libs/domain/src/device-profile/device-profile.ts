@@ -26,9 +26,10 @@ export interface DeviceProfile {
 export interface DeviceProfileState {
   profile: DeviceProfile | null;
   /**
-   * ARQs that hold a group of this profile. Nothing adds to it yet; the ARQ
-   * slice will, and delete already refuses a profile in use (Cyborg: a 500
-   * from the foreign key).
+   * ARQs that hold a group of this profile. ARQs copy their group when they
+   * are created, so deleting a profile never reaches them and nothing adds
+   * here: creating ARQs does not contend on the profile's stream. Delete
+   * still refuses a profile listed here, should a rule ever need it.
    */
   usedBy: readonly string[];
 }

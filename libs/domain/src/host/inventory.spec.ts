@@ -100,12 +100,12 @@ function reported(devices: ReportedDevice[], state: HostState = registered): Hos
 
 const types = (events: DomainEvent[]) => events.map((e) => e.type);
 
-/** Binding is not built yet: put a handle in use the way its events will. */
+/** Given a handle a bind allocated to `arq`. */
 function withHandleInUse(state: HostState, uuid: string, arq: string): HostState {
   const handle = state.inventory.attachHandles.get(uuid);
   if (!handle) throw new Error(`no handle ${uuid}`);
-  const attachHandles = new Map(state.inventory.attachHandles).set(uuid, { ...handle, inUse: true, allocatedTo: arq });
-  return { ...state, inventory: { ...state.inventory, attachHandles } };
+  const allocated = { hostname, uuid, deployableUuid: handle.deployableUuid, arqUuid: arq };
+  return evolveHost(state, { type: 'AttachHandleAllocated', data: allocated });
 }
 
 describe('an agent reporting its inventory', () => {

@@ -24,12 +24,21 @@ import {
   type DeployableRemovedV1,
   DeployableUpdated,
   type DeployableUpdatedV1,
+  AttachHandleAllocated,
+  type AttachHandleAllocatedV1,
+  AttachHandleReleased,
+  type AttachHandleReleasedV1,
   DeviceAdded,
   type DeviceAddedV1,
+  DeviceDisabled,
+  type DeviceDisabledV1,
+  DeviceEnabled,
+  type DeviceEnabledV1,
   DeviceDraining,
   type DeviceDrainingV1,
   DeviceRemoved,
   type DeviceRemovedV1,
+  type DeviceStatusV1,
   type DeviceTypeV1,
   DeviceUpdated,
   type DeviceUpdatedV1,
@@ -48,6 +57,8 @@ export interface DeviceState {
   stdBoardInfo: string | null;
   vendorBoardInfo: string | null;
   driverName: string;
+  /** An operator's: `maintaining` refuses new binds. Reports never change it. */
+  status: DeviceStatusV1;
   /** Gone from the host but holding an attach handle in use. */
   draining: boolean;
 }
@@ -113,6 +124,7 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
     case DeviceAdded.type:
     case DeviceUpdated.type: {
       const d = event.data as unknown as DeviceAddedV1 | DeviceUpdatedV1;
+      const known = state.devices.get(d.uuid);
       const device: DeviceState = {
         uuid: d.uuid,
         controlPath: d.controlPath,
@@ -123,9 +135,18 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
         stdBoardInfo: d.stdBoardInfo,
         vendorBoardInfo: d.vendorBoardInfo,
         driverName: d.driverName,
+        status: known?.status ?? 'enabled',
         draining: false,
       };
       return { ...state, devices: put(state.devices, device) };
+    }
+    case DeviceDisabled.type: {
+      const d = event.data as unknown as DeviceDisabledV1;
+      return { ...state, devices: patch(state.devices, d.uuid, { status: 'maintaining' }) };
+    }
+    case DeviceEnabled.type: {
+      const d = event.data as unknown as DeviceEnabledV1;
+      return { ...state, devices: patch(state.devices, d.uuid, { status: 'enabled' }) };
     }
     case DeviceDraining.type: {
       const d = event.data as unknown as DeviceDrainingV1;
@@ -175,6 +196,14 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
         draining: false,
       };
       return { ...state, attachHandles: put(state.attachHandles, handle) };
+    }
+    case AttachHandleAllocated.type: {
+      const d = event.data as unknown as AttachHandleAllocatedV1;
+      return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: true, allocatedTo: d.arqUuid }) };
+    }
+    case AttachHandleReleased.type: {
+      const d = event.data as unknown as AttachHandleReleasedV1;
+      return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: false, allocatedTo: null }) };
     }
     case AttachHandleDraining.type: {
       const d = event.data as unknown as AttachHandleDrainingV1;

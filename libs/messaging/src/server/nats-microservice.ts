@@ -72,3 +72,12 @@ export async function createRpcMicroservice(
   });
   return configureRpcApp(app);
 }
+
+/**
+ * Resolves once the NATS server holds the app's subscriptions (a flush round
+ * trip after `listen()`, which only queues them), so a request sent next
+ * finds its handler rather than "no responders".
+ */
+export async function subscriptionsReady(app: Pick<INestMicroservice, 'unwrap'>): Promise<void> {
+  await app.unwrap<{ flush(): Promise<void> }>().flush();
+}

@@ -1,5 +1,9 @@
 import {
   AttachHandleAdded,
+  AttachHandleAllocated,
+  type AttachHandleAllocatedV1,
+  AttachHandleReleased,
+  type AttachHandleReleasedV1,
   type AttachHandleAddedV1,
   AttachHandleDraining,
   type AttachHandleDrainingV1,
@@ -23,8 +27,12 @@ import {
   type DeployableUpdatedV1,
   DeviceAdded,
   type DeviceAddedV1,
+  DeviceDisabled,
+  type DeviceDisabledV1,
   DeviceDraining,
   type DeviceDrainingV1,
+  DeviceEnabled,
+  type DeviceEnabledV1,
   DeviceRemoved,
   type DeviceRemovedV1,
   DeviceUpdated,
@@ -38,7 +46,8 @@ const deployableId = (param: string) => `(SELECT id FROM deployables WHERE uuid 
 
 /**
  * Keeps `devices`, `deployables`, `attach_handles` and `attributes` from the
- * host streams. Cyborg's integer ids are the log positions of the Added
+ * host streams, including binds taking and giving back handles and devices'
+ * status. Cyborg's integer ids are the log positions of the Added
  * events and timestamps the events' own, so a rebuild gives the same rows.
  */
 export const inventoryProjection: Projection = {
@@ -59,6 +68,10 @@ export const inventoryProjection: Projection = {
     AttributeAdded.type,
     AttributeUpdated.type,
     AttributeRemoved.type,
+    AttachHandleAllocated.type,
+    AttachHandleReleased.type,
+    DeviceDisabled.type,
+    DeviceEnabled.type,
   ],
   tables: ['devices', 'deployables', 'attach_handles', 'attributes'],
   async apply(event, tx) {
@@ -94,6 +107,13 @@ export const inventoryProjection: Projection = {
            WHERE uuid = $1`,
           [d.uuid, d.type, d.vendor, d.model, d.stdBoardInfo, d.vendorBoardInfo, d.driverName, at],
         );
+        return;
+      }
+      case DeviceDisabled.type:
+      case DeviceEnabled.type: {
+        const d = event.data as unknown as DeviceDisabledV1 | DeviceEnabledV1;
+        const status = event.type === DeviceDisabled.type ? 'maintaining' : 'enabled';
+        await tx.query(`UPDATE devices SET status = $2, updated_at = $3 WHERE uuid = $1`, [d.uuid, status, at]);
         return;
       }
       case DeviceDraining.type: {
@@ -166,6 +186,22 @@ export const inventoryProjection: Projection = {
         await tx.query(
           `UPDATE attach_handles SET device_uuid = $2, draining = false, updated_at = $3 WHERE uuid = $1`,
           [d.uuid, d.deviceUuid, at],
+        );
+        return;
+      }
+      case AttachHandleAllocated.type: {
+        const d = event.data as unknown as AttachHandleAllocatedV1;
+        await tx.query(
+          `UPDATE attach_handles SET in_use = true, allocated_to = $2, updated_at = $3 WHERE uuid = $1`,
+          [d.uuid, d.arqUuid, at],
+        );
+        return;
+      }
+      case AttachHandleReleased.type: {
+        const d = event.data as unknown as AttachHandleReleasedV1;
+        await tx.query(
+          `UPDATE attach_handles SET in_use = false, allocated_to = NULL, updated_at = $2 WHERE uuid = $1`,
+          [d.uuid, at],
         );
         return;
       }

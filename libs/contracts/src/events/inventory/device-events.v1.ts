@@ -7,6 +7,9 @@ export const DeviceUpdated = { type: 'DeviceUpdated', schemaVersion: 1 } as cons
 /** The device vanished from the host while one of its attach handles is in use: kept until released. */
 export const DeviceDraining = { type: 'DeviceDraining', schemaVersion: 1 } as const;
 export const DeviceRemoved = { type: 'DeviceRemoved', schemaVersion: 1 } as const;
+/** An operator took the device out of service (Cyborg's `maintaining`): binds to it are refused. */
+export const DeviceDisabled = { type: 'DeviceDisabled', schemaVersion: 1 } as const;
+export const DeviceEnabled = { type: 'DeviceEnabled', schemaVersion: 1 } as const;
 
 /** Upstream's device types. */
 export type DeviceTypeV1 = 'GPU' | 'FPGA' | 'AICHIP' | 'QAT' | 'NIC' | 'SSD';
@@ -55,3 +58,13 @@ export interface DeviceRemovedV1 {
   uuid: string;
   controlPath: string;
 }
+
+/** Cyborg's device `status` (µv 2.3): `maintaining` after disable. */
+export type DeviceStatusV1 = 'enabled' | 'maintaining';
+
+export interface DeviceDisabledV1 {
+  hostname: string;
+  uuid: string;
+}
+
+export type DeviceEnabledV1 = DeviceDisabledV1;

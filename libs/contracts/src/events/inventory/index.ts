@@ -6,7 +6,14 @@ import {
 } from './attach-handle-events.v1';
 import { AttributeAdded, AttributeRemoved, AttributeUpdated } from './attribute-events.v1';
 import { DeployableAdded, DeployableDraining, DeployableRemoved, DeployableUpdated } from './deployable-events.v1';
-import { DeviceAdded, DeviceDraining, DeviceRemoved, DeviceUpdated } from './device-events.v1';
+import {
+  DeviceAdded,
+  DeviceDisabled,
+  DeviceDraining,
+  DeviceEnabled,
+  DeviceRemoved,
+  DeviceUpdated,
+} from './device-events.v1';
 import { InventoryReported } from './inventory-reported.v1';
 
 export * from './device-events.v1';
@@ -15,7 +22,7 @@ export * from './attach-handle-events.v1';
 export * from './attribute-events.v1';
 export * from './inventory-reported.v1';
 
-/** The host-stream events of agent inventory reports. */
+/** The host-stream events of the inventory: agent reports, and operators enabling or disabling a device. */
 export const inventoryEventSchemas = [
   DeviceAdded,
   DeviceUpdated,
@@ -33,4 +40,6 @@ export const inventoryEventSchemas = [
   AttributeUpdated,
   AttributeRemoved,
   InventoryReported,
+  DeviceDisabled,
+  DeviceEnabled,
 ] as const;

@@ -1,0 +1,91 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type {
+  AttachHandleDto,
+  AttachHandleWorkReply,
+  PrepareAttachHandleWork,
+  ReleaseAttachHandleWork,
+} from '@cyborg/contracts';
+import type { AttachHandleTarget } from '@cyborg/drivers';
+import { AgentService } from './agent.service';
+
+/** Answers kept per job id, so a job asked again (the conductor retrying) is done once. */
+const REMEMBERED_JOBS = 10_000;
+
+/**
+ * The host side of binding: prepares an allocated attach handle with the
+ * driver that reported its device (creates its mdev; a PCI handle needs
+ * nothing), and undoes that after release. Work on one handle runs in the
+ * order it arrives, so a release never overtakes the prepare before it.
+ */
+@Injectable()
+export class AttachHandleWorker {
+  private readonly logger = new Logger('attach-handles');
+  private readonly jobs = new Map<string, Promise<AttachHandleWorkReply>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly agent: AgentService) {}
+
+  prepare(work: PrepareAttachHandleWork): Promise<AttachHandleWorkReply> {
+    return this.once(work.jobId, work.attachHandle, async () => {
+      const driver = this.agent.driver(work.attachHandle.driverName);
+      if (!driver) return this.noDriver(work.attachHandle);
+      // FPGA programming would go here, before the handle is handed out; it is not supported yet.
+      if (!driver.prepareAttachHandle) return { ok: true };
+      const left = Date.parse(work.deadline) - Date.now();
+      if (left <= 0) return { ok: false, reason: 'the bind was past its deadline when the agent got to it' };
+      await driver.prepareAttachHandle(target(work.attachHandle), { signal: AbortSignal.timeout(left) });
+      return { ok: true };
+    });
+  }
+
+  release(work: ReleaseAttachHandleWork): Promise<AttachHandleWorkReply> {
+    return this.once(work.jobId, work.attachHandle, async () => {
+      const driver = this.agent.driver(work.attachHandle.driverName);
+      if (!driver) return this.noDriver(work.attachHandle);
+      await driver.releaseAttachHandle?.(target(work.attachHandle));
+      return { ok: true };
+    });
+  }
+
+  private once(
+    jobId: string,
+    handle: AttachHandleDto,
+    work: () => Promise<AttachHandleWorkReply>,
+  ): Promise<AttachHandleWorkReply> {
+    const known = this.jobs.get(jobId);
+    if (known) return known;
+    const previous = this.queues.get(handle.uuid) ?? Promise.resolve();
+    const reply = previous
+      .then(work)
+      .catch((error: unknown): AttachHandleWorkReply => {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.logger.warn({ msg: 'attach handle work failed', jobId, handle: handle.uuid, reason });
+        return { ok: false, reason };
+      });
+    this.queues.set(handle.uuid, reply);
+    void reply.then(() => {
+      if (this.queues.get(handle.uuid) === reply) this.queues.delete(handle.uuid);
+    });
+    this.jobs.set(jobId, reply);
+    if (this.jobs.size > REMEMBERED_JOBS) {
+      const oldest = this.jobs.keys().next();
+      if (!oldest.done) this.jobs.delete(oldest.value);
+    }
+    return reply;
+  }
+
+  private noDriver(handle: AttachHandleDto): AttachHandleWorkReply {
+    return {
+      ok: false,
+      reason: `driver ${handle.driverName} of deployable ${handle.deployableName} is not loaded on host ${this.agent.hostname}`,
+    };
+  }
+}
+
+function target(handle: AttachHandleDto): AttachHandleTarget {
+  return {
+    uuid: handle.uuid,
+    deployableName: handle.deployableName,
+    handle: { type: handle.type, info: handle.info, inUse: false },
+  };
+}

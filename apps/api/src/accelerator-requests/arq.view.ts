@@ -1,0 +1,54 @@
+import type { Request } from 'express';
+import type { ArqView } from '@cyborg/projections';
+import { type Link, selfLink } from '../http/links';
+import { cyborgTimestamp } from '../http/timestamps';
+
+/** An ARQ on the wire (Cyborg §5.1); the attach handle shows only once Bound. */
+export interface ArqBody {
+  uuid: string;
+  state: string;
+  device_profile_name: string;
+  device_profile_group_id: number;
+  hostname: string | null;
+  device_rp_uuid: string | null;
+  instance_uuid: string | null;
+  project_id: string | null;
+  attach_handle_type: string;
+  attach_handle_uuid: string | null;
+  attach_handle_info: Record<string, string>;
+  created_at: string;
+  updated_at: string | null;
+  links: Link[];
+}
+
+export function arqBody(request: Request, arq: ArqView): ArqBody {
+  const bound = arq.state === 'Bound';
+  return {
+    uuid: arq.uuid,
+    state: arq.state,
+    device_profile_name: arq.deviceProfileName,
+    device_profile_group_id: arq.deviceProfileGroupId,
+    hostname: arq.hostname,
+    device_rp_uuid: arq.deviceRpUuid,
+    instance_uuid: arq.instanceUuid,
+    project_id: arq.projectId,
+    attach_handle_type: bound ? (arq.attachHandleType ?? '') : '',
+    attach_handle_uuid: bound ? arq.attachHandleUuid : null,
+    attach_handle_info: bound ? attachInfo(arq.attachHandleInfo) : {},
+    created_at: cyborgTimestamp(arq.createdAt),
+    updated_at: arq.updatedAt ? cyborgTimestamp(arq.updatedAt) : null,
+    links: [selfLink(request, 'accelerator_requests', arq.uuid)],
+  };
+}
+
+/** The driver's attach info JSON, parsed; Nova reads domain, bus, device, function (and physical_network). */
+function attachInfo(text: string | null): Record<string, string> {
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, String(value)]));
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,80 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  agentSubject,
+  AgentWork,
+  type AttachHandleWorkReply,
+  type PrepareAttachHandleWork,
+  type ReleaseAttachHandleWork,
+} from '@cyborg/contracts';
+import type { BindOutcome } from '@cyborg/domain';
+import { RpcClient, RpcFailure } from '@cyborg/messaging';
+
+/** Waits between tries while no agent listens on the host's subject (an agent restarting). */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2000;
+
+/** The conductor's side of a host's bind work: asks, and always comes back by the deadline. */
+@Injectable()
+export class AgentWorkClient {
+  private readonly logger = new Logger('agent-work');
+
+  constructor(private readonly rpc: RpcClient) {}
+
+  /**
+   * Asks the host's agent to prepare the handle, again while nobody answers
+   * (the job id makes a repeat harmless), until the deadline. Resolves
+   * `null` only when `signal` aborts (the conductor stopping).
+   */
+  async prepare(hostname: string, work: PrepareAttachHandleWork, signal: AbortSignal): Promise<BindOutcome | null> {
+    const deadline = Date.parse(work.deadline);
+    const subject = agentSubject(hostname, AgentWork.bind);
+    let lastProblem = 'no agent answered';
+    for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      if (signal.aborted) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) return { ok: false, reason: `The bind did not finish by its deadline: ${lastProblem}.` };
+      try {
+        const reply = await this.rpc.request<AttachHandleWorkReply>(subject, work, { timeoutMs: left });
+        if (signal.aborted) return null;
+        if (reply.ok) return reply;
+        return { ok: false, reason: `The agent of host ${hostname} could not prepare attach handle ${work.attachHandle.uuid}: ${reply.reason}` };
+      } catch (error) {
+        if (signal.aborted) return null;
+        const failure = error instanceof RpcFailure ? error : RpcFailure.internal(String(error));
+        if (failure.code === 'timeout') {
+          return { ok: false, reason: `The bind did not finish by its deadline: the agent of host ${hostname} did not answer.` };
+        }
+        if (failure.status !== 503) {
+          return { ok: false, reason: `The agent of host ${hostname} refused the bind: ${failure.message}` };
+        }
+        lastProblem = `no agent of host ${hostname} answered (${failure.message})`;
+        await sleep(Math.min(wait, Math.max(0, deadline - Date.now())), signal);
+      }
+    }
+  }
+
+  /** Best effort: the handle is already free in the log; this only tidies the host (removes an mdev). */
+  release(hostname: string, work: ReleaseAttachHandleWork): void {
+    this.rpc
+      .request<AttachHandleWorkReply>(agentSubject(hostname, AgentWork.unbind), work)
+      .then((reply) => {
+        if (!reply.ok) this.logger.warn({ msg: 'agent could not release an attach handle', hostname, arq: work.arqUuid, reason: reply.reason });
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'attach handle release not confirmed by the agent', hostname, arq: work.arqUuid, error: String(error) }),
+      );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

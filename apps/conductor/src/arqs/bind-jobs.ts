@@ -1,0 +1,216 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Settings } from '@cyborg/config';
+import { ArqBindStarted, type ArqBindStartedV1, type PrepareAttachHandleWork, Streams } from '@cyborg/contracts';
+import { type Arq, type BindOutcome, decideConfirmBind } from '@cyborg/domain';
+import { type Checkpoint, CommandExecutor } from '@cyborg/event-store';
+import type { ArqBoundEvent } from '../nova/nova-client';
+import { NovaNotifier } from '../nova/nova-notifier';
+import { AgentWorkClient } from './agent-work.client';
+import { ArqStreams, CONDUCTOR_METADATA } from './arq-streams';
+
+/** How a bind ended, as recorded. */
+export interface BindResolution {
+  arqUuid: string;
+  instanceUuid: string;
+  /** Null when the ARQ moved on (unbound, deleted) before its bind ended. */
+  state: 'Bound' | 'BindFailed' | null;
+  checkpoint: Checkpoint | null;
+}
+
+/** Past its deadline by this much, a bind another conductor drives is taken over by the periodic sweep. */
+const TAKEOVER_GRACE_MS = 1000;
+/** Lets the agent request's own timeout, which says more, end a bind before the watchdog does. */
+const WATCHDOG_GRACE_MS = 250;
+
+/**
+ * Drives started binds to their end: asks the host's agent to prepare the
+ * handle, then records `Bound` or `BindFailed`, always by the deadline. At
+ * start, and then every BIND_TIMEOUT_MS, it sweeps the log for binds left
+ * `BindStarted` (a conductor stopped mid-bind): those past their deadline
+ * fail, the others are resumed. A bind's end is a command with a fixed id,
+ * so two conductors ending one bind record it once.
+ */
+@Injectable()
+export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('bind-jobs');
+  private readonly running = new Map<string, Promise<BindResolution | null>>();
+  private readonly stopping = new AbortController();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly streams: ArqStreams,
+    private readonly executor: CommandExecutor,
+    private readonly agents: AgentWorkClient,
+    private readonly nova: NovaNotifier,
+    private readonly settings: Settings,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.sweep(true).catch((error: unknown) =>
+      this.logger.error({ msg: 'sweep of unfinished binds failed', error: String(error) }),
+    );
+    this.sweeper = setInterval(() => {
+      this.sweep(false).catch((error: unknown) =>
+        this.logger.warn({ msg: 'sweep of unfinished binds failed', error: String(error) }),
+      );
+    }, Math.max(1000, this.settings.BIND_TIMEOUT_MS));
+    this.sweeper.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    // Unfinished binds stay BindStarted in the log; the next sweep (here or elsewhere) ends them.
+    this.stopping.abort();
+    await Promise.all([...this.running.values()]);
+  }
+
+  /** Ends a started bind; one run per bind attempt in this process. Null: abandoned at shutdown. */
+  run(started: ArqBindStartedV1): Promise<BindResolution | null> {
+    const key = jobId(started.uuid, started.attempt);
+    const known = this.running.get(key);
+    if (known) return known;
+    const job = this.drive(started)
+      .catch((error: unknown) => {
+        // Left BindStarted: the periodic sweep ends it past its deadline.
+        this.logger.error({ msg: 'bind job failed', arq: started.uuid, attempt: started.attempt, error: String(error) });
+        return null;
+      })
+      .finally(() => this.running.delete(key));
+    this.running.set(key, job);
+    return job;
+  }
+
+  /** The events Nova waits for, one per ARQ; an ARQ that moved on counts as failed, as upstream. */
+  static novaEvents(resolutions: readonly BindResolution[]): ArqBoundEvent[] {
+    return resolutions.map((r) => ({
+      serverUuid: r.instanceUuid,
+      arqUuid: r.arqUuid,
+      status: r.state === 'Bound' ? 'completed' : 'failed',
+    }));
+  }
+
+  private async drive(started: ArqBindStartedV1): Promise<BindResolution | null> {
+    const signal = this.stopping.signal;
+    const deadline = Date.parse(started.deadline);
+    let outcome: BindOutcome | null;
+    if (Date.now() >= deadline) {
+      outcome = { ok: false, reason: 'The bind did not finish by its deadline: it was left unfinished when its conductor stopped.' };
+    } else {
+      const work: PrepareAttachHandleWork = {
+        jobId: jobId(started.uuid, started.attempt),
+        arqUuid: started.uuid,
+        attempt: started.attempt,
+        deadline: started.deadline,
+        attachHandle: started.attachHandle,
+      };
+      // The request has the same limit; this timer ends the bind even if it did not.
+      const watch = deadlineWatch(deadline + WATCHDOG_GRACE_MS, signal);
+      outcome = await Promise.race([this.agents.prepare(started.hostname, work, signal), watch.promise]);
+      watch.cancel();
+    }
+    if (outcome === null) return null;
+    return this.confirm(started, outcome);
+  }
+
+  /** Records the end; retried (the database may be away) until it is recorded or the conductor stops. */
+  private async confirm(started: ArqBindStartedV1, outcome: BindOutcome): Promise<BindResolution | null> {
+    const { uuid, attempt } = started;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        const recorded = await this.executor.execute<{ state: BindResolution['state'] }>(
+          {
+            commandId: `confirm_bind:${jobId(uuid, attempt)}`,
+            type: 'confirm_bind',
+            payload: { uuid, attempt },
+            metadata: { ...CONDUCTOR_METADATA, roles: [...CONDUCTOR_METADATA.roles], ...(outcome.ok ? {} : { reason: outcome.reason }) },
+          },
+          async () => {
+            const { state, version } = await this.streams.arq(uuid);
+            const events = decideConfirmBind({ attempt, outcome }, state);
+            return {
+              appends: [{ streamId: Streams.arq(uuid), expectedVersion: version, events }],
+              result: { state: events.length === 0 ? null : outcome.ok ? 'Bound' : 'BindFailed' },
+            };
+          },
+        );
+        if (!recorded.duplicate && recorded.result.state === 'BindFailed' && !outcome.ok) {
+          this.logger.warn({ msg: 'bind failed', arq: uuid, attempt, hostname: started.hostname, reason: outcome.reason });
+        }
+        return { arqUuid: uuid, instanceUuid: started.instanceUuid, state: recorded.result.state, checkpoint: recorded.checkpoint };
+      } catch (error) {
+        if (this.stopping.signal.aborted) return null;
+        this.logger.warn({ msg: 'recording the end of a bind failed, retrying', arq: uuid, error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  /**
+   * Binds left BindStarted, found from the log: streams whose last event is
+   * ArqBindStarted. At start every one is resumed (or failed, past its
+   * deadline); later only those well past their deadline, which no live
+   * conductor ended.
+   */
+  private async sweep(atStart: boolean): Promise<void> {
+    const rows: { stream_id: string }[] = await this.streams.store.dataSource.query(
+      `SELECT s.stream_id FROM streams s JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
+       WHERE s.category = 'arq' AND e.type = $1`,
+      [ArqBindStarted.type],
+    );
+    for (const { stream_id } of rows) {
+      if (this.stopping.signal.aborted) return;
+      const { state } = await this.streams.arq(stream_id.slice('arq-'.length));
+      const started = state.arq ? startedOf(state.arq) : null;
+      if (!started || this.running.has(jobId(started.uuid, started.attempt))) continue;
+      if (!atStart && Date.parse(started.deadline) + TAKEOVER_GRACE_MS > Date.now()) continue;
+      this.logger.log({ msg: 'ending a bind left unfinished', arq: started.uuid, attempt: started.attempt, deadline: started.deadline });
+      void this.run(started).then((resolution) => {
+        if (resolution) this.nova.notify(BindJobs.novaEvents([resolution]));
+      });
+    }
+  }
+}
+
+export function jobId(arqUuid: string, attempt: number): string {
+  return `${arqUuid}:${attempt}`;
+}
+
+/** The bind in progress of an ARQ, as its BindStarted recorded it. */
+function startedOf(arq: Arq): ArqBindStartedV1 | null {
+  if (arq.state !== 'BindStarted' || !arq.holding || !arq.deadline || !arq.hostname) return null;
+  return {
+    uuid: arq.uuid,
+    attempt: arq.attempt,
+    hostname: arq.hostname,
+    deviceRpUuid: arq.deviceRpUuid ?? '',
+    instanceUuid: arq.instanceUuid ?? '',
+    projectId: arq.projectId,
+    attachHandle: arq.holding.handle,
+    deadline: arq.deadline,
+  };
+}
+
+function deadlineWatch(deadline: number, signal: AbortSignal): { promise: Promise<BindOutcome | null>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<BindOutcome | null>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, reason: 'The bind did not finish by its deadline.' }),
+      Math.max(0, deadline - Date.now()),
+    );
+    onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    promise,
+    cancel: () => {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    },
+  };
+}

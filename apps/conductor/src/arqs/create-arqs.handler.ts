@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Injectable } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import {
+  type CommandReply,
+  conductorSubject,
+  ConductorCommands,
+  CreateArqsCommand,
+  type CreateArqsResult,
+  MAX_ARQS_PER_COMMAND,
+  Streams,
+} from '@cyborg/contracts';
+import {
+  arqCountsOfGroups,
+  decideCreateArqs,
+  DomainError,
+  evolveDeviceProfile,
+  evolveDeviceProfileName,
+  fold,
+  initialDeviceProfileNameState,
+  initialDeviceProfileState,
+} from '@cyborg/domain';
+import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { failureOf, runCommand } from '../command-failure';
+import { arqCallerOf } from './arq-streams';
+
+/**
+ * Creates the ARQs of a device profile, found by name through its name
+ * stream (the log, not a read model). Each ARQ gets its own stream and a
+ * copy of its group; the profile's stream is only read.
+ */
+@Injectable()
+export class CreateArqsHandler {
+  constructor(
+    private readonly store: EventStore,
+    private readonly executor: CommandExecutor,
+  ) {}
+
+  async handle(command: CreateArqsCommand): Promise<CommandReply<CreateArqsResult>> {
+    const caller = arqCallerOf(command.caller);
+    const name = command.deviceProfileName;
+    // Chosen once and grown as needed: a decision retried after a conflict keeps its uuids.
+    const uuids: string[] = [];
+    const outcome = await runCommand(() =>
+      this.executor.execute<CreateArqsResult>(
+        {
+          commandId: command.commandId,
+          type: ConductorCommands.createArqs,
+          payload: { deviceProfileName: name },
+          metadata: { ...command.caller },
+        },
+        async () => {
+          const holder = fold(
+            await this.store.readStream(Streams.deviceProfileName(name)),
+            evolveDeviceProfileName,
+            initialDeviceProfileNameState,
+          ).holder;
+          const profile = holder
+            ? fold(await this.store.readStream(Streams.deviceProfile(holder)), evolveDeviceProfile, initialDeviceProfileState)
+            : initialDeviceProfileState;
+          const wanted = profile.profile ? arqCountsOfGroups(profile.profile.groups).reduce((a, b) => a + b, 0) : 0;
+          while (uuids.length < Math.min(wanted, MAX_ARQS_PER_COMMAND)) uuids.push(randomUUID());
+          const arqs = decideCreateArqs(
+            { deviceProfileName: name, projectId: caller.projectId, now: new Date().toISOString(), uuids, maxArqs: MAX_ARQS_PER_COMMAND },
+            profile,
+          );
+          if (arqs instanceof DomainError) throw failureOf(arqs);
+          return {
+            appends: arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), expectedVersion: 0, events: arq.events })),
+            result: {
+              arqs: arqs.map(({ created }) => ({
+                uuid: created.uuid,
+                deviceProfileName: created.deviceProfileName,
+                deviceProfileGroupId: created.deviceProfileGroupId,
+                projectId: created.projectId,
+                createdAt: created.createdAt,
+              })),
+            },
+          };
+        },
+      ),
+    );
+    return { result: outcome.result, checkpoint: outcome.checkpoint };
+  }
+}
+
+@Controller()
+export class CreateArqsController {
+  constructor(private readonly handler: CreateArqsHandler) {}
+
+  @MessagePattern(conductorSubject(ConductorCommands.createArqs))
+  createArqs(@Payload() command: CreateArqsCommand): Promise<CommandReply<CreateArqsResult>> {
+    return this.handler.handle(command);
+  }
+}

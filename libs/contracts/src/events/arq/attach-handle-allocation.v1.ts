@@ -1,0 +1,16 @@
+/**
+ * Stream `host-<hostname>`: binding takes and gives back attach handles here,
+ * so allocation is decided against the host's state at a known version and
+ * two binds can never hold one handle.
+ */
+export const AttachHandleAllocated = { type: 'AttachHandleAllocated', schemaVersion: 1 } as const;
+export const AttachHandleReleased = { type: 'AttachHandleReleased', schemaVersion: 1 } as const;
+
+export interface AttachHandleAllocatedV1 {
+  hostname: string;
+  uuid: string;
+  deployableUuid: string;
+  arqUuid: string;
+}
+
+export type AttachHandleReleasedV1 = AttachHandleAllocatedV1;

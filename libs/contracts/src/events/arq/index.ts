@@ -1,0 +1,17 @@
+import { AttachHandleAllocated, AttachHandleReleased } from './attach-handle-allocation.v1';
+import { ArqBindFailed, ArqBindStarted, ArqBound, ArqCreated, ArqDeleted, ArqUnbound } from './arq-events.v1';
+
+export * from './arq-events.v1';
+export * from './attach-handle-allocation.v1';
+
+/** ARQ streams' events, and the host-stream events of binding. */
+export const arqEventSchemas = [
+  ArqCreated,
+  ArqBindStarted,
+  ArqBound,
+  ArqBindFailed,
+  ArqUnbound,
+  ArqDeleted,
+  AttachHandleAllocated,
+  AttachHandleReleased,
+] as const;

@@ -1,0 +1,34 @@
+import { DomainError } from '../domain-error';
+
+/**
+ * Every way an ARQ command is refused. Messages are Cyborg's faultstrings
+ * where Cyborg has one; where Cyborg fails with a 500 the status here is a
+ * 4xx with the same words.
+ */
+export const ArqErrors = {
+  notFound: (uuid: string) => new DomainError('not_found', 'arq_not_found', `ExtArq not found with uuid=${uuid}`),
+  badState: (state: string, uuid: string, expected: readonly string[]) =>
+    new DomainError(
+      'conflict',
+      'arq_bad_state',
+      `Bad state: ${state} for ARQ: ${uuid}. Expected state(s): [${expected.map((s) => `'${s}'`).join(', ')}]`,
+    ),
+  boundToInstance: (uuid: string, instance: string) =>
+    new DomainError(
+      'forbidden',
+      'service_token_required',
+      `ARQ ${uuid} is bound to instance ${instance}. Use the Compute API to manage instance accelerators.`,
+    ),
+  tooMany: (name: string, count: number, max: number) =>
+    new DomainError(
+      'invalid',
+      'too_many_arqs',
+      `Device profile ${name} asks for ${count} accelerator requests; at most ${max} are made at once.`,
+    ),
+  programmingNotSupported: (what: string) =>
+    new DomainError(
+      'invalid',
+      'programming_not_supported',
+      `The device profile group asks for ${what}; programming accelerators at bind is not supported yet.`,
+    ),
+} as const;

@@ -1,0 +1,149 @@
+import {
+  ArqBindFailed,
+  type ArqBindFailedV1,
+  ArqBindStarted,
+  type ArqBindStartedV1,
+  ArqBound,
+  ArqCreated,
+  type ArqCreatedV1,
+  ArqDeleted,
+  ArqUnbound,
+  type DeviceProfileGroup,
+  type HeldAttachHandleV1,
+} from '@cyborg/contracts';
+import type { DomainEvent } from '../domain-event';
+
+/**
+ * Cyborg's ARQ states (§10.1). `UnbindFailed` and `Deleting` exist upstream
+ * but nothing reaches them: releasing a handle cannot fail here, and a delete
+ * is one step.
+ */
+export type ArqStateName = 'Initial' | 'BindStarted' | 'Bound' | 'BindFailed' | 'Unbound';
+
+/** What Nova waits for: `bind_state=resolved`, and the status of its event (§10.1). */
+export const RESOLVED_ARQ_STATES: readonly string[] = ['Bound', 'BindFailed', 'Deleting'];
+
+export function novaStatusOf(state: string): 'completed' | 'failed' | null {
+  if (state === 'Bound') return 'completed';
+  return RESOLVED_ARQ_STATES.includes(state) ? 'failed' : null;
+}
+
+/** An attach handle an ARQ holds on a host: from BindStarted until unbind or delete, also after BindFailed. */
+export interface HeldAttachHandle {
+  hostname: string;
+  handle: HeldAttachHandleV1;
+}
+
+export interface Arq {
+  uuid: string;
+  state: ArqStateName;
+  deviceProfileUuid: string;
+  deviceProfileName: string;
+  deviceProfileGroupId: number;
+  /** Copied at creation: what the ARQ asks for, whatever later happens to the profile. */
+  deviceProfileGroup: DeviceProfileGroup;
+  projectId: string | null;
+  hostname: string | null;
+  deviceRpUuid: string | null;
+  instanceUuid: string | null;
+  /** Binds started or failed so far; the current bind's number. */
+  attempt: number;
+  holding: HeldAttachHandle | null;
+  /** Deadline of the bind in progress (ISO 8601); null unless BindStarted. */
+  deadline: string | null;
+  createdAt: string;
+}
+
+/** Stream `arq-<uuid>`, folded. */
+export interface ArqState {
+  arq: Arq | null;
+  /** A deleted ARQ's uuid is never used again. */
+  deleted: boolean;
+}
+
+export const initialArqState: ArqState = { arq: null, deleted: false };
+
+export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
+  const arq = state.arq;
+  switch (event.type) {
+    case ArqCreated.type: {
+      const d = event.data as unknown as ArqCreatedV1;
+      return {
+        deleted: false,
+        arq: {
+          uuid: d.uuid,
+          state: 'Initial',
+          deviceProfileUuid: d.deviceProfileUuid,
+          deviceProfileName: d.deviceProfileName,
+          deviceProfileGroupId: d.deviceProfileGroupId,
+          deviceProfileGroup: d.deviceProfileGroup,
+          projectId: d.projectId,
+          hostname: null,
+          deviceRpUuid: null,
+          instanceUuid: null,
+          attempt: 0,
+          holding: null,
+          deadline: null,
+          createdAt: d.createdAt,
+        },
+      };
+    }
+    case ArqBindStarted.type: {
+      if (!arq) return state;
+      const d = event.data as unknown as ArqBindStartedV1;
+      return {
+        ...state,
+        arq: {
+          ...arq,
+          state: 'BindStarted',
+          hostname: d.hostname,
+          deviceRpUuid: d.deviceRpUuid,
+          instanceUuid: d.instanceUuid,
+          projectId: d.projectId,
+          attempt: d.attempt,
+          holding: { hostname: d.hostname, handle: d.attachHandle },
+          deadline: d.deadline,
+        },
+      };
+    }
+    case ArqBound.type:
+      return arq ? { ...state, arq: { ...arq, state: 'Bound', deadline: null } } : state;
+    case ArqBindFailed.type: {
+      if (!arq) return state;
+      const d = event.data as unknown as ArqBindFailedV1;
+      return {
+        ...state,
+        arq: {
+          ...arq,
+          state: 'BindFailed',
+          hostname: d.hostname,
+          deviceRpUuid: d.deviceRpUuid,
+          instanceUuid: d.instanceUuid,
+          projectId: d.projectId,
+          attempt: d.attempt,
+          holding: d.holdsAttachHandle ? arq.holding : null,
+          deadline: null,
+        },
+      };
+    }
+    case ArqUnbound.type:
+      return arq
+        ? {
+            ...state,
+            arq: {
+              ...arq,
+              state: 'Unbound',
+              hostname: null,
+              deviceRpUuid: null,
+              instanceUuid: null,
+              holding: null,
+              deadline: null,
+            },
+          }
+        : state;
+    case ArqDeleted.type:
+      return { arq: null, deleted: true };
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,122 @@
+import {
+  AttachHandleAllocated,
+  type AttachHandleAllocatedV1,
+  AttachHandleReleased,
+  type AttachHandleReleasedV1,
+  DeviceDisabled,
+  DeviceEnabled,
+  type DeviceStatusV1,
+} from '@cyborg/contracts';
+import { DomainError } from '../domain-error';
+import type { DomainEvent } from '../domain-event';
+import { evolveHost, type HostState } from './host';
+import { decideDrainedRemovals } from './inventory.decide';
+import type { AttachHandleState, DeployableState, DeviceState } from './inventory.state';
+
+export interface AllocateAttachHandle {
+  hostname: string;
+  /** Placement's resource provider of the deployable, as Nova names it. */
+  rpUuid: string;
+  arqUuid: string;
+}
+
+export interface Allocation {
+  /** AttachHandleAllocated, for the host stream. */
+  events: DomainEvent[];
+  handle: AttachHandleState;
+  deployable: DeployableState;
+  device: DeviceState;
+}
+
+/**
+ * Takes a free attach handle of the deployable that `rpUuid` names on this
+ * host. Decided against the host stream at a known version, so appending
+ * with that version makes a handle impossible to give twice.
+ */
+export function decideAllocateAttachHandle(command: AllocateAttachHandle, state: HostState): Allocation | DomainError {
+  const { hostname, rpUuid, arqUuid } = command;
+  if (!state.registered) {
+    return new DomainError('not_found', 'host_not_found', `Host ${hostname} is not known: no agent has registered it.`);
+  }
+  const deployable = [...state.inventory.deployables.values()].find((d) => d.rpUuid === rpUuid);
+  if (!deployable) {
+    return new DomainError(
+      'not_found',
+      'deployable_not_found',
+      `Deployable not found with resource provider uuid=${rpUuid} on host ${hostname}`,
+    );
+  }
+  const device = state.inventory.devices.get(deployable.deviceUuid);
+  if (!device) {
+    return new DomainError(
+      'not_found',
+      'device_not_found',
+      `Device ${deployable.deviceUuid} of deployable ${deployable.name} is not on host ${hostname}`,
+    );
+  }
+  if (device.status !== 'enabled') {
+    return new DomainError(
+      'conflict',
+      'device_disabled',
+      `Device ${device.uuid} of deployable ${deployable.name} on host ${hostname} is disabled (${device.status}); enable it before binding to it.`,
+    );
+  }
+  if (device.draining || deployable.draining) {
+    return new DomainError(
+      'conflict',
+      'device_draining',
+      `Deployable ${deployable.name} on host ${hostname} is draining: its device has left the host and takes no new binds.`,
+    );
+  }
+  const handles = [...state.inventory.attachHandles.values()].filter((h) => h.deployableUuid === deployable.uuid);
+  const handle = handles.find((h) => !h.inUse && !h.draining);
+  if (!handle) {
+    return new DomainError(
+      'conflict',
+      'no_free_attach_handle',
+      handles.length === 0
+        ? `AttachHandle not found Matching deployable_id ${deployable.uuid}: deployable ${deployable.name} on host ${hostname} has no attach handles.`
+        : `AttachHandle not found Matching deployable_id ${deployable.uuid}: all ${handles.length} attach handles of deployable ${deployable.name} on host ${hostname} are in use.`,
+    );
+  }
+  const allocated: AttachHandleAllocatedV1 = { hostname, uuid: handle.uuid, deployableUuid: deployable.uuid, arqUuid };
+  return { events: [{ type: AttachHandleAllocated.type, data: { ...allocated } }], handle, deployable, device };
+}
+
+export interface ReleaseAttachHandle {
+  hostname: string;
+  handleUuid: string;
+  arqUuid: string;
+}
+
+/**
+ * Gives a handle back, only if this ARQ holds it (releasing twice appends
+ * nothing), then removes whatever drained and now holds nothing.
+ */
+export function decideReleaseAttachHandle(command: ReleaseAttachHandle, state: HostState): DomainEvent[] {
+  const handle = state.inventory.attachHandles.get(command.handleUuid);
+  if (!handle || !handle.inUse || handle.allocatedTo !== command.arqUuid) return [];
+  const released: AttachHandleReleasedV1 = {
+    hostname: command.hostname,
+    uuid: handle.uuid,
+    deployableUuid: handle.deployableUuid,
+    arqUuid: command.arqUuid,
+  };
+  const releasedEvent: DomainEvent = { type: AttachHandleReleased.type, data: { ...released } };
+  return [releasedEvent, ...decideDrainedRemovals(command.hostname, evolveHost(state, releasedEvent))];
+}
+
+export interface SetDeviceStatus {
+  hostname: string;
+  deviceUuid: string;
+  status: DeviceStatusV1;
+}
+
+/** Cyborg's disable (`maintaining`) and enable; setting the status a device has appends nothing. */
+export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState): DomainEvent[] | DomainError {
+  const device = state.inventory.devices.get(command.deviceUuid);
+  if (!device) return new DomainError('not_found', 'device_not_found', `Device not found with uuid=${command.deviceUuid}`);
+  if (device.status === command.status) return [];
+  const type = command.status === 'maintaining' ? DeviceDisabled.type : DeviceEnabled.type;
+  return [{ type, data: { hostname: command.hostname, uuid: device.uuid } }];
+}

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export interface ArqView {
+  uuid: string;
+  state: string;
+  deviceProfileName: string;
+  deviceProfileGroupId: number;
+  projectId: string | null;
+  hostname: string | null;
+  deviceRpUuid: string | null;
+  instanceUuid: string | null;
+  /** The handle held or allocated; the API shows it only once Bound, as Cyborg does. */
+  attachHandleUuid: string | null;
+  attachHandleType: string | null;
+  /** The driver's attach info JSON string. */
+  attachHandleInfo: string | null;
+  /** Why the last bind failed; not part of Cyborg's representation. */
+  bindFailure: string | null;
+  createdAt: Date;
+  updatedAt: Date | null;
+}
+
+/** Whose ARQs a caller sees (Cyborg §5.7): all for admins, else its project's; none without a project. */
+export interface ArqVisibility {
+  admin: boolean;
+  projectId: string | null;
+}
+
+export interface ArqFilter {
+  instanceUuid?: string;
+}
+
+interface Row {
+  uuid: string;
+  state: string;
+  device_profile_name: string;
+  device_profile_group_id: number;
+  project_id: string | null;
+  hostname: string | null;
+  device_rp_uuid: string | null;
+  instance_uuid: string | null;
+  attach_handle_uuid: string | null;
+  attach_handle_type: string | null;
+  attach_handle_info: string | null;
+  bind_failure: string | null;
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+const COLUMNS = `uuid, state, device_profile_name, device_profile_group_id, project_id, hostname, device_rp_uuid,
+  instance_uuid, attach_handle_uuid, attach_handle_type, attach_handle_info, bind_failure, created_at, updated_at`;
+
+/** Queries on the `arqs` read model, for the API; every query applies the caller's visibility. */
+@Injectable()
+export class ArqsReadModel {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** In creation order (Cyborg: ascending internal id). */
+  async list(visibility: ArqVisibility, filter: ArqFilter = {}): Promise<ArqView[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (!visibility.admin) {
+      params.push(visibility.projectId);
+      where.push(`project_id = $${params.length}`);
+    }
+    if (filter.instanceUuid !== undefined) {
+      params.push(filter.instanceUuid);
+      where.push(`instance_uuid = $${params.length}`);
+    }
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM arqs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      params,
+    );
+    return rows.map(toView);
+  }
+
+  async byUuid(uuid: string, visibility: ArqVisibility): Promise<ArqView | null> {
+    const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM arqs WHERE uuid = $1`, [uuid]);
+    const row = rows[0];
+    if (!row || !(visibility.admin || (row.project_id !== null && row.project_id === visibility.projectId))) {
+      return null;
+    }
+    return toView(row);
+  }
+}
+
+function toView(row: Row): ArqView {
+  return {
+    uuid: row.uuid,
+    state: row.state,
+    deviceProfileName: row.device_profile_name,
+    deviceProfileGroupId: row.device_profile_group_id,
+    projectId: row.project_id,
+    hostname: row.hostname,
+    deviceRpUuid: row.device_rp_uuid,
+    instanceUuid: row.instance_uuid,
+    attachHandleUuid: row.attach_handle_uuid,
+    attachHandleType: row.attach_handle_type,
+    attachHandleInfo: row.attach_handle_info,
+    bindFailure: row.bind_failure,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

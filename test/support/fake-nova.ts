@@ -1,0 +1,100 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface NovaEvent {
+  name: string;
+  server_uuid: string;
+  tag: string;
+  status: string;
+}
+
+export interface RecordedNovaRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  events: NovaEvent[];
+  /** What this fake answered. */
+  status: number;
+}
+
+export interface NovaAnswer {
+  status: number;
+  /** Nova's per-event code for a 200/207; 200 when absent. */
+  code?: number;
+}
+
+/**
+ * A local Nova compute API that records every external-events request and
+ * answers as Nova does (200, or 207 with per-event codes). `answers` queues
+ * the next answers, e.g. a 503 before a 200, to test retries.
+ */
+export class FakeNova {
+  readonly requests: RecordedNovaRequest[] = [];
+  private readonly answers: NovaAnswer[] = [];
+  private readonly waiters: (() => void)[] = [];
+
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<FakeNova> {
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        let events: NovaEvent[] = [];
+        try {
+          events = (JSON.parse(body) as { events?: NovaEvent[] }).events ?? [];
+        } catch {
+          events = [];
+        }
+        const answer = nova.answers.shift() ?? { status: 200 };
+        nova.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, events, status: answer.status });
+        response.writeHead(answer.status, { 'Content-Type': 'application/json' });
+        response.end(
+          JSON.stringify({ events: events.map((e) => ({ ...e, code: answer.code ?? 200 })) }),
+        );
+        for (const wake of nova.waiters.splice(0)) wake();
+      });
+    });
+    const nova = new FakeNova(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return nova;
+  }
+
+  /** Nova's compute endpoint, as NOVA_URL. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/compute/v2.1`;
+  }
+
+  answer(...answers: NovaAnswer[]): void {
+    this.answers.push(...answers);
+  }
+
+  /** Every event received so far for the ARQ `tag`, across requests. */
+  eventsFor(tag: string): NovaEvent[] {
+    return this.requests.flatMap((r) => (r.status === 200 || r.status === 207 ? r.events : [])).filter((e) => e.tag === tag);
+  }
+
+  /** Waits until the ARQ's event has arrived (and was answered 2xx). */
+  async eventFor(tag: string, timeoutMs = 15_000): Promise<NovaEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [event] = this.eventsFor(tag);
+      if (event) return event;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Nova got no event for ${tag} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
