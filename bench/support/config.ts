@@ -1,0 +1,79 @@
+/**
+ * Benchmark sizes, all from the environment so a quick run is one variable away.
+ * BENCH_QUICK=1 shrinks every default; an explicit variable still wins.
+ */
+export interface BenchConfig {
+  quick: boolean;
+  /** Events in the generated log that the read and rebuild figures use. */
+  events: number;
+  /** Measured seconds per append case, for each of engine and baseline. */
+  seconds: number;
+  /** Append cases as `<batch>x<writers>`, e.g. `1x1,100x8` (default: all four). */
+  appendCases: { batch: number; writers: number }[];
+  /** Each append case alternates baseline and engine this many times, seconds/rounds each. */
+  rounds: number;
+  /** Unmeasured seconds before the first round of each side of an append case. */
+  warmupSeconds: number;
+  /** readAll / raw scan page size. */
+  pageSize: number;
+  /** Events per statement when generating the log. */
+  generateChunk: number;
+  /** A rebuild still running after this is stopped and its rate taken over what it did. */
+  rebuildMaxSeconds: number;
+  /** Seconds for the informational every-event rebuild, when read models exist (0 = skip it). */
+  counterSeconds: number;
+  /** Check the generated log's hash chains with verifyEventLog (slow for big logs). */
+  verify: boolean;
+  /** Module names (or prefixes) to run; empty = all. */
+  only: string[];
+  /** postgres maintenance database (to create and drop the bench database). */
+  adminUrl: string;
+  /** Keep the bench database at the end (for EXPLAIN / profiling); its name is printed. */
+  keepDatabase: boolean;
+  resultsPath: string;
+}
+
+function num(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replace(/_/g, ''));
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+function flag(name: string, fallback: boolean): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(raw.toLowerCase());
+}
+
+export function loadBenchConfig(): BenchConfig {
+  const quick = flag('BENCH_QUICK', false);
+  return {
+    quick,
+    events: Math.round(num('BENCH_EVENTS', quick ? 20_000 : 1_000_000)),
+    seconds: num('BENCH_SECONDS', quick ? 2 : 6),
+    appendCases: (process.env.BENCH_APPEND_CASES || '1x1,1x8,100x1,100x8').split(',').map((c) => {
+      const m = /^\s*(\d+)x(\d+)\s*$/.exec(c);
+      if (!m) throw new Error(`BENCH_APPEND_CASES: "${c}" is not <batch>x<writers>`);
+      return { batch: Number(m[1]), writers: Number(m[2]) };
+    }),
+    rounds: Math.round(num('BENCH_ROUNDS', quick ? 2 : 6)),
+    warmupSeconds: num('BENCH_WARMUP_SECONDS', 0.5),
+    pageSize: Math.round(num('BENCH_PAGE_SIZE', 1000)),
+    generateChunk: Math.round(num('BENCH_GENERATE_CHUNK', 50_000)),
+    rebuildMaxSeconds: num('BENCH_REBUILD_MAX_SECONDS', quick ? 30 : 180),
+    counterSeconds: Number(process.env.BENCH_REBUILD_COUNTER_SECONDS ?? 0),
+    verify: flag('BENCH_VERIFY', quick),
+    only: (process.env.BENCH_ONLY ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    adminUrl:
+      process.env.BENCH_ADMIN_URL ??
+      process.env.TEST_DATABASE_ADMIN_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres',
+    keepDatabase: flag('BENCH_KEEP_DB', false),
+    resultsPath: process.env.BENCH_RESULTS ?? 'bench/results.json',
+  };
+}
