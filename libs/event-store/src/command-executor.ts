@@ -53,13 +53,15 @@ export class CommandExecutor {
       if (seen) return seen;
       const decision = await decide();
       try {
-        return await this.store.dataSource.transaction(async (tx) => {
+        const outcome = await this.store.dataSource.transaction(async (tx) => {
           const metadata = { ...command.metadata, commandId: command.commandId };
           const appended = await this.store.appendInTransaction(tx, decision.appends, metadata);
           const recorded = await this.record(tx, command, payloadHash, decision.result, appended.checkpoint);
           if (!recorded) throw new DuplicateCommand();
           return { result: decision.result, checkpoint: appended.checkpoint, duplicate: false };
         });
+        if (outcome.checkpoint) this.store.committed();
+        return outcome;
       } catch (error) {
         if (error instanceof DuplicateCommand) continue; // the other run committed first: answer as it did
         if (!(error instanceof WrongExpectedVersionError) || attempt >= this.maxAttempts) throw error;

@@ -54,10 +54,46 @@ const MAX_EVENTS_PER_APPEND = 10_000;
  * expected version; readers follow the whole log in a gap-free order.
  */
 export class EventStore {
+  private readonly appendListeners = new Set<() => void>();
+  private notifying = false;
+  private notifyAgain = false;
+
   constructor(
     readonly dataSource: DataSource,
     readonly registry: EventTypeRegistry = new EventTypeRegistry(),
   ) {}
+
+  /** Called after each committed append of this process; returns the unsubscribe. */
+  onAppended(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Wakes log readers once an append has committed: those of this process at
+   * once, those of other processes by NOTIFY. The NOTIFY is sent outside the
+   * append's transaction (inside it, PostgreSQL serialises every commit on a
+   * database-wide lock) and coalesced, so a burst of appends sends a few.
+   * Readers also poll, so a lost notification only delays them.
+   */
+  committed(): void {
+    for (const listener of this.appendListeners) listener();
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void this.dataSource
+      .query(`SELECT pg_notify('cyborg_events', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.committed();
+        }
+      });
+  }
 
   /**
    * Appends to one or several streams in one transaction: all or nothing.
@@ -65,10 +101,15 @@ export class EventStore {
    * append with WrongExpectedVersionError.
    */
   async append(requests: AppendRequest[], metadata: EventMetadata = {}): Promise<AppendResult> {
-    return this.dataSource.transaction((tx) => this.appendInTransaction(tx, requests, metadata));
+    const result = await this.dataSource.transaction((tx) => this.appendInTransaction(tx, requests, metadata));
+    if (result.checkpoint) this.committed();
+    return result;
   }
 
-  /** The same as append, inside a caller's transaction (commands, tests of rollbacks). */
+  /**
+   * The same as append, inside a caller's transaction (commands, tests of
+   * rollbacks). The caller calls committed() once its transaction commits.
+   */
   async appendInTransaction(
     tx: EntityManager,
     requests: AppendRequest[],

@@ -129,3 +129,22 @@ it('lets a writer read its own write: waitFor returns once the read model has th
   expect(rows).toEqual([{ n: 1, sum: '7' }]);
   await projections.stop();
 });
+
+it('is woken by another process\'s append through NOTIFY, without waiting for its poll', async () => {
+  // A store of its own stands for another process: no in-process wake-up reaches this runner.
+  const elsewhere = new EventStore(db.dataSource);
+  const projections = new Projections([countingProjection()], new EventStore(db.dataSource), {
+    databaseUrl: db.url,
+    pollIntervalMs: 60_000,
+  });
+  await projections.start();
+  await projections.waitFor(await appendMany(1, 1), 70_000); // the first poll happens at start
+  const streamId = `counter-${randomUUID()}`;
+  const { checkpoint } = await elsewhere.append([
+    { streamId, expectedVersion: 0, events: [{ type: 'Counted', data: { value: 1 } }] },
+  ]);
+  const started = Date.now();
+  expect(await projections.waitFor(checkpoint, 10_000)).toBe(true);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  await projections.stop();
+});

@@ -40,6 +40,7 @@ export class ProcessorRunner {
   private wake: (() => void) | null = null;
   private notified = false;
   private readonly waiters = new Set<() => void>();
+  private stopListening: (() => void) | null = null;
 
   constructor(
     readonly processor: LogProcessor,
@@ -60,11 +61,18 @@ export class ProcessorRunner {
       [this.processor.name],
     );
     this.running = true;
+    // Appends of this process wake it without a round trip through PostgreSQL.
+    this.stopListening = this.store.onAppended(() => {
+      this.notified = true;
+      this.wake?.();
+    });
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopListening?.();
+    this.stopListening = null;
     this.wake?.();
     await this.loop;
     this.loop = null;
