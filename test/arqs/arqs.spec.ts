@@ -70,8 +70,11 @@ function settingsFor(extra: Record<string, string> = {}) {
   });
 }
 
-const call = <T = unknown>(method: string, path: string, options: { json?: unknown; headers?: Record<string, string> } = {}) =>
-  http<T>(api, method, path, options);
+const call = <T = unknown>(
+  method: string,
+  path: string,
+  options: { json?: unknown; headers?: Record<string, string> } = {},
+) => http<T>(api, method, path, options);
 
 async function createProfile(groups: Record<string, string>[]): Promise<string> {
   const name = unique('dp');
@@ -107,7 +110,11 @@ async function resolved(uuid: string): Promise<ArqBody> {
 }
 
 const reportNow = () =>
-  rpc.request<ReportInventoryResult>(agentSubject(hostname, AgentWork.reportNow), { reason: 'test' }, { timeoutMs: 10_000 });
+  rpc.request<ReportInventoryResult>(
+    agentSubject(hostname, AgentWork.reportNow),
+    { reason: 'test' },
+    { timeoutMs: 10_000 },
+  );
 
 async function deployableRp(name: string): Promise<string> {
   const { body } = await call<{ deployables: { name: string; rp_uuid: string }[] }>(
@@ -155,7 +162,10 @@ beforeAll(async () => {
   store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
 
   fakeRp = await eventually(() => deployableRp(`${hostname}_FakeDevice`));
-  const { body } = await call<{ devices: { uuid: string; vendor: string }[] }>('GET', `/v2/devices?hostname=${hostname}&vendor=0xABCD`);
+  const { body } = await call<{ devices: { uuid: string; vendor: string }[] }>(
+    'GET',
+    `/v2/devices?hostname=${hostname}&vendor=0xABCD`,
+  );
   fakeDeviceUuid = body.devices[0].uuid;
   fpgaProfile = await createProfile([{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }]);
 });
@@ -246,11 +256,21 @@ describe('Nova booting a server with an accelerator (§13)', () => {
     expect((await heldHandles()).get(handle)).toBe(arq.uuid);
 
     // Server deleted: by instance, with a service token; again is no error.
-    expect((await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status).toBe(204);
-    expect((await call<{ arqs: ArqBody[] }>('GET', `/v2/accelerator_requests?instance=${instance}`, { headers: userOf(projectA) })).body.arqs).toEqual([]);
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status,
+    ).toBe(204);
+    expect(
+      (
+        await call<{ arqs: ArqBody[] }>('GET', `/v2/accelerator_requests?instance=${instance}`, {
+          headers: userOf(projectA),
+        })
+      ).body.arqs,
+    ).toEqual([]);
     expect((await getArq(arq.uuid)).status).toBe(404);
     expect((await heldHandles()).has(handle)).toBe(false);
-    expect((await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status).toBe(204);
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status,
+    ).toBe(204);
   });
 
   it("takes Nova's 207 with every event 422 (instance not on a host yet) as delivered, as upstream", async () => {
@@ -260,7 +280,9 @@ describe('Nova booting a server with an accelerator (§13)', () => {
     await nova.eventFor(arq.uuid);
     await new Promise((r) => setTimeout(r, 500));
     expect(nova.requests.filter((r) => r.events.some((e) => e.tag === arq.uuid)).map((r) => r.status)).toEqual([207]);
-    expect((await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: novaFor(projectA) })).status).toBe(204);
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: novaFor(projectA) })).status,
+    ).toBe(204);
   });
 });
 
@@ -335,12 +357,16 @@ describe('allocation, decided on the host stream', () => {
     const again = await bind(arq.uuid, fakeRp, randomUUID());
     expect(again.status).toBe(409);
     expect(fault(again)).toBe(`Bad state: BindFailed for ARQ: ${arq.uuid}. Expected state(s): ['Initial', 'Unbound']`);
-    const deleted = await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid},${other.uuid}`, { headers: novaFor(projectA) });
+    const deleted = await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid},${other.uuid}`, {
+      headers: novaFor(projectA),
+    });
     expect(deleted.status).toBe(204);
   });
 
   it('refuses a disabled device until it is enabled again', async () => {
-    expect((await call('POST', `/v2/devices/${fakeDeviceUuid}/disable`, { headers: userOf(projectA) })).status).toBe(403);
+    expect((await call('POST', `/v2/devices/${fakeDeviceUuid}/disable`, { headers: userOf(projectA) })).status).toBe(
+      403,
+    );
     const disabled = await call('POST', `/v2/devices/${fakeDeviceUuid}/disable`);
     expect(disabled.status).toBe(200);
     expect(disabled.text).toBe('');
@@ -361,7 +387,9 @@ describe('allocation, decided on the host stream', () => {
     expect((await getArq(arq.uuid)).body).toMatchObject({ state: 'Unbound', hostname: null, instance_uuid: null });
     expect((await bind(arq.uuid, fakeRp, randomUUID())).status).toBe(202);
     expect((await resolved(arq.uuid)).state).toBe('Bound');
-    expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(projectA) })).status).toBe(204);
+    expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(projectA) })).status).toBe(
+      204,
+    );
   });
 
   it('unbind gives the handle back, and the ARQ can be bound again', async () => {
@@ -373,7 +401,10 @@ describe('allocation, decided on the host stream', () => {
     expect((await unbind(arq.uuid)).status).toBe(202);
     expect((await heldHandles()).has(handle!)).toBe(false);
     const events = await store.readStream(`host-${hostname}`);
-    expect(events[events.length - 1]).toMatchObject({ type: 'AttachHandleReleased', data: { uuid: handle, arqUuid: arq.uuid } });
+    expect(events[events.length - 1]).toMatchObject({
+      type: 'AttachHandleReleased',
+      data: { uuid: handle, arqUuid: arq.uuid },
+    });
     expect((await getArq(arq.uuid)).body).toMatchObject({
       state: 'Unbound',
       hostname: null,
@@ -384,10 +415,12 @@ describe('allocation, decided on the host stream', () => {
     });
     // Unbinding again changes nothing.
     expect((await unbind(arq.uuid)).status).toBe(202);
-    expect((await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: userOf(projectA) })).status).toBe(204);
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: userOf(projectA) })).status,
+    ).toBe(204);
   });
 
-  it("refuses a device that left the host while a handle is in use, and removes it once that handle is released", async () => {
+  it('refuses a device that left the host while a handle is in use, and removes it once that handle is released', async () => {
     const vgpuRp = await deployableRp(`${hostname}_0000:af:00.0`);
     const profile = await createProfile([{ 'resources:VGPU': '1' }]);
     const [first, second] = [...(await createArqs(profile)), ...(await createArqs(profile))];
@@ -400,9 +433,9 @@ describe('allocation, decided on the host stream', () => {
       attach_handle_info: { asked_type: 'nvidia-223' },
     });
 
-    const gpu = (await call<{ devices: { uuid: string; model: string }[] }>('GET', `/v2/devices?hostname=${hostname}&type=GPU`)).body.devices.find(
-      (d) => d.model === 'NVIDIA Tesla T4',
-    )!;
+    const gpu = (
+      await call<{ devices: { uuid: string; model: string }[] }>('GET', `/v2/devices?hostname=${hostname}&type=GPU`)
+    ).body.devices.find((d) => d.model === 'NVIDIA Tesla T4')!;
     const edit = async (present: boolean) => {
       const doc = parseDocument(await readFile(hostFile(), 'utf8'));
       doc.setIn(['faults', 'devices', 'gpu1'], doc.createNode({ present }));
@@ -428,7 +461,9 @@ describe('allocation, decided on the host stream', () => {
     await edit(true);
     expect(await reportNow()).toMatchObject({ changed: true });
     for (const arq of [first, second]) {
-      expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(projectA) })).status).toBe(204);
+      expect(
+        (await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(projectA) })).status,
+      ).toBe(204);
     }
   });
 });
@@ -453,7 +488,9 @@ describe('ownership and service tokens (§5.7)', () => {
     // An admin sees every project's.
     const admin = { ...userOf(projectB), 'X-Roles': 'admin,member,reader' };
     expect((await getArq(arq.uuid, admin)).body.project_id).toBe(projectA);
-    expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: userOf(projectA) })).status).toBe(204);
+    expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: userOf(projectA) })).status).toBe(
+      204,
+    );
   });
 
   it('needs a service token to bind, to unbind, to delete by instance, and to delete a bound ARQ', async () => {
@@ -472,12 +509,18 @@ describe('ownership and service tokens (§5.7)', () => {
     );
     const unbound = await unbind(arq.uuid, userOf(projectA));
     expect([unbound.status, fault(unbound)]).toEqual([403, needed]);
-    const byInstance = await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: userOf(projectA) });
+    const byInstance = await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, {
+      headers: userOf(projectA),
+    });
     expect([byInstance.status, fault(byInstance)]).toEqual([403, needed]);
     const byUuid = await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: userOf(projectA) });
     expect(byUuid.status).toBe(403);
-    expect(fault(byUuid)).toBe(`ARQ ${arq.uuid} is bound to instance ${instance}. Use the Compute API to manage instance accelerators.`);
-    expect((await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status).toBe(204);
+    expect(fault(byUuid)).toBe(
+      `ARQ ${arq.uuid} is bound to instance ${instance}. Use the Compute API to manage instance accelerators.`,
+    );
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status,
+    ).toBe(204);
   });
 });
 
@@ -494,18 +537,30 @@ describe("Cyborg's rules for bad requests", () => {
     const u = arq.uuid;
     const reason = (r: string) => `Couldn't apply patch. Reason: ${r}`;
     expectFault(
-      await patch({ [u]: [...bindOps(hostname, fakeRp, randomUUID()).slice(0, 2), { path: '/instance_uuid', op: 'remove' }] }),
+      await patch({
+        [u]: [...bindOps(hostname, fakeRp, randomUUID()).slice(0, 2), { path: '/instance_uuid', op: 'remove' }],
+      }),
       400,
       reason('Every op must be add or remove'),
     );
-    expectFault(await patch({ [u]: [{ path: '/state', op: 'add', value: 'Bound' }] }), 400, reason('Invalid path in patch /state'));
+    expectFault(
+      await patch({ [u]: [{ path: '/state', op: 'add', value: 'Bound' }] }),
+      400,
+      reason('Invalid path in patch /state'),
+    );
     expectFault(
       await patch({ [u]: [{ path: '/hostname', op: 'add', value: hostname }] }),
       400,
       reason('Fields absent in patch device_rp_uuid,instance_uuid'),
     );
-    const withProject = { [u]: [...bindOps(hostname, fakeRp, randomUUID()), { path: '/project_id', op: 'add', value: projectB }] };
-    expectFault(await patch(withProject), 406, 'Request not acceptable. The minimal required API version should be 2.1');
+    const withProject = {
+      [u]: [...bindOps(hostname, fakeRp, randomUUID()), { path: '/project_id', op: 'add', value: projectB }],
+    };
+    expectFault(
+      await patch(withProject),
+      406,
+      'Request not acceptable. The minimal required API version should be 2.1',
+    );
     expectFault(
       await patch(withProject, { ...novaFor(projectA), 'OpenStack-API-Version': 'accelerator 2.1' }),
       403,
@@ -540,7 +595,11 @@ describe("Cyborg's rules for bad requests", () => {
       );
     }
     const missing = randomUUID();
-    expectFault(await call('DELETE', `/v2/accelerator_requests?arqs=${missing}`), 404, `ExtArq not found with uuid=${missing}`);
+    expectFault(
+      await call('DELETE', `/v2/accelerator_requests?arqs=${missing}`),
+      404,
+      `ExtArq not found with uuid=${missing}`,
+    );
     expectFault(
       await call('DELETE', '/v2/accelerator_requests'),
       400,

@@ -51,8 +51,11 @@ function settingsFor(extra: Record<string, string> = {}) {
   });
 }
 
-const call = <T = unknown>(method: string, path: string, options: { json?: unknown; headers?: Record<string, string> } = {}) =>
-  http<T>(api, method, path, options);
+const call = <T = unknown>(
+  method: string,
+  path: string,
+  options: { json?: unknown; headers?: Record<string, string> } = {},
+) => http<T>(api, method, path, options);
 
 async function createArq(): Promise<ArqBody> {
   const answer = await call<{ arqs: ArqBody[] }>('POST', '/v2/accelerator_requests', {
@@ -64,12 +67,18 @@ async function createArq(): Promise<ArqBody> {
 }
 
 const bind = (arq: string, instance: string) =>
-  call('PATCH', '/v2/accelerator_requests', { json: { [arq]: bindOps(hostname, rp, instance) }, headers: novaFor(project) });
+  call('PATCH', '/v2/accelerator_requests', {
+    json: { [arq]: bindOps(hostname, rp, instance) },
+    headers: novaFor(project),
+  });
 
 const stateOf = async (uuid: string) => (await call<ArqBody>('GET', `/v2/accelerator_requests/${uuid}`)).body.state;
 
 async function bindFailure(uuid: string): Promise<string | null> {
-  const rows: { bind_failure: string | null }[] = await db.dataSource.query(`SELECT bind_failure FROM arqs WHERE uuid = $1`, [uuid]);
+  const rows: { bind_failure: string | null }[] = await db.dataSource.query(
+    `SELECT bind_failure FROM arqs WHERE uuid = $1`,
+    [uuid],
+  );
   return rows[0]?.bind_failure ?? null;
 }
 
@@ -107,7 +116,10 @@ beforeAll(async () => {
     devices,
   });
   profile = unique('dp');
-  expect((await call('POST', '/v2/device_profiles', { json: [{ name: profile, groups: [{ 'resources:FPGA': '1' }] }] })).status).toBe(201);
+  expect(
+    (await call('POST', '/v2/device_profiles', { json: [{ name: profile, groups: [{ 'resources:FPGA': '1' }] }] }))
+      .status,
+  ).toBe(201);
 });
 
 afterAll(async () => {
@@ -127,10 +139,14 @@ it('ends a bind the agent never answers in BindFailed at the deadline, and tells
 
   // Still binding: Nova's resolved view of the instance is locked, as upstream.
   expect(await stateOf(arq.uuid)).toBe('BindStarted');
-  const locked = await call('GET', `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`, { headers: userOf(project) });
+  const locked = await call('GET', `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`, {
+    headers: userOf(project),
+  });
   expect(locked.status).toBe(423);
   expect(locked.body).toEqual({ error_message: 'null' });
-  const resolvedOnly = await call<{ arqs: ArqBody[] }>('GET', '/v2/accelerator_requests?bind_state=resolved', { headers: userOf(project) });
+  const resolvedOnly = await call<{ arqs: ArqBody[] }>('GET', '/v2/accelerator_requests?bind_state=resolved', {
+    headers: userOf(project),
+  });
   expect(resolvedOnly.body.arqs.map((a) => a.uuid)).not.toContain(arq.uuid);
 
   const event = await nova.eventFor(arq.uuid, BIND_TIMEOUT_MS + 5000);
@@ -142,16 +158,22 @@ it('ends a bind the agent never answers in BindFailed at the deadline, and tells
   expect(await bindFailure(arq.uuid)).toBe(
     `The bind did not finish by its deadline: no agent of host ${hostname} answered (no responders on cyborg.agent.${hostname}.bind).`,
   );
-  const resolved = await call<{ arqs: ArqBody[] }>('GET', `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`, {
-    headers: userOf(project),
-  });
+  const resolved = await call<{ arqs: ArqBody[] }>(
+    'GET',
+    `/v2/accelerator_requests?instance=${instance}&bind_state=resolved`,
+    {
+      headers: userOf(project),
+    },
+  );
   expect(resolved.status).toBe(200);
   expect(resolved.body.arqs.map((a) => a.state)).toEqual(['BindFailed']);
 
   // The failed bind holds its handle until Nova deletes the ARQ; then it is free.
   const before = await hostState(store, hostname);
   expect([...before.inventory.attachHandles.values()].filter((h) => h.allocatedTo === arq.uuid)).toHaveLength(1);
-  expect((await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(project) })).status).toBe(204);
+  expect(
+    (await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(project) })).status,
+  ).toBe(204);
   const after = await hostState(store, hostname);
   expect([...after.inventory.attachHandles.values()].filter((h) => h.inUse)).toEqual([]);
 });
@@ -171,7 +193,9 @@ it('leaves a bind its stopped conductor did not end to the next conductor, which
   expect(await nova.eventFor(arq.uuid)).toMatchObject({ server_uuid: instance, status: 'failed' });
   await eventually(async () => ((await stateOf(arq.uuid)) === 'BindFailed' ? true : undefined));
   expect(await bindFailure(arq.uuid)).toMatch(/left unfinished when its conductor stopped/);
-  expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(project) })).status).toBe(204);
+  expect((await call('DELETE', `/v2/accelerator_requests/${arq.uuid}`, { headers: novaFor(project) })).status).toBe(
+    204,
+  );
 });
 
 it('resumes, after a restart, a bind still within its deadline, and binds it once an agent answers', async () => {
@@ -179,7 +203,12 @@ it('resumes, after a restart, a bind still within its deadline, and binds it onc
   expect((await bind(arq.uuid, randomUUID())).status).toBe(202);
   await conductor!.close();
   conductor = await startConductor(settingsFor(), quietLogger);
-  services.push(await startAgent(settingsFor({ AGENT_HOSTNAME: hostname, AGENT_DRIVERS: 'fake', AGENT_REPORT_INTERVAL_MS: '600000' }), quietLogger));
+  services.push(
+    await startAgent(
+      settingsFor({ AGENT_HOSTNAME: hostname, AGENT_DRIVERS: 'fake', AGENT_REPORT_INTERVAL_MS: '600000' }),
+      quietLogger,
+    ),
+  );
   expect(await nova.eventFor(arq.uuid)).toMatchObject({ status: 'completed' });
   await eventually(async () => ((await stateOf(arq.uuid)) === 'Bound' ? true : undefined));
 });

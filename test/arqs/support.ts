@@ -59,7 +59,10 @@ export const userOf = (project: string): Record<string, string> => ({
 });
 
 /** Nova acting for a user of `project`: the user's identity plus a service token. */
-export const novaFor = (project: string): Record<string, string> => ({ ...userOf(project), 'X-Service-Roles': 'service' });
+export const novaFor = (project: string): Record<string, string> => ({
+  ...userOf(project),
+  'X-Service-Roles': 'service',
+});
 
 /** Nova's bind body for one ARQ, ops in Nova's order. */
 export function bindOps(hostname: string, rp: string, instance: string) {

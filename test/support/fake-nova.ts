@@ -48,11 +48,15 @@ export class FakeNova {
           events = [];
         }
         const answer = nova.answers.shift() ?? { status: 200 };
-        nova.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, events, status: answer.status });
+        nova.requests.push({
+          method: request.method ?? '',
+          path: request.url ?? '',
+          headers: request.headers,
+          events,
+          status: answer.status,
+        });
         response.writeHead(answer.status, { 'Content-Type': 'application/json' });
-        response.end(
-          JSON.stringify({ events: events.map((e) => ({ ...e, code: answer.code ?? 200 })) }),
-        );
+        response.end(JSON.stringify({ events: events.map((e) => ({ ...e, code: answer.code ?? 200 })) }));
         for (const wake of nova.waiters.splice(0)) wake();
       });
     });
@@ -72,7 +76,9 @@ export class FakeNova {
 
   /** Every event received so far for the ARQ `tag`, across requests. */
   eventsFor(tag: string): NovaEvent[] {
-    return this.requests.flatMap((r) => (r.status === 200 || r.status === 207 ? r.events : [])).filter((e) => e.tag === tag);
+    return this.requests
+      .flatMap((r) => (r.status === 200 || r.status === 207 ? r.events : []))
+      .filter((e) => e.tag === tag);
   }
 
   /** Waits until the ARQ's event has arrived (and was answered 2xx). */

@@ -55,13 +55,11 @@ export class AttachHandleWorker {
     const known = this.jobs.get(jobId);
     if (known) return known;
     const previous = this.queues.get(handle.uuid) ?? Promise.resolve();
-    const reply = previous
-      .then(work)
-      .catch((error: unknown): AttachHandleWorkReply => {
-        const reason = error instanceof Error ? error.message : String(error);
-        this.logger.warn({ msg: 'attach handle work failed', jobId, handle: handle.uuid, reason });
-        return { ok: false, reason };
-      });
+    const reply = previous.then(work).catch((error: unknown): AttachHandleWorkReply => {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ msg: 'attach handle work failed', jobId, handle: handle.uuid, reason });
+      return { ok: false, reason };
+    });
     this.queues.set(handle.uuid, reply);
     void reply.then(() => {
       if (this.queues.get(handle.uuid) === reply) this.queues.delete(handle.uuid);

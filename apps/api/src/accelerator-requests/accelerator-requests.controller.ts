@@ -178,7 +178,7 @@ export class AcceleratorRequestsController {
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item !== '');
-    if ((uuids.length > 0) === (instance !== undefined && instance !== '')) {
+    if (uuids.length > 0 === (instance !== undefined && instance !== '')) {
       // Cyborg answers a 500 here; the words are its own.
       throw new BadRequestException(
         'Object action delete failed because: Provide either an ARQ uuid list or an instance UUID',

@@ -42,7 +42,8 @@ export function parseArqPatch(body: unknown, version: Microversion, caller: Call
       arqKind = name;
       if (path === '/project_id') {
         requireMicroversion(version, 1);
-        if (!isAdmin(caller)) throw new ForbiddenException('Access was denied to the following resource: cyborg:arq:update');
+        if (!isAdmin(caller))
+          throw new ForbiddenException('Access was denied to the following resource: cyborg:arq:update');
       } else if (typeof path !== 'string' || !BIND_FIELDS.some((f) => `/${f}` === path)) {
         throw patchError(`Invalid path in patch ${String(path)}`);
       }

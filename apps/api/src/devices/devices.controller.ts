@@ -1,4 +1,14 @@
-import { Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { ConductorCommands, type DeviceStatusV1, type SetDeviceStatusResult } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
@@ -66,7 +76,8 @@ export class DevicesController {
     rule: string,
   ): Promise<void> {
     strictQuery(query, []);
-    if (!isAdmin(callerFrom(request))) throw new ForbiddenException(`Access was denied to the following resource: ${rule}`);
+    if (!isAdmin(callerFrom(request)))
+      throw new ForbiddenException(`Access was denied to the following resource: ${rule}`);
     const uuid = canonicalUuid(value);
     const device = uuid ? await this.inventory.deviceByUuid(uuid) : null;
     if (!device) throw new NotFoundException(`Device not found with uuid=${value}`);

@@ -23,7 +23,8 @@ export function callerFrom(request: Request): CallerDto {
     projectId: header(request, 'X-Project-Id'),
     roles: list(header(request, 'X-Roles')),
     // Under noauth nothing validates X-Service-Token, so Nova sending one counts, as X-Service-Roles would.
-    service: serviceRoles.some((role) => SERVICE_TOKEN_ROLES.includes(role)) || header(request, 'X-Service-Token') !== null,
+    service:
+      serviceRoles.some((role) => SERVICE_TOKEN_ROLES.includes(role)) || header(request, 'X-Service-Token') !== null,
     requestId,
   };
 }

@@ -37,12 +37,18 @@ export class AgentWorkClient {
         const reply = await this.rpc.request<AttachHandleWorkReply>(subject, work, { timeoutMs: left });
         if (signal.aborted) return null;
         if (reply.ok) return reply;
-        return { ok: false, reason: `The agent of host ${hostname} could not prepare attach handle ${work.attachHandle.uuid}: ${reply.reason}` };
+        return {
+          ok: false,
+          reason: `The agent of host ${hostname} could not prepare attach handle ${work.attachHandle.uuid}: ${reply.reason}`,
+        };
       } catch (error) {
         if (signal.aborted) return null;
         const failure = error instanceof RpcFailure ? error : RpcFailure.internal(String(error));
         if (failure.code === 'timeout') {
-          return { ok: false, reason: `The bind did not finish by its deadline: the agent of host ${hostname} did not answer.` };
+          return {
+            ok: false,
+            reason: `The bind did not finish by its deadline: the agent of host ${hostname} did not answer.`,
+          };
         }
         if (failure.status !== 503) {
           return { ok: false, reason: `The agent of host ${hostname} refused the bind: ${failure.message}` };
@@ -58,10 +64,21 @@ export class AgentWorkClient {
     this.rpc
       .request<AttachHandleWorkReply>(agentSubject(hostname, AgentWork.unbind), work)
       .then((reply) => {
-        if (!reply.ok) this.logger.warn({ msg: 'agent could not release an attach handle', hostname, arq: work.arqUuid, reason: reply.reason });
+        if (!reply.ok)
+          this.logger.warn({
+            msg: 'agent could not release an attach handle',
+            hostname,
+            arq: work.arqUuid,
+            reason: reply.reason,
+          });
       })
       .catch((error: unknown) =>
-        this.logger.warn({ msg: 'attach handle release not confirmed by the agent', hostname, arq: work.arqUuid, error: String(error) }),
+        this.logger.warn({
+          msg: 'attach handle release not confirmed by the agent',
+          hostname,
+          arq: work.arqUuid,
+          error: String(error),
+        }),
       );
   }
 }

@@ -9,7 +9,7 @@ import {
   initialArqState,
   initialHostState,
 } from '@cyborg/domain';
-import { EventStore, type StreamState, StreamStateCache } from '@cyborg/event-store';
+import { type EventMetadata, EventStore, type StreamState, StreamStateCache } from '@cyborg/event-store';
 
 /** Folded ARQ and host streams, cached: loading an unchanged stream reads nothing but an empty result. */
 @Injectable()
@@ -36,5 +36,7 @@ export function arqCallerOf(caller: CallerDto): ArqCaller {
   return { projectId: caller.projectId ?? null, admin: caller.roles.includes('admin'), service: caller.service };
 }
 
-/** The conductor itself, recorded on the events it decides alone (a bind's end). */
-export const CONDUCTOR_METADATA = { userId: null, projectId: null, roles: ['service'], service: true } as const;
+/** The conductor itself, recorded on the events it decides alone (a bind's end), with why. */
+export function conductorMetadata(reason?: string): EventMetadata {
+  return { userId: null, projectId: null, roles: ['service'], service: true, ...(reason ? { reason } : {}) };
+}

@@ -103,7 +103,11 @@ export class BindArqsHandler {
                 // The next ARQ on this host decides against the state after this one's allocation.
                 host.state = fold(decision.hostEvents, evolveHost, host.state);
                 host.events.push(...decision.hostEvents);
-                appends.push({ streamId: Streams.arq(binding.uuid), expectedVersion: arqs[i].version, events: decision.arqEvents });
+                appends.push({
+                  streamId: Streams.arq(binding.uuid),
+                  expectedVersion: arqs[i].version,
+                  events: decision.arqEvents,
+                });
                 states[binding.uuid] = decision.failure ? 'BindFailed' : 'BindStarted';
                 if (decision.failure && !failure) {
                   const rpc = failureOf(decision.failure);

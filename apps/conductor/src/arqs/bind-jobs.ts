@@ -1,9 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
 import { ArqBindStarted, type ArqBindStartedV1, type PrepareAttachHandleWork, Streams } from '@cyborg/contracts';
 import { type Arq, type BindOutcome, decideConfirmBind } from '@cyborg/domain';
@@ -11,7 +6,7 @@ import { type Checkpoint, CommandExecutor } from '@cyborg/event-store';
 import type { ArqBoundEvent } from '../nova/nova-client';
 import { NovaNotifier } from '../nova/nova-notifier';
 import { AgentWorkClient } from './agent-work.client';
-import { ArqStreams, CONDUCTOR_METADATA } from './arq-streams';
+import { ArqStreams, conductorMetadata } from './arq-streams';
 
 /** How a bind ended, as recorded. */
 export interface BindResolution {
@@ -54,11 +49,14 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     await this.sweep(true).catch((error: unknown) =>
       this.logger.error({ msg: 'sweep of unfinished binds failed', error: String(error) }),
     );
-    this.sweeper = setInterval(() => {
-      this.sweep(false).catch((error: unknown) =>
-        this.logger.warn({ msg: 'sweep of unfinished binds failed', error: String(error) }),
-      );
-    }, Math.max(1000, this.settings.BIND_TIMEOUT_MS));
+    this.sweeper = setInterval(
+      () => {
+        this.sweep(false).catch((error: unknown) =>
+          this.logger.warn({ msg: 'sweep of unfinished binds failed', error: String(error) }),
+        );
+      },
+      Math.max(1000, this.settings.BIND_TIMEOUT_MS),
+    );
     this.sweeper.unref();
   }
 
@@ -77,7 +75,12 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     const job = this.drive(started)
       .catch((error: unknown) => {
         // Left BindStarted: the periodic sweep ends it past its deadline.
-        this.logger.error({ msg: 'bind job failed', arq: started.uuid, attempt: started.attempt, error: String(error) });
+        this.logger.error({
+          msg: 'bind job failed',
+          arq: started.uuid,
+          attempt: started.attempt,
+          error: String(error),
+        });
         return null;
       })
       .finally(() => this.running.delete(key));
@@ -99,7 +102,10 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     const deadline = Date.parse(started.deadline);
     let outcome: BindOutcome | null;
     if (Date.now() >= deadline) {
-      outcome = { ok: false, reason: 'The bind did not finish by its deadline: it was left unfinished when its conductor stopped.' };
+      outcome = {
+        ok: false,
+        reason: 'The bind did not finish by its deadline: it was left unfinished when its conductor stopped.',
+      };
     } else {
       const work: PrepareAttachHandleWork = {
         jobId: jobId(started.uuid, started.attempt),
@@ -127,7 +133,7 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
             commandId: `confirm_bind:${jobId(uuid, attempt)}`,
             type: 'confirm_bind',
             payload: { uuid, attempt },
-            metadata: { ...CONDUCTOR_METADATA, roles: [...CONDUCTOR_METADATA.roles], ...(outcome.ok ? {} : { reason: outcome.reason }) },
+            metadata: conductorMetadata(outcome.ok ? undefined : outcome.reason),
           },
           async () => {
             const { state, version } = await this.streams.arq(uuid);
@@ -139,9 +145,20 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
           },
         );
         if (!recorded.duplicate && recorded.result.state === 'BindFailed' && !outcome.ok) {
-          this.logger.warn({ msg: 'bind failed', arq: uuid, attempt, hostname: started.hostname, reason: outcome.reason });
+          this.logger.warn({
+            msg: 'bind failed',
+            arq: uuid,
+            attempt,
+            hostname: started.hostname,
+            reason: outcome.reason,
+          });
         }
-        return { arqUuid: uuid, instanceUuid: started.instanceUuid, state: recorded.result.state, checkpoint: recorded.checkpoint };
+        return {
+          arqUuid: uuid,
+          instanceUuid: started.instanceUuid,
+          state: recorded.result.state,
+          checkpoint: recorded.checkpoint,
+        };
       } catch (error) {
         if (this.stopping.signal.aborted) return null;
         this.logger.warn({ msg: 'recording the end of a bind failed, retrying', arq: uuid, error: String(error) });
@@ -168,7 +185,12 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
       const started = state.arq ? startedOf(state.arq) : null;
       if (!started || this.running.has(jobId(started.uuid, started.attempt))) continue;
       if (!atStart && Date.parse(started.deadline) + TAKEOVER_GRACE_MS > Date.now()) continue;
-      this.logger.log({ msg: 'ending a bind left unfinished', arq: started.uuid, attempt: started.attempt, deadline: started.deadline });
+      this.logger.log({
+        msg: 'ending a bind left unfinished',
+        arq: started.uuid,
+        attempt: started.attempt,
+        deadline: started.deadline,
+      });
       void this.run(started).then((resolution) => {
         if (resolution) this.nova.notify(BindJobs.novaEvents([resolution]));
       });
@@ -195,7 +217,10 @@ function startedOf(arq: Arq): ArqBindStartedV1 | null {
   };
 }
 
-function deadlineWatch(deadline: number, signal: AbortSignal): { promise: Promise<BindOutcome | null>; cancel: () => void } {
+function deadlineWatch(
+  deadline: number,
+  signal: AbortSignal,
+): { promise: Promise<BindOutcome | null>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const promise = new Promise<BindOutcome | null>((resolve) => {

@@ -56,12 +56,22 @@ export class CreateArqsHandler {
             initialDeviceProfileNameState,
           ).holder;
           const profile = holder
-            ? fold(await this.store.readStream(Streams.deviceProfile(holder)), evolveDeviceProfile, initialDeviceProfileState)
+            ? fold(
+                await this.store.readStream(Streams.deviceProfile(holder)),
+                evolveDeviceProfile,
+                initialDeviceProfileState,
+              )
             : initialDeviceProfileState;
           const wanted = profile.profile ? arqCountsOfGroups(profile.profile.groups).reduce((a, b) => a + b, 0) : 0;
           while (uuids.length < Math.min(wanted, MAX_ARQS_PER_COMMAND)) uuids.push(randomUUID());
           const arqs = decideCreateArqs(
-            { deviceProfileName: name, projectId: caller.projectId, now: new Date().toISOString(), uuids, maxArqs: MAX_ARQS_PER_COMMAND },
+            {
+              deviceProfileName: name,
+              projectId: caller.projectId,
+              now: new Date().toISOString(),
+              uuids,
+              maxArqs: MAX_ARQS_PER_COMMAND,
+            },
             profile,
           );
           if (arqs instanceof DomainError) throw failureOf(arqs);

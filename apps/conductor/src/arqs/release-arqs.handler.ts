@@ -62,7 +62,13 @@ export class ReleaseArqsHandler {
   async unbind(command: UnbindArqsCommand): Promise<CommandReply<UnbindArqsResult>> {
     const caller = arqCallerOf(command.caller);
     const decide: Decide = (uuid, arq, host) => decideUnbindArq(uuid, caller, arq, host);
-    const done = await this.release(command, ConductorCommands.unbindArqs, { uuids: command.uuids }, command.uuids, decide);
+    const done = await this.release(
+      command,
+      ConductorCommands.unbindArqs,
+      { uuids: command.uuids },
+      command.uuids,
+      decide,
+    );
     return { result: { unbound: done.uuids }, checkpoint: done.checkpoint };
   }
 
@@ -96,7 +102,8 @@ export class ReleaseArqsHandler {
             const hosts = new Map<string, StreamState<HostState> & { events: DomainEvent[] }>();
             for (const { state } of arqs) {
               const hostname = hostOfHeldHandle(state);
-              if (hostname && !hosts.has(hostname)) hosts.set(hostname, { ...(await this.streams.host(hostname)), events: [] });
+              if (hostname && !hosts.has(hostname))
+                hosts.set(hostname, { ...(await this.streams.host(hostname)), events: [] });
             }
             const appends: AppendRequest[] = [];
             const done: string[] = [];
@@ -119,7 +126,12 @@ export class ReleaseArqsHandler {
               done.push(uuid);
               const releasedUuid = releasedHandleOf(decision.arqEvents);
               if (releasedUuid && hostname && state.arq?.holding) {
-                released.push({ arqUuid: uuid, hostname, handle: state.arq.holding.handle, attempt: state.arq.attempt });
+                released.push({
+                  arqUuid: uuid,
+                  hostname,
+                  handle: state.arq.holding.handle,
+                  attempt: state.arq.attempt,
+                });
               }
             }
             // Cyborg answers a missing ARQ (404) before a forbidden one (403), and changes nothing.

@@ -20,8 +20,7 @@ export interface NovaClientOptions {
 }
 
 export type NovaDelivery =
-  | { delivered: true; status: number; detail: string }
-  | { delivered: false; status: number | null; detail: string };
+  { delivered: true; status: number; detail: string } | { delivered: false; status: number | null; detail: string };
 
 /** Nova's answer per event (200/207): `code` 404 unknown instance, 422 instance not yet on a host. */
 interface NovaEventResult {
@@ -88,7 +87,10 @@ export class NovaClient {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
-      return { final: false, delivery: { delivered: false, status: null, detail: `Nova unreachable: ${describe(error)}` } };
+      return {
+        final: false,
+        delivery: { delivered: false, status: null, detail: `Nova unreachable: ${describe(error)}` },
+      };
     }
     const text = await response.text().catch(() => '');
     const status = response.status;
@@ -100,7 +102,11 @@ export class NovaClient {
       }
       return {
         final: true,
-        delivery: { delivered: false, status, detail: `Bad API response from Nova: event codes ${codes.join(', ') || 'missing'}` },
+        delivery: {
+          delivered: false,
+          status,
+          detail: `Bad API response from Nova: event codes ${codes.join(', ') || 'missing'}`,
+        },
       };
     }
     const retryable = status >= 500 || status === 429 || status === 408;

@@ -29,7 +29,8 @@ export class NovaNotifier implements OnApplicationShutdown {
     const sending = (async () => {
       const delivery = await client.sendBindEvents(events, this.stopping.signal);
       const arqs = events.map((e) => `${e.arqUuid}:${e.status}`);
-      if (delivery.delivered) this.logger.log({ msg: 'Nova notified', arqs, status: delivery.status, detail: delivery.detail });
+      if (delivery.delivered)
+        this.logger.log({ msg: 'Nova notified', arqs, status: delivery.status, detail: delivery.detail });
       else this.logger.error({ msg: 'Nova not notified', arqs, status: delivery.status, detail: delivery.detail });
     })().catch((error: unknown) => this.logger.error({ msg: 'Nova notification failed', error: String(error) }));
     this.pending.add(sending);

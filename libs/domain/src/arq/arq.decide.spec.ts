@@ -51,7 +51,10 @@ function fakeFpga(handles: number): ReportedDevice {
         numAccelerators: handles,
         driverName: 'fake',
         attributes: [{ key: 'rc', value: 'FPGA' }],
-        attachHandles: Array.from({ length: handles }, (_, i) => ({ type: 'TEST_PCI' as const, info: handleInfo(i + 1) })),
+        attachHandles: Array.from({ length: handles }, (_, i) => ({
+          type: 'TEST_PCI' as const,
+          info: handleInfo(i + 1),
+        })),
       },
     ],
   };
@@ -132,7 +135,10 @@ const failureOf = (result: unknown): DomainError => {
 
 describe('creating ARQs', () => {
   it('makes one ARQ per requested unit of each group, in group order, each with a copy of its group', () => {
-    const groups: Record<string, string>[] = [{ 'resources:FPGA': '2' }, { 'resources:CUSTOM_NIC': '1', 'resources1:CUSTOM_X': '1' }];
+    const groups: Record<string, string>[] = [
+      { 'resources:FPGA': '2' },
+      { 'resources:CUSTOM_NIC': '1', 'resources1:CUSTOM_X': '1' },
+    ];
     const uuids = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(8) + '-0000-4000-8000-000000000000');
     const arqs = decideCreateArqs(
       { deviceProfileName: 'fpga-dp1', projectId: project, now, uuids, maxArqs: 100 },
@@ -162,7 +168,7 @@ describe('creating ARQs', () => {
     expect(arqs[2].created.deviceProfileGroup).not.toBe(groups[1]);
   });
 
-  it("counts a Xilinx group twice (management and user functions), and a group without resources not at all", () => {
+  it('counts a Xilinx group twice (management and user functions), and a group without resources not at all', () => {
     expect(
       arqCountsOfGroups([
         { 'resources:FPGA': '2', 'trait:CUSTOM_FPGA_XILINX': 'required' },
@@ -242,7 +248,9 @@ describe('binding an ARQ', () => {
           deviceRpUuid: rp,
           instanceUuid: instance,
           projectId: project,
-          reason: expect.stringMatching(/all 2 attach handles of deployable compute-1_FakeDevice on host compute-1 are in use/),
+          reason: expect.stringMatching(
+            /all 2 attach handles of deployable compute-1_FakeDevice on host compute-1 are in use/,
+          ),
           holdsAttachHandle: false,
         },
       },
@@ -435,11 +443,12 @@ describe('unbinding and deleting', () => {
       arqEvents: [{ type: 'ArqDeleted', data: { uuid: arqUuid, releasedAttachHandleUuid: null } }],
       hostEvents: [],
     });
-    expect(failureOf(decideDeleteArq({ uuid: arqUuid, caller: stranger }, givenArq(created()), initialHostState)))
-      .toMatchObject({ kind: 'not_found' });
-    expect(failureOf(decideDeleteArq({ uuid: arqUuid, caller: nova }, initialArqState, initialHostState))).toMatchObject(
-      { kind: 'not_found' },
-    );
+    expect(
+      failureOf(decideDeleteArq({ uuid: arqUuid, caller: stranger }, givenArq(created()), initialHostState)),
+    ).toMatchObject({ kind: 'not_found' });
+    expect(
+      failureOf(decideDeleteArq({ uuid: arqUuid, caller: nova }, initialArqState, initialHostState)),
+    ).toMatchObject({ kind: 'not_found' });
   });
 
   it('by instance, skips what is missing or no longer bound to it', () => {

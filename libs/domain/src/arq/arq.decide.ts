@@ -104,7 +104,8 @@ const BINDABLE_FROM = ['Initial', 'Unbound'] as const;
 export function checkBindable(uuid: string, state: ArqState, caller: ArqCaller): Arq | DomainError {
   const arq = state.arq;
   if (!arq || !isArqVisible(arq, caller)) return ArqErrors.notFound(uuid);
-  if (!(BINDABLE_FROM as readonly string[]).includes(arq.state)) return ArqErrors.badState(arq.state, uuid, BINDABLE_FROM);
+  if (!(BINDABLE_FROM as readonly string[]).includes(arq.state))
+    return ArqErrors.badState(arq.state, uuid, BINDABLE_FROM);
   return arq;
 }
 
@@ -287,7 +288,8 @@ export function decideDeleteArq(command: DeleteArq, state: ArqState, host: HostS
     return byInstance ? { arqEvents: [], hostEvents: [] } : ArqErrors.notFound(command.uuid);
   }
   if (byInstance && arq.instanceUuid !== command.instanceUuid) return { arqEvents: [], hostEvents: [] };
-  if (arq.instanceUuid !== null && !command.caller.service) return ArqErrors.boundToInstance(arq.uuid, arq.instanceUuid);
+  if (arq.instanceUuid !== null && !command.caller.service)
+    return ArqErrors.boundToInstance(arq.uuid, arq.instanceUuid);
   const released = release(arq, host);
   const deleted: ArqDeletedV1 = { uuid: arq.uuid, releasedAttachHandleUuid: released.uuid };
   return { arqEvents: [{ type: ArqDeleted.type, data: { ...deleted } }], hostEvents: released.hostEvents };

@@ -115,7 +115,8 @@ export interface SetDeviceStatus {
 /** Cyborg's disable (`maintaining`) and enable; setting the status a device has appends nothing. */
 export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState): DomainEvent[] | DomainError {
   const device = state.inventory.devices.get(command.deviceUuid);
-  if (!device) return new DomainError('not_found', 'device_not_found', `Device not found with uuid=${command.deviceUuid}`);
+  if (!device)
+    return new DomainError('not_found', 'device_not_found', `Device not found with uuid=${command.deviceUuid}`);
   if (device.status === command.status) return [];
   const type = command.status === 'maintaining' ? DeviceDisabled.type : DeviceEnabled.type;
   return [{ type, data: { hostname: command.hostname, uuid: device.uuid } }];

@@ -17,7 +17,14 @@ import type { Projection } from '../projection';
 /** Keeps `arqs`: one row per live ARQ. */
 export const arqsProjection: Projection = {
   name: 'arqs',
-  eventTypes: [ArqCreated.type, ArqBindStarted.type, ArqBound.type, ArqBindFailed.type, ArqUnbound.type, ArqDeleted.type],
+  eventTypes: [
+    ArqCreated.type,
+    ArqBindStarted.type,
+    ArqBound.type,
+    ArqBindFailed.type,
+    ArqUnbound.type,
+    ArqDeleted.type,
+  ],
   tables: ['arqs'],
   async apply(event, tx) {
     const at = event.occurredAt;
@@ -85,7 +92,17 @@ export const arqsProjection: Projection = {
                            attach_handle_info = CASE WHEN $8::boolean THEN attach_handle_info END,
                            updated_at = $9
            WHERE uuid = $1`,
-          [d.uuid, d.hostname, d.deviceRpUuid, d.instanceUuid, d.projectId, d.attempt, d.reason, d.holdsAttachHandle, at],
+          [
+            d.uuid,
+            d.hostname,
+            d.deviceRpUuid,
+            d.instanceUuid,
+            d.projectId,
+            d.attempt,
+            d.reason,
+            d.holdsAttachHandle,
+            at,
+          ],
         );
         return;
       }

@@ -191,10 +191,11 @@ export const inventoryProjection: Projection = {
       }
       case AttachHandleAllocated.type: {
         const d = event.data as unknown as AttachHandleAllocatedV1;
-        await tx.query(
-          `UPDATE attach_handles SET in_use = true, allocated_to = $2, updated_at = $3 WHERE uuid = $1`,
-          [d.uuid, d.arqUuid, at],
-        );
+        await tx.query(`UPDATE attach_handles SET in_use = true, allocated_to = $2, updated_at = $3 WHERE uuid = $1`, [
+          d.uuid,
+          d.arqUuid,
+          at,
+        ]);
         return;
       }
       case AttachHandleReleased.type: {
