@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PlacementClient, PlacementError, PlacementErrorCodes, PlacementUnreachableError } from '@cyborg/placement';
-import { CountingProxy, TestPlacement } from '../support/placement';
+import { CountingProxy, PLACEMENT_START_TIMEOUT_MS, TestPlacement } from '../support/placement';
 
 /** The Placement client against a real Placement 8.0: microversion, errors, generation conflicts, names. */
 let placement: TestPlacement;
@@ -17,13 +17,14 @@ const inventory = (total: number, reserved = 0) => ({
   allocation_ratio: 1.0,
 });
 
+// The first start on a machine installs python3-placement with apt-get.
 beforeAll(async () => {
   placement = await TestPlacement.start();
   proxy = await CountingProxy.start(placement.url);
   client = new PlacementClient({ url: proxy.url, conflictBackoffMs: 1 });
   root = randomUUID();
   await client.createProvider({ uuid: root, name: `client-cn-${root.slice(0, 6)}`, parentProviderUuid: null });
-});
+}, PLACEMENT_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await proxy?.stop();

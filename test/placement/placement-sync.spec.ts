@@ -19,7 +19,7 @@ import { type RunningPlacementSync, startPlacementSync } from '../../apps/placem
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { quietLogger } from '../support/logger';
 import { TestNatsServer } from '../support/nats-server';
-import { CountingProxy, TestPlacement } from '../support/placement';
+import { CountingProxy, PLACEMENT_START_TIMEOUT_MS, TestPlacement } from '../support/placement';
 
 /**
  * placement-sync end to end: an agent (fake + simulated drivers) reports
@@ -210,6 +210,7 @@ async function allocate(providerUuid: string, resourceClass: string): Promise<st
   return consumer;
 }
 
+// The first start on a machine installs python3-placement with apt-get.
 beforeAll(async () => {
   db = await createTestDatabase();
   nats = await TestNatsServer.start();
@@ -230,7 +231,7 @@ beforeAll(async () => {
   rpc = client.get(RpcClient);
   store = new EventStore(db.dataSource);
   statuses = new PlacementSyncStatusStore(db.dataSource);
-});
+}, PLACEMENT_START_TIMEOUT_MS);
 
 afterAll(async () => {
   await client?.close();

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** Starting may first install python3-placement with apt-get (about 30 s on a new machine). */
+export const PLACEMENT_START_TIMEOUT_MS = 180_000;
+
 const SCRIPT = new URL('../../scripts/start-placement.sh', import.meta.url).pathname;
 
 export const PLACEMENT_HEADERS = {
@@ -53,7 +56,7 @@ export class TestPlacement {
   private async script(action: string): Promise<void> {
     await run('bash', [SCRIPT, String(this.port), action], {
       env: { ...process.env, PLACEMENT_STATE_DIR: this.stateDir },
-      timeout: 60_000,
+      timeout: PLACEMENT_START_TIMEOUT_MS - 10_000,
     });
   }
 }
