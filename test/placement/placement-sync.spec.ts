@@ -8,7 +8,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { v3 as uuidV3 } from 'uuid';
 import { parseDocument } from 'yaml';
 import { loadSettings, type RunningService } from '@cyborg/config';
-import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
+import { agentSubject, AgentWork, conductorSubject, ConductorCommands, type ReportInventoryResult } from '@cyborg/contracts';
 import { EventStore, EVENTS_STREAM } from '@cyborg/event-store';
 import { connectNats, MessagingModule, RpcClient } from '@cyborg/messaging';
 import { PlacementSyncStatusStore } from '@cyborg/placement';
@@ -577,5 +577,29 @@ describe('failures', () => {
     await off.reconcile();
     expect(off.counters()).toEqual({ requests: 0, writes: 0, conflicts: 0 });
     await off.close();
+  });
+});
+
+describe('maintenance', () => {
+  it('reserves a disabled device\'s whole inventory and frees it when enabled again', async () => {
+    const fake = rpUuid(name('FakeDevice'));
+    const device = (await store.readStream(`host-${host}`)).find(
+      (e) => e.type === 'DeviceAdded' && (e.data as { vendor?: string }).vendor === '0xABCD',
+    );
+    expect(device).toBeDefined();
+    const setStatus = (status: 'enabled' | 'maintaining') =>
+      rpc.request(conductorSubject(ConductorCommands.setDeviceStatus), {
+        commandId: randomUUID(),
+        caller: { roles: ['admin'], service: false },
+        hostname: host,
+        deviceUuid: (device!.data as { uuid: string }).uuid,
+        status,
+      });
+
+    await setStatus('maintaining');
+    expect(await eventually(async () => ((await providerView(fake)).reserved === 16 ? true : undefined))).toBe(true);
+    expect((await providerView(fake)).total).toBe(16);
+    await setStatus('enabled');
+    expect(await eventually(async () => ((await providerView(fake)).reserved === 0 ? true : undefined))).toBe(true);
   });
 });
