@@ -13,6 +13,7 @@ import { EventStore, EVENTS_STREAM } from '@cyborg/event-store';
 import { connectNats, MessagingModule, RpcClient } from '@cyborg/messaging';
 import { PlacementSyncStatusStore } from '@cyborg/placement';
 import { startAgent } from '../../apps/agent/src/start';
+import { startApi } from '../../apps/api/src/start';
 import { startConductor } from '../../apps/conductor/src/start';
 import { PLACEMENT_SYNC_CONSUMER } from '../../apps/placement-sync/src/placement-sync.service';
 import { type RunningPlacementSync, startPlacementSync } from '../../apps/placement-sync/src/start';
@@ -601,5 +602,30 @@ describe('maintenance', () => {
     expect((await providerView(fake)).total).toBe(16);
     await setStatus('enabled');
     expect(await eventually(async () => ((await providerView(fake)).reserved === 0 ? true : undefined))).toBe(true);
+  });
+});
+
+describe('sync status through the API', () => {
+  it('shows admins where each host stands, and refuses others', async () => {
+    const api = await startApi(settingsFor({ API_PORT: '0', API_HOST: '127.0.0.1' }), quietLogger);
+    try {
+      const response = await fetch(`${api.url}/v2/placement_sync?hostname=${host}`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { hosts: { hostname: string; state: string; providers: number }[] };
+      expect(body.hosts).toEqual([expect.objectContaining({ hostname: host, state: 'synced' })]);
+      expect(body.hosts[0].providers).toBeGreaterThan(0);
+
+      const one = await fetch(`${api.url}/v2/placement_sync/${host}`);
+      expect(((await one.json()) as { hostname: string }).hostname).toBe(host);
+      expect((await fetch(`${api.url}/v2/placement_sync/no-such-host`)).status).toBe(404);
+
+      const member = await fetch(`${api.url}/v2/placement_sync`, {
+        headers: { 'X-User-Id': 'u', 'X-Project-Id': 'p', 'X-Roles': 'member,reader' },
+      });
+      expect(member.status).toBe(403);
+      expect((await fetch(`${api.url}/v2/placement_sync?bogus=1`)).status).toBe(400);
+    } finally {
+      await api.close();
+    }
   });
 });

@@ -16,6 +16,7 @@ import { AttributesController } from './attributes/attributes.controller';
 import { DeployablesController } from './deployables/deployables.controller';
 import { DeviceProfilesController } from './device-profiles/device-profiles.controller';
 import { DevicesController } from './devices/devices.controller';
+import { PlacementSyncController } from './placement-sync/placement-sync.controller';
 import { HealthController, HealthService } from './health/health.controller';
 import { CommandSender } from './http/command-sender';
 
@@ -43,6 +44,7 @@ export class ApiModule {
         HealthController,
         DeviceProfilesController,
         DevicesController,
+        PlacementSyncController,
         DeployablesController,
         AttributesController,
         AcceleratorRequestsController,
