@@ -17,6 +17,7 @@ import { DeployablesController } from './deployables/deployables.controller';
 import { DeviceProfilesController } from './device-profiles/device-profiles.controller';
 import { DevicesController } from './devices/devices.controller';
 import { PlacementSyncController } from './placement-sync/placement-sync.controller';
+import { V2Controller, VersionsController } from './versions/versions.controller';
 import { HealthController, HealthService } from './health/health.controller';
 import { CommandSender } from './http/command-sender';
 
@@ -42,6 +43,8 @@ export class ApiModule {
       ],
       controllers: [
         HealthController,
+        VersionsController,
+        V2Controller,
         DeviceProfilesController,
         DevicesController,
         PlacementSyncController,
