@@ -37,7 +37,13 @@ it('serves the root document with a reachable self link and the 2.0-2.3 range', 
   const body = (await response.json()) as { name: string; versions: VersionDoc[]; default_version: VersionDoc };
   expect(body.name).toBe('OpenStack Cyborg API');
   expect(body.versions).toEqual([
-    { id: 'v2', status: 'CURRENT', min_version: '2.0', max_version: '2.3', links: [{ href: `${api.url}/v2`, rel: 'self' }] },
+    {
+      id: 'v2',
+      status: 'CURRENT',
+      min_version: '2.0',
+      max_version: '2.3',
+      links: [{ href: `${api.url}/v2`, rel: 'self' }],
+    },
   ]);
   expect(body.default_version).toEqual(body.versions[0]);
   expect(response.headers.get('openstack-api-version')).toBeNull();
