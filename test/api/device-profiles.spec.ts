@@ -201,7 +201,13 @@ describe('creating', () => {
   it('records who asked on the events, from the identity headers', async () => {
     const profile = await create(
       { name: unique('audited'), groups: [fpga] },
-      { 'X-User-Id': 'user-1', 'X-Project-Id': 'project-1', 'X-Roles': 'admin, member,reader' },
+      // Creating device profiles is for system admins.
+      {
+        'X-User-Id': 'user-1',
+        'X-Project-Id': 'project-1',
+        'X-Roles': 'admin, member,reader',
+        'OpenStack-System-Scope': 'all',
+      },
     );
     const [event] = await new EventStore(db.dataSource).readStream(`device_profile-${profile.uuid}`);
     expect(event.type).toBe('DeviceProfileCreated');
@@ -209,6 +215,7 @@ describe('creating', () => {
       userId: 'user-1',
       projectId: 'project-1',
       roles: ['admin', 'member', 'reader'],
+      systemScope: 'all',
       requestId: expect.stringMatching(/^req-/),
     });
   });

@@ -1,3 +1,5 @@
+import { APP_GUARD } from '@nestjs/core';
+import { Policy } from '@cyborg/policy';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
@@ -18,6 +20,7 @@ import { DeviceProfilesController } from './device-profiles/device-profiles.cont
 import { DevicesController } from './devices/devices.controller';
 import { PlacementSyncController } from './placement-sync/placement-sync.controller';
 import { V2Controller, VersionsController } from './versions/versions.controller';
+import { PolicyGuard } from './http/policy.guard';
 import { HealthController, HealthService } from './health/health.controller';
 import { CommandSender } from './http/command-sender';
 
@@ -39,7 +42,11 @@ export class ApiModule {
           databaseUrl: settings.DATABASE_URL,
           pollIntervalMs: settings.PROJECTION_POLL_MS,
         }),
-        MessagingModule.forRoot({ servers: settings.NATS_URL, name: 'cyborg-api', defaultTimeoutMs: settings.RPC_TIMEOUT_MS }),
+        MessagingModule.forRoot({
+          servers: settings.NATS_URL,
+          name: 'cyborg-api',
+          defaultTimeoutMs: settings.RPC_TIMEOUT_MS,
+        }),
       ],
       controllers: [
         HealthController,
@@ -54,6 +61,8 @@ export class ApiModule {
       ],
       providers: [
         { provide: Settings, useValue: settings },
+        { provide: Policy, useFactory: () => Policy.fromFile(settings.POLICY_FILE) },
+        { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,
         CommandSender,
         DeviceProfilesReadModel,

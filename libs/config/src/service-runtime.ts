@@ -9,10 +9,7 @@ export interface RunningService {
  * Runs services until SIGINT/SIGTERM, then closes them in reverse order.
  * A failure to start is logged and exits non-zero rather than hanging.
  */
-export async function runUntilSignalled(
-  logger: LoggerService,
-  start: () => Promise<RunningService[]>,
-): Promise<void> {
+export async function runUntilSignalled(logger: LoggerService, start: () => Promise<RunningService[]>): Promise<void> {
   let services: RunningService[] = [];
   let stopping = false;
   // A service runs until told to stop, even when it has no socket of its own open.
@@ -23,7 +20,9 @@ export async function runUntilSignalled(
     logger.log({ msg: 'stopping', signal });
     clearInterval(keepAlive);
     for (const service of [...services].reverse()) {
-      await service.close().catch((error: unknown) => logger.error({ msg: 'close failed', service: service.name, error: String(error) }));
+      await service
+        .close()
+        .catch((error: unknown) => logger.error({ msg: 'close failed', service: service.name, error: String(error) }));
     }
     process.exit(0);
   };

@@ -15,7 +15,10 @@ export class Settings {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cyborg';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(200)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
   DATABASE_POOL_SIZE = 10;
 
   /** Comma-separated NATS servers (JetStream enabled). */
@@ -25,63 +28,94 @@ export class Settings {
   @IsString()
   API_HOST = '0.0.0.0';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   API_PORT = 6666;
 
   /** `noauth`: identity from request headers; `keystone`: validate tokens. */
   @IsIn(['noauth', 'keystone'])
   AUTH_STRATEGY: 'noauth' | 'keystone' = 'noauth';
 
+  /** An operator policy file (YAML or JSON: rule name -> oslo.policy check string) overriding the defaults. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  POLICY_FILE?: string;
+
   /** OpenStack Placement; when unset, placement-sync says so and does nothing. */
-  @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
   PLACEMENT_URL?: string;
 
   /** How often placement-sync compares every host's providers in Placement with the desired ones and repairs drift. */
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   PLACEMENT_RECONCILE_INTERVAL_MS = 300_000;
 
   /** Longest wait before placement-sync retries a host that failed, waits for its compute node, or drains. */
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   PLACEMENT_RETRY_MAX_MS = 60_000;
 
   /** Nova API, notified when binds resolve; when unset, notifications are skipped. */
-  @Transform(emptyToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true })
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
   NOVA_URL?: string;
 
   /** X-Auth-Token sent to Nova (a service or admin token); empty sends none. */
   @IsString()
   NOVA_AUTH_TOKEN = '';
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   RPC_TIMEOUT_MS = 5000;
 
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   BIND_TIMEOUT_MS = 60_000;
 
   /** How long a write's answer waits for the read models to show it. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   READ_YOUR_WRITES_TIMEOUT_MS = 2000;
 
-  @Transform(toInt) @IsInt() @Min(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
   PROJECTION_POLL_MS = 500;
 
   /** JetStream de-duplication window of CYBORG_EVENTS. */
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   EVENTS_DUPLICATE_WINDOW_MS = 600_000;
 
   /** The host this agent serves; its work arrives on cyborg.agent.<host>.*. */
-  @IsString() @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'AGENT_HOSTNAME must be a DNS hostname' })
+  @IsString()
+  @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'AGENT_HOSTNAME must be a DNS hostname' })
   AGENT_HOSTNAME = hostname();
 
   /** Comma-separated drivers the agent loads. */
   @IsString()
   AGENT_DRIVERS = 'fake,simulated';
 
-  @Transform(toInt) @IsInt() @Min(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
   AGENT_REPORT_INTERVAL_MS = 60_000;
 
   /** The host description the `simulated` driver reads (YAML), relative to the working directory. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   AGENT_SIMULATED_HOST_FILE = 'deploy/simulated-host.yaml';
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
@@ -94,12 +128,13 @@ export class Settings {
 
 export class InvalidSettingsError extends Error {}
 
+/** Settings without a default: absent from `new Settings()`, so named here. */
+const OPTIONAL_SETTINGS = ['PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE'];
+
 /** Reads and validates the settings; a bad value stops the service with a message naming it. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
-  const known = Object.keys(new Settings());
-  const given = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => v !== undefined && (known.includes(k) || k === 'PLACEMENT_URL' || k === 'NOVA_URL')),
-  );
+  const known = new Set([...Object.keys(new Settings()), ...OPTIONAL_SETTINGS]);
+  const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && known.has(k)));
   const settings = plainToInstance(Settings, given, { exposeDefaultValues: true });
   const errors = validateSync(settings, { forbidUnknownValues: false });
   if (errors.length > 0) {

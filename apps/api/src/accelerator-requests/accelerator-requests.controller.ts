@@ -35,6 +35,7 @@ import { uuidPathParam } from '../http/path-uuid';
 import { strictQuery } from '../http/query';
 import { type ArqBody, arqBody } from './arq.view';
 import { parseArqPatch } from './arq-patch';
+import { Authorize } from '../http/policy.guard';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const SERVICE_TOKEN_NEEDED =
@@ -54,6 +55,7 @@ export class AcceleratorRequestsController {
     private readonly commands: CommandSender,
   ) {}
 
+  @Authorize('cyborg:arq:get_all')
   @Get()
   async list(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<{ arqs: ArqBody[] }> {
     const { instance, bind_state: bindState } = strictQuery(query, ['instance', 'bind_state']);
@@ -71,6 +73,7 @@ export class AcceleratorRequestsController {
     return { arqs: rows.map((row) => arqBody(request, row)) };
   }
 
+  @Authorize('cyborg:arq:get_one')
   @Get(':uuid')
   async get(
     @Req() request: Request,
@@ -85,6 +88,7 @@ export class AcceleratorRequestsController {
   }
 
   /** `{"device_profile_name": "<dp>"}`; other keys are ignored, as clients send some. 201 with the ARQs. */
+  @Authorize('cyborg:arq:create')
   @Post()
   async create(
     @Req() request: Request,
@@ -122,6 +126,7 @@ export class AcceleratorRequestsController {
   }
 
   /** Bind or unbind (§5.5). The body's keys name the ARQs; a uuid in the path is ignored, as upstream. */
+  @Authorize('cyborg:arq:update')
   @Patch()
   @HttpCode(202)
   async patch(
@@ -158,6 +163,7 @@ export class AcceleratorRequestsController {
     }
   }
 
+  @Authorize('cyborg:arq:update')
   @Patch(':uuid')
   @HttpCode(202)
   patchByPath(
@@ -170,6 +176,7 @@ export class AcceleratorRequestsController {
   }
 
   /** `?arqs=u1,u2` or `?instance=<uuid>`, exactly one of them (§5.6). */
+  @Authorize('cyborg:arq:delete')
   @Delete()
   @HttpCode(204)
   async deleteByQuery(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<void> {
@@ -197,6 +204,7 @@ export class AcceleratorRequestsController {
   }
 
   /** openstacksdk's and OSC's form: the same as `?arqs=<uuid>`. */
+  @Authorize('cyborg:arq:delete')
   @Delete(':uuid')
   @HttpCode(204)
   async deleteByPath(

@@ -5,6 +5,7 @@ import { Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
 import { strictQuery } from '../http/query';
 import { type AttributeBody, attributeBody } from './attribute.view';
+import { Authorize } from '../http/policy.guard';
 
 /** Cyborg §9, reading: agent-reported and operator-made attributes alike. */
 @Controller(['v2/attributes', 'attributes'])
@@ -12,6 +13,7 @@ import { type AttributeBody, attributeBody } from './attribute.view';
 export class AttributesController {
   constructor(private readonly inventory: InventoryReadModel) {}
 
+  @Authorize('cyborg:attribute:get_all')
   @Get()
   async list(
     @Req() request: Request,
@@ -31,6 +33,7 @@ export class AttributesController {
     return { attributes: attributes.map((attribute) => attributeBody(request, attribute)) };
   }
 
+  @Authorize('cyborg:attribute:get_one')
   @Get(':uuid')
   async get(
     @Req() request: Request,

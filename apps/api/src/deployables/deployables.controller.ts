@@ -5,6 +5,7 @@ import { Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
 import { strictQuery } from '../http/query';
 import { type DeployableBody, deployableBody } from './deployable.view';
+import { Authorize } from '../http/policy.guard';
 
 /** Upstream's `FilterType.field` values; only `name` and `limit` have an effect on deployables. */
 const FILTER_FIELDS = [
@@ -28,6 +29,7 @@ export class DeployablesController {
   constructor(private readonly inventory: InventoryReadModel) {}
 
   /** Only the legacy `?filters.field=<f>&filters.value=<v>` pairs, as upstream. */
+  @Authorize('cyborg:deployable:get_all')
   @Get()
   async list(
     @Req() request: Request,
@@ -38,6 +40,7 @@ export class DeployablesController {
     return { deployables: deployables.map((deployable) => deployableBody(request, deployable)) };
   }
 
+  @Authorize('cyborg:deployable:get_one')
   @Get(':uuid')
   async get(
     @Req() request: Request,

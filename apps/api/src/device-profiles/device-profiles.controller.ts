@@ -20,6 +20,7 @@ import { CommandSender } from '../http/command-sender';
 import { type Microversion, RequestedMicroversion, requireMicroversion, Versioned } from '../http/microversion';
 import { strictQuery } from '../http/query';
 import { type DeviceProfileBody, deviceProfileBody } from './device-profile.view';
+import { Authorize } from '../http/policy.guard';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
@@ -32,6 +33,7 @@ export class DeviceProfilesController {
     private readonly commands: CommandSender,
   ) {}
 
+  @Authorize('cyborg:device_profile:get_all')
   @Get()
   async list(
     @Req() request: Request,
@@ -43,6 +45,7 @@ export class DeviceProfilesController {
     return { device_profiles: rows.map((row) => deviceProfileBody(request, row)) };
   }
 
+  @Authorize('cyborg:device_profile:get_one')
   @Get(':uuidOrName')
   async get(
     @Req() request: Request,
@@ -64,6 +67,7 @@ export class DeviceProfilesController {
   }
 
   /** Body: a list holding one profile (Cyborg), or the profile itself. 201 with the profile, flat. */
+  @Authorize('cyborg:device_profile:create')
   @Post()
   async create(
     @Req() request: Request,
@@ -86,6 +90,7 @@ export class DeviceProfilesController {
   }
 
   /** `DELETE /v2/device_profiles?value=a,b` (and no value at all: 400). */
+  @Authorize('cyborg:device_profile:delete')
   @Delete()
   @HttpCode(204)
   async deleteByQuery(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<void> {
@@ -94,6 +99,7 @@ export class DeviceProfilesController {
   }
 
   /** `DELETE /v2/device_profiles/<uuid>`, `/<name>` or `/<name>,<name>`. */
+  @Authorize('cyborg:device_profile:delete')
   @Delete(':value')
   @HttpCode(204)
   async deleteByPath(

@@ -1,23 +1,13 @@
-import {
-  Controller,
-  ForbiddenException,
-  Get,
-  HttpCode,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-  Req,
-} from '@nestjs/common';
+import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { ConductorCommands, type DeviceStatusV1, type SetDeviceStatusResult } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
 import { InventoryReadModel } from '@cyborg/projections';
-import { callerFrom, isAdmin } from '../http/caller';
 import { CommandSender } from '../http/command-sender';
 import { type Microversion, RequestedMicroversion, Versioned } from '../http/microversion';
 import { strictQuery } from '../http/query';
 import { type DeviceBody, deviceBody } from './device.view';
+import { Authorize } from '../http/policy.guard';
 
 /** Cyborg §7: devices as the agents reported them; operators may only disable and enable them. */
 @Controller(['v2/devices', 'devices'])
@@ -29,6 +19,7 @@ export class DevicesController {
   ) {}
 
   /** Exact-match filters, combined; nothing matching (an unknown type too) is an empty list. */
+  @Authorize('cyborg:device:get_all')
   @Get()
   async list(
     @Req() request: Request,
@@ -41,6 +32,7 @@ export class DevicesController {
   }
 
   /** The path is not checked for uuid-ness, as upstream: anything unknown is a 404. */
+  @Authorize('cyborg:device:get_one')
   @Get(':uuid')
   async get(
     @Req() request: Request,
@@ -56,16 +48,18 @@ export class DevicesController {
   }
 
   /** `maintaining`: binds to the device are refused until it is enabled again (§7.4). 200, empty. */
+  @Authorize('cyborg:device:disable')
   @Post(':uuid/disable')
   @HttpCode(200)
   async disable(@Req() request: Request, @Param('uuid') value: string, @Query() query: Record<string, unknown>) {
-    await this.setStatus(request, value, query, 'maintaining', 'cyborg:device:disable');
+    await this.setStatus(request, value, query, 'maintaining');
   }
 
+  @Authorize('cyborg:device:enable')
   @Post(':uuid/enable')
   @HttpCode(200)
   async enable(@Req() request: Request, @Param('uuid') value: string, @Query() query: Record<string, unknown>) {
-    await this.setStatus(request, value, query, 'enabled', 'cyborg:device:enable');
+    await this.setStatus(request, value, query, 'enabled');
   }
 
   private async setStatus(
@@ -73,11 +67,8 @@ export class DevicesController {
     value: string,
     query: Record<string, unknown>,
     status: DeviceStatusV1,
-    rule: string,
   ): Promise<void> {
     strictQuery(query, []);
-    if (!isAdmin(callerFrom(request)))
-      throw new ForbiddenException(`Access was denied to the following resource: ${rule}`);
     const uuid = canonicalUuid(value);
     const device = uuid ? await this.inventory.deviceByUuid(uuid) : null;
     if (!device) throw new NotFoundException(`Device not found with uuid=${value}`);

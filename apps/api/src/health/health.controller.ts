@@ -1,4 +1,12 @@
-import { Controller, Get, HttpStatus, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, Res } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpStatus,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Res,
+} from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';

@@ -4,7 +4,14 @@ import type { Request } from 'express';
 /** keystonemiddleware's `service_token_roles` default: a service token must carry one of these. */
 const SERVICE_TOKEN_ROLES = ['service'];
 
-const IDENTITY_HEADERS = ['X-User-Id', 'X-Project-Id', 'X-Roles', 'X-Service-Roles', 'X-Service-Token'];
+const IDENTITY_HEADERS = [
+  'X-User-Id',
+  'X-Project-Id',
+  'X-Roles',
+  'X-Service-Roles',
+  'X-Service-Token',
+  'OpenStack-System-Scope',
+];
 
 /**
  * Who is asking, from the headers keystonemiddleware sets (or a test sets,
@@ -15,13 +22,22 @@ const IDENTITY_HEADERS = ['X-User-Id', 'X-Project-Id', 'X-Roles', 'X-Service-Rol
 export function callerFrom(request: Request): CallerDto {
   const requestId = (request as Request & { requestId?: string }).requestId ?? null;
   if (IDENTITY_HEADERS.every((name) => header(request, name) === null)) {
-    return { userId: null, projectId: null, roles: ['admin', 'member', 'reader'], service: true, requestId };
+    return {
+      userId: null,
+      projectId: null,
+      roles: ['admin', 'member', 'reader'],
+      systemScope: 'all',
+      service: true,
+      requestId,
+    };
   }
   const serviceRoles = list(header(request, 'X-Service-Roles'));
   return {
     userId: header(request, 'X-User-Id'),
     projectId: header(request, 'X-Project-Id'),
     roles: list(header(request, 'X-Roles')),
+    // keystonemiddleware sets OpenStack-System-Scope for a system-scoped token.
+    systemScope: header(request, 'OpenStack-System-Scope'),
     // Under noauth nothing validates X-Service-Token, so Nova sending one counts, as X-Service-Roles would.
     service:
       serviceRoles.some((role) => SERVICE_TOKEN_ROLES.includes(role)) || header(request, 'X-Service-Token') !== null,

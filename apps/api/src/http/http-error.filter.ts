@@ -59,7 +59,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (parser.type === 'entity.too.large') {
       return { status: 413, message: `Request body is larger than the limit of ${parser.limit} bytes` };
     }
-    if (parser.status && parser.status < 500) return { status: parser.status, message: String((error as Error).message) };
+    if (parser.status && parser.status < 500)
+      return { status: parser.status, message: String((error as Error).message) };
     return INTERNAL;
   }
 }

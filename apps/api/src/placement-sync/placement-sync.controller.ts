@@ -1,10 +1,9 @@
-import { Controller, ForbiddenException, Get, NotFoundException, Param, Query, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type HostSyncStatus, PlacementSyncStatusStore } from '@cyborg/placement';
-import { callerFrom, isAdmin } from '../http/caller';
 import { Versioned } from '../http/microversion';
 import { strictQuery } from '../http/query';
+import { Authorize } from '../http/policy.guard';
 
 /**
  * Where placement-sync stands for each host (an extension; upstream has no
@@ -20,24 +19,18 @@ export class PlacementSyncController {
     this.statuses = new PlacementSyncStatusStore(dataSource);
   }
 
+  @Authorize('cyborg:placement_sync:get')
   @Get()
-  async list(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<{ hosts: HostSyncStatus[] }> {
-    this.requireAdmin(request);
+  async list(@Query() query: Record<string, unknown>): Promise<{ hosts: HostSyncStatus[] }> {
     const { hostname } = strictQuery(query, ['hostname']);
     return { hosts: await this.statuses.list(hostname ? hostname.split(',') : undefined) };
   }
 
+  @Authorize('cyborg:placement_sync:get')
   @Get(':hostname')
-  async get(@Req() request: Request, @Param('hostname') hostname: string): Promise<HostSyncStatus> {
-    this.requireAdmin(request);
+  async get(@Param('hostname') hostname: string): Promise<HostSyncStatus> {
     const status = await this.statuses.get(hostname);
     if (!status) throw new NotFoundException(`No Placement sync status for host ${hostname}`);
     return status;
-  }
-
-  private requireAdmin(request: Request): void {
-    if (!isAdmin(callerFrom(request))) {
-      throw new ForbiddenException('Access was denied to the following resource: placement_sync:get');
-    }
   }
 }
