@@ -34,9 +34,13 @@ export class Settings {
   @Max(65535)
   API_PORT = 6666;
 
-  /** `noauth`: identity from request headers; `keystone`: validate tokens. */
-  @IsIn(['noauth', 'keystone'])
-  AUTH_STRATEGY: 'noauth' | 'keystone' = 'noauth';
+  /**
+   * `noauth`: identity from the request headers keystonemiddleware would set.
+   * `keystone` (token validation) is refused until it exists, rather than
+   * silently trusting headers.
+   */
+  @IsIn(['noauth'], { message: 'AUTH_STRATEGY must be noauth: keystone token validation is not available yet' })
+  AUTH_STRATEGY = 'noauth' as const;
 
   /** An operator policy file (YAML or JSON: rule name -> oslo.policy check string) overriding the defaults. */
   @Transform(emptyToUndefined)

@@ -1,0 +1,40 @@
+import { InvalidSettingsError, loadSettings } from './settings';
+
+describe('settings', () => {
+  it('work on one machine with no environment at all', () => {
+    const s = loadSettings({});
+    expect(s).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cyborg',
+      NATS_URL: 'nats://127.0.0.1:4222',
+      API_PORT: 6666,
+      AUTH_STRATEGY: 'noauth',
+      BIND_TIMEOUT_MS: 60_000,
+    });
+    expect(s.PLACEMENT_URL).toBeUndefined();
+  });
+
+  it('read numbers and optional URLs from the environment, ignoring unrelated variables', () => {
+    const s = loadSettings({
+      API_PORT: '7000',
+      PLACEMENT_URL: 'http://127.0.0.1:8778',
+      POLICY_FILE: '/etc/p.yaml',
+      HOME: '/x',
+    });
+    expect(s.API_PORT).toBe(7000);
+    expect(s.PLACEMENT_URL).toBe('http://127.0.0.1:8778');
+    expect(s.POLICY_FILE).toBe('/etc/p.yaml');
+    expect(s).not.toHaveProperty('HOME');
+  });
+
+  it('stop a service at start with a message naming each bad value', () => {
+    const bad = () => loadSettings({ API_PORT: 'many', DATABASE_URL: 'mysql://x', AGENT_HOSTNAME: 'bad host!' });
+    expect(bad).toThrow(InvalidSettingsError);
+    expect(bad).toThrow(/API_PORT/);
+    expect(bad).toThrow(/DATABASE_URL must be a postgres:\/\/ URL/);
+    expect(bad).toThrow(/AGENT_HOSTNAME must be a DNS hostname/);
+  });
+
+  it('refuse keystone auth until token validation exists, rather than trusting headers', () => {
+    expect(() => loadSettings({ AUTH_STRATEGY: 'keystone' })).toThrow(/keystone token validation is not available yet/);
+  });
+});
