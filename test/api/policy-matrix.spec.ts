@@ -92,6 +92,19 @@ const endpoints: Endpoint[] = [
   },
   { rule: 'cyborg:attribute:get_all', method: 'GET', path: () => '/v2/attributes', allowed: acceleratorAdmins },
   { rule: 'cyborg:attribute:get_one', method: 'GET', path: () => `/v2/attributes/${id()}`, allowed: acceleratorAdmins },
+  {
+    rule: 'cyborg:attribute:create',
+    method: 'POST',
+    path: () => '/v2/attributes',
+    body: () => ({ deployable_id: 987654321, key: 'k', value: 'v' }),
+    allowed: acceleratorAdmins,
+  },
+  {
+    rule: 'cyborg:attribute:delete',
+    method: 'DELETE',
+    path: () => `/v2/attributes/${id()}`,
+    allowed: acceleratorAdmins,
+  },
   { rule: 'cyborg:placement_sync:get', method: 'GET', path: () => '/v2/placement_sync', allowed: admins },
 ];
 

@@ -582,7 +582,7 @@ describe("Cyborg's rules for bad requests", () => {
       400,
       "Bad state: started for ARQ: None. Expected state(s): ['resolved']",
     );
-    expectFault(await call('GET', '/v2/accelerator_requests?limit=1'), 400, 'Unknown argument: "limit"');
+    expectFault(await call('GET', '/v2/accelerator_requests?sort_key=id'), 400, 'Unknown argument: "sort_key"');
     const notUuid = await call('GET', '/v2/accelerator_requests/not-a-uuid');
     expect(notUuid.status).toBe(400);
     expect(fault(notUuid)).toContain('Expected a uuid but received not-a-uuid.');

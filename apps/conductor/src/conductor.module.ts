@@ -9,6 +9,7 @@ import { RegisterHostController, RegisterHostHandler } from './register-host/reg
 import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';
 import { ArqsModule } from './arqs/arqs.module';
+import { AttributesController, AttributesHandler } from './attributes/attributes.handler';
 
 @Module({})
 export class ConductorModule {
@@ -30,6 +31,7 @@ export class ConductorModule {
         CreateDeviceProfileController,
         DeleteDeviceProfileController,
         ReportInventoryController,
+        AttributesController,
       ],
       providers: [
         { provide: Settings, useValue: settings },
@@ -37,6 +39,7 @@ export class ConductorModule {
         CreateDeviceProfileHandler,
         DeleteDeviceProfileHandler,
         ReportInventoryHandler,
+        AttributesHandler,
         RelayService,
       ],
     };

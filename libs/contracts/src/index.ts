@@ -12,3 +12,4 @@ export * from './commands/report-now.work';
 export * from './commands/arq.commands';
 export * from './commands/attach-handle.work';
 export * from './commands/set-device-status.command';
+export * from './commands/attribute.commands';

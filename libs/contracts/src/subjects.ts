@@ -25,6 +25,8 @@ export const ConductorCommands = {
   unbindArqs: 'unbind_arqs',
   deleteArqs: 'delete_arqs',
   setDeviceStatus: 'set_device_status',
+  createAttribute: 'create_attribute',
+  deleteAttribute: 'delete_attribute',
 } as const;
 
 export const AgentWork = {

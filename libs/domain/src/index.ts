@@ -9,6 +9,8 @@ export * from './host/inventory.state';
 export * from './host/inventory.decide';
 export * from './host/inventory-ids';
 export * from './host/attach-handle-allocation';
+export * from './host/attribute.errors';
+export * from './host/attribute.decide';
 export * from './arq/arq.state';
 export * from './arq/arq.errors';
 export * from './arq/arq.decide';

@@ -32,6 +32,7 @@ import { CommandSender } from '../http/command-sender';
 import { UnresolvedArqsError } from '../http/cyborg-error';
 import { type Microversion, RequestedMicroversion, Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
+import { PAGING_PARAMS, pagingOf, readPage } from '../http/paging';
 import { strictQuery } from '../http/query';
 import { type ArqBody, arqBody } from './arq.view';
 import { parseArqPatch } from './arq-patch';
@@ -58,18 +59,24 @@ export class AcceleratorRequestsController {
   @Authorize('cyborg:arq:get_all')
   @Get()
   async list(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<{ arqs: ArqBody[] }> {
-    const { instance, bind_state: bindState } = strictQuery(query, ['instance', 'bind_state']);
+    const {
+      instance,
+      bind_state: bindState,
+      ...paging
+    } = strictQuery(query, ['instance', 'bind_state', ...PAGING_PARAMS]);
     const instanceUuid = instance === undefined ? undefined : uuidQueryParam(instance);
     if (bindState !== undefined && bindState !== 'resolved') {
       // Cyborg answers a 500 here; the words are its own.
       throw new BadRequestException(`Bad state: ${bindState} for ARQ: None. Expected state(s): ['resolved']`);
     }
-    let rows = await this.arqs.list(visibilityOf(callerFrom(request)), { instanceUuid });
-    if (bindState === 'resolved') {
-      const resolved = (state: string) => RESOLVED_ARQ_STATES.includes(state);
-      if (instanceUuid !== undefined && !rows.every((row) => resolved(row.state))) throw new UnresolvedArqsError();
-      rows = rows.filter((row) => resolved(row.state));
+    const visibility = visibilityOf(callerFrom(request));
+    if (bindState === 'resolved' && instanceUuid !== undefined) {
+      // Nova waits on this: all of the instance's ARQs resolved, or 423.
+      const all = await this.arqs.list(visibility, { instanceUuid });
+      if (!all.every((row) => RESOLVED_ARQ_STATES.includes(row.state))) throw new UnresolvedArqsError();
     }
+    const states = bindState === 'resolved' ? RESOLVED_ARQ_STATES : undefined;
+    const rows = await readPage(pagingOf(paging), (page) => this.arqs.list(visibility, { instanceUuid, states }, page));
     return { arqs: rows.map((row) => arqBody(request, row)) };
   }
 

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { type DeployableFilter, InventoryReadModel } from '@cyborg/projections';
 import { Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
+import { PAGING_PARAMS, pagingOf, readPage } from '../http/paging';
 import { strictQuery } from '../http/query';
 import { type DeployableBody, deployableBody } from './deployable.view';
 import { Authorize } from '../http/policy.guard';
@@ -28,15 +29,18 @@ const FILTER_FIELDS = [
 export class DeployablesController {
   constructor(private readonly inventory: InventoryReadModel) {}
 
-  /** Only the legacy `?filters.field=<f>&filters.value=<v>` pairs, as upstream. */
+  /** The legacy `?filters.field=<f>&filters.value=<v>` pairs, as upstream, and paging (`limit`, `marker`). */
   @Authorize('cyborg:deployable:get_all')
   @Get()
   async list(
     @Req() request: Request,
     @Query() query: Record<string, unknown>,
   ): Promise<{ deployables: DeployableBody[] }> {
-    strictQuery(query, ['filters.field', 'filters.value']);
-    const deployables = await this.inventory.listDeployables(legacyFilters(query));
+    const { limit, marker } = strictQuery(query, ['filters.field', 'filters.value', ...PAGING_PARAMS]);
+    const filter = legacyFilters(query);
+    const deployables = await readPage(pagingOf({ limit, marker }), (page) =>
+      this.inventory.listDeployables(filter, page),
+    );
     return { deployables: deployables.map((deployable) => deployableBody(request, deployable)) };
   }
 

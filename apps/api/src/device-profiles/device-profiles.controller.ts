@@ -18,6 +18,7 @@ import { canonicalUuid, type DeviceProfileInput, DomainError, parseDeviceProfile
 import { DeviceProfilesReadModel } from '@cyborg/projections';
 import { CommandSender } from '../http/command-sender';
 import { type Microversion, RequestedMicroversion, requireMicroversion, Versioned } from '../http/microversion';
+import { PAGING_PARAMS, pagingOf, readPage } from '../http/paging';
 import { strictQuery } from '../http/query';
 import { type DeviceProfileBody, deviceProfileBody } from './device-profile.view';
 import { Authorize } from '../http/policy.guard';
@@ -39,9 +40,11 @@ export class DeviceProfilesController {
     @Req() request: Request,
     @Query() query: Record<string, unknown>,
   ): Promise<{ device_profiles: DeviceProfileBody[] }> {
-    const { name } = strictQuery(query, ['name']);
+    const { name, ...paging } = strictQuery(query, ['name', ...PAGING_PARAMS]);
     // As Cyborg: an empty `name=` is no filter at all.
-    const rows = await this.profiles.list(name ? name.split(',') : undefined);
+    const rows = await readPage(pagingOf(paging), (page) =>
+      this.profiles.list(name ? name.split(',') : undefined, page),
+    );
     return { device_profiles: rows.map((row) => deviceProfileBody(request, row)) };
   }
 

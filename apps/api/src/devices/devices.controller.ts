@@ -5,6 +5,7 @@ import { canonicalUuid } from '@cyborg/domain';
 import { InventoryReadModel } from '@cyborg/projections';
 import { CommandSender } from '../http/command-sender';
 import { type Microversion, RequestedMicroversion, Versioned } from '../http/microversion';
+import { PAGING_PARAMS, pagingOf, readPage } from '../http/paging';
 import { strictQuery } from '../http/query';
 import { type DeviceBody, deviceBody } from './device.view';
 import { Authorize } from '../http/policy.guard';
@@ -18,7 +19,7 @@ export class DevicesController {
     private readonly commands: CommandSender,
   ) {}
 
-  /** Exact-match filters, combined; nothing matching (an unknown type too) is an empty list. */
+  /** Exact-match filters, combined; nothing matching (an unknown type too) is an empty list. Pages by id. */
   @Authorize('cyborg:device:get_all')
   @Get()
   async list(
@@ -26,8 +27,8 @@ export class DevicesController {
     @Query() query: Record<string, unknown>,
     @RequestedMicroversion() version: Microversion,
   ): Promise<{ devices: DeviceBody[] }> {
-    const filter = strictQuery(query, ['type', 'vendor', 'hostname']);
-    const devices = await this.inventory.listDevices(filter);
+    const { limit, marker, ...filter } = strictQuery(query, ['type', 'vendor', 'hostname', ...PAGING_PARAMS]);
+    const devices = await readPage(pagingOf({ limit, marker }), (page) => this.inventory.listDevices(filter, page));
     return { devices: devices.map((device) => deviceBody(request, version, device)) };
   }
 

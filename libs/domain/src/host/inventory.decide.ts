@@ -58,7 +58,8 @@ export function isUnchangedInventory(report: Pick<InventoryReport, 'inventoryHas
  * InventoryReported; an unchanged snapshot gives no events at all. What
  * vanished is removed, except what holds an attach handle in use: that
  * drains (kept, unusable) until binding releases it, and never blocks the
- * rest of the report. Operator-made attributes survive every report.
+ * rest of the report. Operator-made attributes survive every report, unless
+ * the agent comes to report the same key on their deployable.
  */
 export function decideReportInventory(report: InventoryReport, state: HostState): DomainEvent[] | DomainError {
   if (isUnchangedInventory(report, state)) return [];
@@ -104,6 +105,7 @@ export function decideDrainedRemovals(hostname: string, state: HostState): Domai
     attachHandle: notDraining(inventory.attachHandles),
     // Attributes of a deployable that stays are kept as they are.
     attribute: () => true,
+    agentKey: () => false,
   });
 }
 
@@ -112,6 +114,8 @@ interface Presence {
   deployable(uuid: string): boolean;
   attachHandle(uuid: string): boolean;
   attribute(uuid: string): boolean;
+  /** The agent reports this key on this deployable. */
+  agentKey(deployableUuid: string, key: string): boolean;
 }
 
 interface DesiredDeployable {
@@ -134,6 +138,7 @@ function desiredInventory(report: InventoryReport): { devices: DesiredDevice[]; 
     deployable: new Set<string>(),
     attachHandle: new Set<string>(),
     attribute: new Set<string>(),
+    agentKey: new Set<string>(),
   };
   const devices = report.devices.map((reported): DesiredDevice => {
     const controlPath = controlPathKey(reported.controlPathId);
@@ -181,6 +186,7 @@ function desiredInventory(report: InventoryReport): { devices: DesiredDevice[]; 
           source: 'agent' as const,
         };
         uuids.attribute.add(attribute.uuid);
+        uuids.agentKey.add(JSON.stringify([uuid, a.key]));
         return attribute;
       });
       const attachHandles = d.attachHandles.map((h): AttachHandleAddedV1 => {
@@ -221,6 +227,7 @@ function desiredInventory(report: InventoryReport): { devices: DesiredDevice[]; 
       deployable: (uuid) => uuids.deployable.has(uuid),
       attachHandle: (uuid) => uuids.attachHandle.has(uuid),
       attribute: (uuid) => uuids.attribute.has(uuid),
+      agentKey: (deployable, key) => uuids.agentKey.has(JSON.stringify([deployable, key])),
     },
   };
 }
@@ -267,8 +274,13 @@ function removeVanished(hostname: string, inventory: InventoryState, present: Pr
       const kept = keptDeployables.has(deployable.uuid);
       for (const attribute of attributesOf.get(deployable.uuid) ?? []) {
         // A kept deployable keeps all its attributes: its resource provider still exists.
-        const vanished = stays ? attribute.source === 'agent' && !present.attribute(attribute.uuid) : !kept;
-        if (vanished) {
+        // An operator's attribute gives way once the agent reports its key: one key per deployable.
+        const goes = !stays
+          ? !kept
+          : attribute.source === 'agent'
+            ? !present.attribute(attribute.uuid)
+            : present.agentKey(deployable.uuid, attribute.key);
+        if (goes) {
           events.push(
             eventOf(AttributeRemoved.type, {
               hostname,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { type PageRequest, pageSql } from './page';
 
 export interface ArqView {
   uuid: string;
@@ -29,6 +30,8 @@ export interface ArqVisibility {
 
 export interface ArqFilter {
   instanceUuid?: string;
+  /** Only ARQs in one of these states. */
+  states?: readonly string[];
 }
 
 interface Row {
@@ -56,8 +59,8 @@ const COLUMNS = `uuid, state, device_profile_name, device_profile_group_id, proj
 export class ArqsReadModel {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** In creation order (Cyborg: ascending internal id). */
-  async list(visibility: ArqVisibility, filter: ArqFilter = {}): Promise<ArqView[]> {
+  /** In creation order (Cyborg: ascending internal id), which pages follow; a marker must be visible too. */
+  async list(visibility: ArqVisibility, filter: ArqFilter = {}, page: PageRequest = {}): Promise<ArqView[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (!visibility.admin) {
@@ -68,8 +71,15 @@ export class ArqsReadModel {
       params.push(filter.instanceUuid);
       where.push(`instance_uuid = $${params.length}`);
     }
+    if (filter.states !== undefined) {
+      params.push(filter.states);
+      where.push(`state = ANY($${params.length}::text[])`);
+    }
+    const scope = visibility.admin ? undefined : { sql: 'project_id = $1', params: [visibility.projectId] };
+    const paged = await pageSql(this.dataSource, page, { name: 'arqs', orderColumn: 'id', scope }, params);
+    if (paged.after) where.push(paged.after);
     const rows: Row[] = await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM arqs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      `SELECT ${COLUMNS} FROM arqs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${paged.limit}`,
       params,
     );
     return rows.map(toView);

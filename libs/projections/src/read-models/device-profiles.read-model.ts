@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DeviceProfileGroup } from '@cyborg/contracts';
 import { DataSource } from 'typeorm';
+import { type PageRequest, pageSql } from './page';
 
 export interface DeviceProfileView {
   uuid: string;
@@ -27,14 +28,26 @@ const COLUMNS = 'uuid, name, description, groups, created_at, updated_at';
 export class DeviceProfilesReadModel {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** In creation order, as Cyborg lists them; `names` keeps only those exact names. */
-  async list(names?: readonly string[]): Promise<DeviceProfileView[]> {
-    const rows: Row[] = names
-      ? await this.dataSource.query(
-          `SELECT ${COLUMNS} FROM device_profiles WHERE name = ANY($1::text[]) ORDER BY created_position`,
-          [names],
-        )
-      : await this.dataSource.query(`SELECT ${COLUMNS} FROM device_profiles ORDER BY created_position`);
+  /** In creation order, as Cyborg lists them (and pages follow); `names` keeps only those exact names. */
+  async list(names?: readonly string[], page: PageRequest = {}): Promise<DeviceProfileView[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (names) {
+      params.push(names);
+      where.push(`name = ANY($${params.length}::text[])`);
+    }
+    const paged = await pageSql(
+      this.dataSource,
+      page,
+      { name: 'device_profiles', orderColumn: 'created_position' },
+      params,
+    );
+    if (paged.after) where.push(paged.after);
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM device_profiles ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_position ${paged.limit}`,
+      params,
+    );
     return rows.map(toView);
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { type PageRequest, pageSql } from './page';
 
 export interface DeviceView {
   /** Cyborg's integer id (a deployable's `device_id`). */
@@ -44,6 +45,8 @@ export interface AttributeView {
   uuid: string;
   deployableId: number | null;
   deployableUuid: string;
+  /** The host whose stream records the attribute. */
+  hostname: string;
   key: string;
   value: string;
   source: 'agent' | 'api';
@@ -108,6 +111,7 @@ interface AttributeRow {
   uuid: string;
   deployable_id: string | null;
   deployable_uuid: string;
+  hostname: string;
   key: string;
   value: string;
   source: 'agent' | 'api';
@@ -124,18 +128,23 @@ const DEPLOYABLE_COLUMNS = `d.id, d.uuid, d.hostname, d.name, d.parent_id, d.roo
   COALESCE((SELECT json_agg(json_build_object('key', a.key, 'value', a.value) ORDER BY a.id)
             FROM attributes a WHERE a.deployable_uuid = d.uuid), '[]'::json) AS attributes`;
 
-const ATTRIBUTE_COLUMNS = 'id, uuid, deployable_id, deployable_uuid, key, value, source, created_at, updated_at';
+const ATTRIBUTE_COLUMNS =
+  'id, uuid, deployable_id, deployable_uuid, hostname, key, value, source, created_at, updated_at';
 
-/** Queries on the inventory read models, for the API. Lists are in Cyborg's id order. */
+/**
+ * Queries on the inventory read models, for the API. Lists are in Cyborg's
+ * id order (never reused: ids are log positions), which paging follows.
+ */
 @Injectable()
 export class InventoryReadModel {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Exact-match filters, combined with AND. */
-  async listDevices(filter: DeviceFilter = {}): Promise<DeviceView[]> {
+  async listDevices(filter: DeviceFilter = {}, page: PageRequest = {}): Promise<DeviceView[]> {
     const where = conditions({ type: filter.type, vendor: filter.vendor, hostname: filter.hostname });
+    const paged = await pageSql(this.dataSource, page, { name: 'devices', orderColumn: 'id' }, where.params);
     const rows: DeviceRow[] = await this.dataSource.query(
-      `SELECT ${DEVICE_COLUMNS} FROM devices ${where.sql} ORDER BY id`,
+      `SELECT ${DEVICE_COLUMNS} FROM devices ${whereOf(where.parts, paged.after)} ORDER BY id ${paged.limit}`,
       where.params,
     );
     return rows.map(toDevice);
@@ -148,14 +157,31 @@ export class InventoryReadModel {
     return rows[0] ? toDevice(rows[0]) : null;
   }
 
-  async listDeployables(filter: DeployableFilter = {}): Promise<DeployableView[]> {
+  /** `filter.limit` (upstream's legacy filter) and `page.limit` both apply: the smaller wins. */
+  async listDeployables(filter: DeployableFilter = {}, page: PageRequest = {}): Promise<DeployableView[]> {
     const where = conditions({ 'd.name': filter.name });
-    const limit = filter.limit === undefined ? '' : `LIMIT ${Math.max(0, Math.floor(filter.limit))}`;
+    const limits = [filter.limit, page.limit].filter((n): n is number => n !== undefined);
+    const paged = await pageSql(
+      this.dataSource,
+      { marker: page.marker, limit: limits.length ? Math.min(...limits) : undefined },
+      { name: 'deployables', orderColumn: 'id' },
+      where.params,
+      'd.id',
+    );
     const rows: DeployableRow[] = await this.dataSource.query(
-      `SELECT ${DEPLOYABLE_COLUMNS} FROM deployables d ${where.sql} ORDER BY d.id ${limit}`,
+      `SELECT ${DEPLOYABLE_COLUMNS} FROM deployables d ${whereOf(where.parts, paged.after)} ORDER BY d.id ${paged.limit}`,
       where.params,
     );
     return rows.map(toDeployable);
+  }
+
+  /** By Cyborg's integer id (`deployable_id` of an attribute). */
+  async deployableById(id: number): Promise<DeployableView | null> {
+    const rows: DeployableRow[] = await this.dataSource.query(
+      `SELECT ${DEPLOYABLE_COLUMNS} FROM deployables d WHERE d.id = $1`,
+      [id],
+    );
+    return rows[0] ? toDeployable(rows[0]) : null;
   }
 
   async deployableByUuid(uuid: string): Promise<DeployableView | null> {
@@ -166,10 +192,11 @@ export class InventoryReadModel {
     return rows[0] ? toDeployable(rows[0]) : null;
   }
 
-  async listAttributes(filter: AttributeFilter = {}): Promise<AttributeView[]> {
+  async listAttributes(filter: AttributeFilter = {}, page: PageRequest = {}): Promise<AttributeView[]> {
     const where = conditions({ deployable_id: filter.deployableId, key: filter.key });
+    const paged = await pageSql(this.dataSource, page, { name: 'attributes', orderColumn: 'id' }, where.params);
     const rows: AttributeRow[] = await this.dataSource.query(
-      `SELECT ${ATTRIBUTE_COLUMNS} FROM attributes ${where.sql} ORDER BY id`,
+      `SELECT ${ATTRIBUTE_COLUMNS} FROM attributes ${whereOf(where.parts, paged.after)} ORDER BY id ${paged.limit}`,
       where.params,
     );
     return rows.map(toAttribute);
@@ -184,8 +211,8 @@ export class InventoryReadModel {
   }
 }
 
-/** `WHERE a = $1 AND b = $2` for the given values; column names are ours, never the caller's. */
-function conditions(values: Record<string, string | number | undefined>): { sql: string; params: unknown[] } {
+/** `a = $1`, `b = $2` for the given values; column names are ours, never the caller's. */
+function conditions(values: Record<string, string | number | undefined>): { parts: string[]; params: unknown[] } {
   const params: unknown[] = [];
   const parts: string[] = [];
   for (const [column, value] of Object.entries(values)) {
@@ -193,7 +220,13 @@ function conditions(values: Record<string, string | number | undefined>): { sql:
     params.push(value);
     parts.push(`${column} = $${params.length}`);
   }
-  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+  return { parts, params };
+}
+
+/** `WHERE` with every condition given, or nothing. */
+function whereOf(parts: readonly string[], ...more: (string | null)[]): string {
+  const all = [...parts, ...more.filter((p): p is string => p !== null)];
+  return all.length ? `WHERE ${all.join(' AND ')}` : '';
 }
 
 const int = (value: string | null): number | null => (value === null ? null : Number(value));
@@ -244,6 +277,7 @@ function toAttribute(row: AttributeRow): AttributeView {
     uuid: row.uuid,
     deployableId: int(row.deployable_id),
     deployableUuid: row.deployable_uuid,
+    hostname: row.hostname,
     key: row.key,
     value: row.value,
     source: row.source,
