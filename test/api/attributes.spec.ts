@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { loadSettings, type RunningService } from '@cyborg/config';
-import { agentSubject, AgentWork, eventSchemas, type ReportInventoryResult } from '@cyborg/contracts';
+import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
 import { agentAttributeUuid } from '@cyborg/domain';
-import { EventStore, EventTypeRegistry } from '@cyborg/event-store';
-import { MessagingModule, RpcClient } from '@cyborg/messaging';
-import { startAgent } from '../../apps/agent/src/start';
-import { startApi } from '../../apps/api/src/start';
-import { startConductor } from '../../apps/conductor/src/start';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { quietLogger } from '../support/logger';
-import { TestNatsServer } from '../support/nats-server';
+import { EventStore } from '@cyborg/event-store';
+import { RpcClient } from '@cyborg/messaging';
+import { type TestDatabase } from '../support/database';
+import { TestSystem } from '../support/system';
 
 /**
  * Operators' attributes end to end (Cyborg §9): `POST /v2/attributes` in
@@ -23,16 +14,13 @@ import { TestNatsServer } from '../support/nats-server';
  * deployable's host stream → read model → HTTP; kept across the agent's
  * reports; `DELETE /v2/attributes/{uuid}` for the operator's own only.
  */
+let system: TestSystem;
 let db: TestDatabase;
-let nats: TestNatsServer;
-let dir: string;
 let api: string;
-let client: INestApplicationContext;
 let rpc: RpcClient;
 let store: EventStore;
-const services: RunningService[] = [];
 const hostname = `attr-${randomUUID().slice(0, 8)}`;
-const hostFile = () => join(dir, `${hostname}.yaml`);
+const hostFile = () => system.hostFile;
 
 interface Answer<T = unknown> {
   status: number;
@@ -113,53 +101,18 @@ const create = (json: unknown, headers: Record<string, string> = {}) =>
   http<Attribute>('POST', '/v2/attributes', { json, headers });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await TestNatsServer.start();
-  dir = await mkdtemp(join(tmpdir(), 'cyborg-attributes-'));
-  await writeFile(hostFile(), await readFile(new URL('../../deploy/simulated-host.yaml', import.meta.url), 'utf8'));
-  const settings = (extra: Record<string, string> = {}) =>
-    loadSettings({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      API_PORT: '0',
-      API_HOST: '127.0.0.1',
-      PROJECTION_POLL_MS: '50',
-      ...extra,
-    });
-  services.push(await startConductor(settings(), quietLogger));
-  const running = await startApi(settings(), quietLogger);
-  api = running.url;
-  services.push(running);
-  services.push(
-    await startAgent(
-      settings({
-        AGENT_HOSTNAME: hostname,
-        AGENT_DRIVERS: 'fake,simulated',
-        AGENT_SIMULATED_HOST_FILE: hostFile(),
-        // Reports here are forced; the timer must not race them.
-        AGENT_REPORT_INTERVAL_MS: '600000',
-      }),
-      quietLogger,
-    ),
-  );
-  client = await NestFactory.createApplicationContext(
-    MessagingModule.forRoot({ servers: nats.url, name: 'attributes-test-client', defaultTimeoutMs: 10_000 }),
-    { logger: false },
-  );
-  await client.init();
-  rpc = client.get(RpcClient);
-  store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
+  system = await TestSystem.start({
+    name: 'attributes',
+    hostname,
+    // Reports here are forced; the timer must not race them.
+    agentSettings: { AGENT_REPORT_INTERVAL_MS: '600000' },
+  });
+  ({ db, apiUrl: api, rpc, store } = system);
   await deployable('FakeDevice');
   await deployable('0000:86:02.7');
 });
 
-afterAll(async () => {
-  await client?.close();
-  for (const service of services.reverse()) await service.close();
-  await nats?.destroy();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => system?.close());
 
 describe('creating', () => {
   it("takes Cyborg's flat body with the integer deployable id and answers 201 with the attribute, flat", async () => {

@@ -1,16 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadSettings, type RunningService } from '@cyborg/config';
-import { startAgent } from '../../apps/agent/src/start';
-import { startApi } from '../../apps/api/src/start';
-import { startConductor } from '../../apps/conductor/src/start';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { quietLogger } from '../support/logger';
-import { TestNatsServer } from '../support/nats-server';
+import { TestSystem } from '../support/system';
 
 /**
  * `limit` and `marker` on every list, over real HTTP and through the real
@@ -20,11 +11,8 @@ import { TestNatsServer } from '../support/nats-server';
 const run = promisify(execFile);
 const INSTALL_TIMEOUT_MS = 240_000;
 const hostname = `page-${randomUUID().slice(0, 8)}`;
-let db: TestDatabase;
-let nats: TestNatsServer;
-let dir: string;
+let system: TestSystem;
 let api: string;
-const services: RunningService[] = [];
 
 interface Answer<T = unknown> {
   status: number;
@@ -102,30 +90,8 @@ await run('bash', [new URL('../../scripts/install-openstack-clients.sh', import.
 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await TestNatsServer.start();
-  dir = await mkdtemp(join(tmpdir(), 'cyborg-paging-'));
-  const hostFile = join(dir, `${hostname}.yaml`);
-  await writeFile(hostFile, await readFile(new URL('../../deploy/simulated-host.yaml', import.meta.url), 'utf8'));
-  const settings = (extra: Record<string, string> = {}) =>
-    loadSettings({
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-      API_PORT: '0',
-      API_HOST: '127.0.0.1',
-      PROJECTION_POLL_MS: '50',
-      ...extra,
-    });
-  services.push(await startConductor(settings(), quietLogger));
-  const running = await startApi(settings(), quietLogger);
-  api = running.url;
-  services.push(running);
-  services.push(
-    await startAgent(
-      settings({ AGENT_HOSTNAME: hostname, AGENT_DRIVERS: 'fake,simulated', AGENT_SIMULATED_HOST_FILE: hostFile }),
-      quietLogger,
-    ),
-  );
+  system = await TestSystem.start({ name: 'paging', hostname });
+  api = system.apiUrl;
   // The example host and the fake FPGA: 7 devices, 19 deployables.
   await eventually(async () =>
     (await get<{ deployables: unknown[] }>('/v2/deployables')).body.deployables.length === 19 ? true : undefined,
@@ -144,12 +110,7 @@ beforeAll(async () => {
   }
 });
 
-afterAll(async () => {
-  for (const service of services.reverse()) await service.close();
-  await nats?.destroy();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => system?.close());
 
 describe('paging over HTTP', () => {
   it.each(LISTS)('%s: pages of `limit` in the list order, ending with an empty page', async (path, key) => {

@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { loadSettings, type RunningService } from '@cyborg/config';
-import { agentSubject, AgentWork, eventSchemas, type ReportInventoryResult } from '@cyborg/contracts';
-import { EventStore, EventTypeRegistry } from '@cyborg/event-store';
-import { MessagingModule, RpcClient } from '@cyborg/messaging';
+import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
+import { EventStore } from '@cyborg/event-store';
+import { RpcClient } from '@cyborg/messaging';
 import { arqsProjection, Projections } from '@cyborg/projections';
-import { startAgent } from '../../apps/agent/src/start';
-import { startApi } from '../../apps/api/src/start';
-import { startConductor } from '../../apps/conductor/src/start';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { type TestDatabase } from '../support/database';
 import { FakeNova } from '../support/fake-nova';
-import { quietLogger } from '../support/logger';
-import { TestNatsServer } from '../support/nats-server';
+import { TestSystem } from '../support/system';
 import {
   type Answer,
   type ArqBody,
@@ -37,17 +28,14 @@ import {
  * a real PostgreSQL, a private NATS, one agent (fake and simulated drivers)
  * and a recording Nova.
  */
+let system: TestSystem;
 let db: TestDatabase;
-let nats: TestNatsServer;
 let nova: FakeNova;
-let dir: string;
 let api: string;
-let client: INestApplicationContext;
 let rpc: RpcClient;
 let store: EventStore;
-const services: RunningService[] = [];
 const hostname = `arq-${randomUUID().slice(0, 6)}`;
-const hostFile = () => join(dir, `${hostname}.yaml`);
+const hostFile = () => system.hostFile;
 const projectA = 'project-a';
 const projectB = 'project-b';
 const FAKE_HANDLES = 16;
@@ -55,20 +43,6 @@ const FAKE_HANDLES = 16;
 let fakeRp: string;
 let fakeDeviceUuid: string;
 let fpgaProfile: string;
-
-function settingsFor(extra: Record<string, string> = {}) {
-  return loadSettings({
-    DATABASE_URL: db.url,
-    NATS_URL: nats.url,
-    API_PORT: '0',
-    API_HOST: '127.0.0.1',
-    PROJECTION_POLL_MS: '50',
-    NOVA_URL: nova.url,
-    NOVA_AUTH_TOKEN: 'cyborg-service-token',
-    BIND_TIMEOUT_MS: '20000',
-    ...extra,
-  });
-}
 
 const call = <T = unknown>(
   method: string,
@@ -132,34 +106,14 @@ async function heldHandles(): Promise<Map<string, string>> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  nats = await TestNatsServer.start();
   nova = await FakeNova.start();
-  dir = await mkdtemp(join(tmpdir(), 'cyborg-arqs-'));
-  await writeFile(hostFile(), await readFile(new URL('../../deploy/simulated-host.yaml', import.meta.url), 'utf8'));
-
-  services.push(await startConductor(settingsFor(), quietLogger));
-  const running = await startApi(settingsFor(), quietLogger);
-  api = running.url;
-  services.push(running);
-  services.push(
-    await startAgent(
-      settingsFor({
-        AGENT_HOSTNAME: hostname,
-        AGENT_DRIVERS: 'fake,simulated',
-        AGENT_SIMULATED_HOST_FILE: hostFile(),
-        AGENT_REPORT_INTERVAL_MS: '600000',
-      }),
-      quietLogger,
-    ),
-  );
-  client = await NestFactory.createApplicationContext(
-    MessagingModule.forRoot({ servers: nats.url, name: 'arqs-test-client', defaultTimeoutMs: 10_000 }),
-    { logger: false },
-  );
-  await client.init();
-  rpc = client.get(RpcClient);
-  store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
+  system = await TestSystem.start({
+    name: 'arqs',
+    hostname,
+    settings: { NOVA_URL: nova.url, NOVA_AUTH_TOKEN: 'cyborg-service-token', BIND_TIMEOUT_MS: '20000' },
+    agentSettings: { AGENT_REPORT_INTERVAL_MS: '600000' },
+  });
+  ({ db, apiUrl: api, rpc, store } = system);
 
   fakeRp = await eventually(() => deployableRp(`${hostname}_FakeDevice`));
   const { body } = await call<{ devices: { uuid: string; vendor: string }[] }>(
@@ -171,12 +125,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client?.close();
-  for (const service of services.reverse()) await service.close();
+  await system?.close();
   await nova?.close();
-  await nats?.destroy();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Nova booting a server with an accelerator (§13)', () => {

@@ -34,22 +34,7 @@ export function fault(answer: Answer): string {
   return (JSON.parse(error_message) as { faultstring: string }).faultstring;
 }
 
-export interface ArqBody {
-  uuid: string;
-  state: string;
-  device_profile_name: string;
-  device_profile_group_id: number;
-  hostname: string | null;
-  device_rp_uuid: string | null;
-  instance_uuid: string | null;
-  project_id: string | null;
-  attach_handle_type: string;
-  attach_handle_uuid: string | null;
-  attach_handle_info: Record<string, string>;
-  created_at: string;
-  updated_at: string | null;
-  links: { href: string; rel: string }[];
-}
+export type { ArqBody } from '../../apps/api/src/accelerator-requests/arq.view';
 
 /** A project member, as keystonemiddleware would describe one. */
 export const userOf = (project: string): Record<string, string> => ({
