@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import os from 'node:os';
 import pg from 'pg';
-import { benchModules } from './modules';
+import { selectModules } from './modules';
 import { loadBenchConfig } from './support/config';
 import { createContext } from './support/context';
 import { type BenchDatabase, createBenchDatabase } from './support/database';
@@ -9,9 +9,9 @@ import { describeMachine } from './support/machine';
 import { type BenchResults, printMachine, printTable, writeResults } from './support/report';
 
 /**
- * `npm run bench`: storage figures (and later end-to-end ones) against the
- * real PostgreSQL, each beside a baseline measured in the same run. Prints a
- * table; writes bench/results.json. Not a test: it asserts nothing.
+ * `npm run bench`: storage and whole-system figures against the real
+ * PostgreSQL and NATS, each beside a baseline measured in the same run.
+ * Prints a table; writes bench/results.json. Not a test: it asserts nothing.
  */
 async function main(): Promise<number> {
   const config = loadBenchConfig();
@@ -30,10 +30,7 @@ async function main(): Promise<number> {
   };
   const save = () => writeResults(config.resultsPath, results);
 
-  const modules = benchModules.filter(
-    (m) => config.only.length === 0 || config.only.some((o) => m.name === o || m.name.startsWith(`${o}.`)),
-  );
-  if (modules.length === 0) throw new Error(`BENCH_ONLY=${config.only.join(',')} matches no module`);
+  const modules = selectModules(config.only);
 
   const probe = new pg.Pool({ connectionString: config.adminUrl, max: 1 });
   try {
@@ -49,7 +46,12 @@ async function main(): Promise<number> {
   );
 
   let db: BenchDatabase | null = null;
+  const cleanups: (() => Promise<void>)[] = [];
   const cleanUp = async () => {
+    // Services and servers a module started go first: they hold sessions on the database.
+    for (const stop of cleanups.splice(0).reverse()) {
+      await stop().catch((error: unknown) => console.error(`  cleanup failed: ${String(error)}`));
+    }
     if (db && !config.keepDatabase) await db.drop();
   };
   const onSignal = (signal: NodeJS.Signals) => {
@@ -65,10 +67,15 @@ async function main(): Promise<number> {
     db = await createBenchDatabase(config.adminUrl);
     results.database = db.name;
     console.log(`database:   ${db.name}${config.keepDatabase ? ' (kept: BENCH_KEEP_DB)' : ''}\n`);
-    const ctx = createContext(config, db, (f) => {
-      results.figures.push(f);
-      save();
-    });
+    const ctx = createContext(
+      config,
+      db,
+      (f) => {
+        results.figures.push(f);
+        save();
+      },
+      (stop) => cleanups.push(stop),
+    );
     for (const m of modules) {
       console.log(`${m.name}: ${m.title}`);
       const t0 = Date.now();

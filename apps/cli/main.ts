@@ -1,51 +1,25 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { loadSettings } from '@cyborg/config';
-import { createDataSource, ensureDatabase, migrate, verifyEventLog } from '@cyborg/event-store';
-import { databaseMigrations } from '@cyborg/projections';
+import { registerEventsCommand } from './src/commands/events';
+import { registerHistoryCommand } from './src/commands/history';
+import { registerMigrateCommand } from './src/commands/migrate';
+import { registerProjectionsCommand } from './src/commands/projections';
+import { registerStateAtCommand } from './src/commands/state-at';
+import { registerUsageCommand } from './src/commands/usage';
+import { registerVerifyCommand } from './src/commands/verify';
 
-/** The operator's tool: schema and log integrity. Every command has --help; --json for scripts. */
+/** The operator's tool: schema, log integrity and audit. Every command has --help; --json for scripts. */
 const program = new Command('cyborg')
-  .description('Operate the accelerator manager: database schema and event-log integrity')
+  .description('Operate the accelerator manager: database schema, event-log integrity and audit')
   .showHelpAfterError();
 
-async function withDatabase<T>(run: (ds: ReturnType<typeof createDataSource>) => Promise<T>): Promise<T> {
-  const settings = loadSettings();
-  await ensureDatabase(settings.DATABASE_URL);
-  const dataSource = createDataSource({ url: settings.DATABASE_URL, migrations: databaseMigrations, poolSize: 2, applicationName: 'cyborg-cli' });
-  await dataSource.initialize();
-  try {
-    return await run(dataSource);
-  } finally {
-    await dataSource.destroy();
-  }
-}
-
-program
-  .command('migrate')
-  .description('create the database if missing and apply pending migrations (services also do this on start)')
-  .option('--json', 'print JSON')
-  .action(async (options: { json?: boolean }) => {
-    const applied = await withDatabase((ds) => migrate(ds));
-    if (options.json) console.log(JSON.stringify({ applied }));
-    else console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-  });
-
-program
-  .command('verify')
-  .description("check every stream's hash chain and version sequence; exits 1 at the first broken event of any stream")
-  .option('--json', 'print JSON')
-  .action(async (options: { json?: boolean }) => {
-    const result = await withDatabase((ds) => verifyEventLog(ds));
-    if (options.json) {
-      console.log(JSON.stringify(result));
-    } else {
-      console.log(`${result.events} events in ${result.streams} streams checked`);
-      if (result.breaks.length === 0) console.log('every hash chain verifies');
-      else console.table(result.breaks);
-    }
-    if (result.breaks.length > 0) process.exitCode = 1;
-  });
+registerMigrateCommand(program);
+registerVerifyCommand(program);
+registerEventsCommand(program);
+registerHistoryCommand(program);
+registerStateAtCommand(program);
+registerUsageCommand(program);
+registerProjectionsCommand(program);
 
 await program.parseAsync(process.argv);

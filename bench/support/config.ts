@@ -24,7 +24,18 @@ export interface BenchConfig {
   counterSeconds: number;
   /** Check the generated log's hash chains with verifyEventLog (slow for big logs). */
   verify: boolean;
-  /** Module names (or prefixes) to run; empty = all. */
+  /** Concurrent HTTP clients of the ARQ lifecycle figures, one phase each. */
+  clients: number[];
+  /** Measured seconds of each lifecycle phase (and of its baseline). */
+  lifecycleSeconds: number;
+  /** Hosts with agents (fake driver, 16 handles each) that ARQs bind on. */
+  agents: number;
+  /** Simulated hosts of the inventory figures, and devices per host. */
+  inventoryHosts: number;
+  inventoryDevices: number;
+  /** Unchanged reports of every simulated host, after its first registration. */
+  inventoryRounds: number;
+  /** Groups, module names or prefixes to run; empty = all. */
   only: string[];
   /** postgres maintenance database (to create and drop the bench database). */
   adminUrl: string;
@@ -65,6 +76,16 @@ export function loadBenchConfig(): BenchConfig {
     rebuildMaxSeconds: num('BENCH_REBUILD_MAX_SECONDS', quick ? 30 : 180),
     counterSeconds: Number(process.env.BENCH_REBUILD_COUNTER_SECONDS ?? 0),
     verify: flag('BENCH_VERIFY', quick),
+    clients: (process.env.BENCH_CLIENTS || '1,16,64').split(',').map((c) => {
+      const n = Number(c.trim());
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`BENCH_CLIENTS: "${c}" is not a positive integer`);
+      return n;
+    }),
+    lifecycleSeconds: num('BENCH_LIFECYCLE_SECONDS', quick ? 3 : 10),
+    agents: Math.round(num('BENCH_AGENTS', 4)),
+    inventoryHosts: Math.round(num('BENCH_INVENTORY_HOSTS', quick ? 100 : 1000)),
+    inventoryDevices: Math.round(num('BENCH_INVENTORY_DEVICES', 8)),
+    inventoryRounds: Math.round(num('BENCH_INVENTORY_ROUNDS', quick ? 1 : 3)),
     only: (process.env.BENCH_ONLY ?? '')
       .split(',')
       .map((s) => s.trim())

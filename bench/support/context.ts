@@ -15,6 +15,8 @@ export interface BenchContext {
   /** Values that modules share (the generated log, a measured scan) so none is measured twice. */
   shared: Map<string, unknown>;
   log(message: string): void;
+  /** Runs `stop` at the end of the run (also after a failure or Ctrl-C), last registered first, before the database is dropped. */
+  onCleanup(stop: () => Promise<void>): void;
 }
 
 /**
@@ -28,7 +30,12 @@ export interface BenchModule {
   run(ctx: BenchContext): Promise<void>;
 }
 
-export function createContext(config: BenchConfig, db: BenchDatabase, record: (f: Figure) => void): BenchContext {
+export function createContext(
+  config: BenchConfig,
+  db: BenchDatabase,
+  record: (f: Figure) => void,
+  onCleanup: (stop: () => Promise<void>) => void,
+): BenchContext {
   const started = Date.now();
   return {
     config,
@@ -37,6 +44,7 @@ export function createContext(config: BenchConfig, db: BenchDatabase, record: (f
     record,
     shared: new Map(),
     log: (message) => console.log(`  [${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}`),
+    onCleanup,
   };
 }
 
@@ -44,4 +52,14 @@ export function createContext(config: BenchConfig, db: BenchDatabase, record: (f
 export async function shared<T>(ctx: BenchContext, key: string, make: () => Promise<T>): Promise<T> {
   if (!ctx.shared.has(key)) ctx.shared.set(key, await make());
   return ctx.shared.get(key) as T;
+}
+
+/**
+ * Memoises one shared start-up per context, its failure included: a system
+ * that did not start fails every module that needs it at once, not after
+ * another attempt each.
+ */
+export function sharedOnce<T>(ctx: BenchContext, key: string, make: () => Promise<T>): Promise<T> {
+  if (!ctx.shared.has(key)) ctx.shared.set(key, make());
+  return ctx.shared.get(key) as Promise<T>;
 }

@@ -23,6 +23,10 @@ export async function createBenchDatabase(adminUrl: string, poolSize = 12): Prom
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    // For profiling: every statement of the run in the server's log, with its session's pid.
+    if (process.env.BENCH_LOG_STATEMENTS) {
+      await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} SET log_statement = 'all'`);
+    }
   } finally {
     await admin.end();
   }

@@ -40,7 +40,9 @@ function goalText(f: Figure): string {
   if (!f.goal) return '';
   const parts = [];
   if (f.goal.value !== undefined) parts.push(`≥${fmt(f.goal.value)}`);
+  if (f.goal.maxValue !== undefined) parts.push(`≤${fmt(f.goal.maxValue)}`);
   if (f.goal.ratio !== undefined) parts.push(`≥${f.goal.ratio}x`);
+  if (f.goal.maxRatio !== undefined) parts.push(`≤${fmt(f.goal.maxRatio)}x`);
   return parts.join(' & ');
 }
 
@@ -50,8 +52,8 @@ export function printTable(figures: Figure[]): void {
     return [
       f.name,
       `${fmt(f.value)} ${f.unit}`,
-      `${fmt(f.baseline)} ${f.baselineUnit ?? f.unit}`,
-      Number.isFinite(f.ratio) ? f.ratio.toFixed(2) : '-',
+      f.baseline === null ? '-' : `${fmt(f.baseline)} ${f.baselineUnit ?? f.unit}`,
+      f.ratio !== null && Number.isFinite(f.ratio) ? f.ratio.toFixed(2) : '-',
       goalText(f),
       met === null ? '' : met ? 'met' : 'MISSED',
     ];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadSettings, type RunningService } from '@cyborg/config';
-import { conductorSubject, ConductorCommands, eventSchemas } from '@cyborg/contracts';
+import { ConductorCommands, eventSchemas, hostCommandSubject } from '@cyborg/contracts';
 import { fakeDevice, inventoryHash } from '@cyborg/drivers';
 import { resourceProviderUuid } from '@cyborg/domain';
 import { EventStore, EventTypeRegistry } from '@cyborg/event-store';
@@ -99,7 +99,7 @@ beforeAll(async () => {
   store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
 
   const caller = { roles: ['service'], service: true };
-  await rpc.request(conductorSubject(ConductorCommands.registerHost), {
+  await rpc.request(hostCommandSubject(ConductorCommands.registerHost, hostname), {
     commandId: randomUUID(),
     caller,
     hostname,
@@ -107,7 +107,7 @@ beforeAll(async () => {
     agentVersion: '0.1.0',
   });
   const devices = [fakeDevice(hostname)];
-  await rpc.request(conductorSubject(ConductorCommands.reportInventory), {
+  await rpc.request(hostCommandSubject(ConductorCommands.reportInventory, hostname), {
     commandId: randomUUID(),
     caller,
     hostname,

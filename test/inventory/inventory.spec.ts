@@ -11,7 +11,7 @@ import {
   agentSubject,
   AgentWork,
   type CommandReply,
-  conductorSubject,
+  hostCommandSubject,
   ConductorCommands,
   eventSchemas,
   type ReportInventoryResult,
@@ -432,11 +432,10 @@ describe('later reports', () => {
 describe('the conductor', () => {
   const caller = { roles: ['service'], service: true };
   const send = (command: Record<string, unknown>) =>
-    rpc.request<CommandReply<ReportInventoryResult>>(conductorSubject(ConductorCommands.reportInventory), {
-      commandId: randomUUID(),
-      caller,
-      ...command,
-    });
+    rpc.request<CommandReply<ReportInventoryResult>>(
+      hostCommandSubject(ConductorCommands.reportInventory, command.hostname as string),
+      { commandId: randomUUID(), caller, ...command },
+    );
   const snapshot = (hostname: string, devices: DiscoveredDevice[]) => ({
     hostname,
     inventoryHash: inventoryHash({ hostname, devices }),
@@ -498,7 +497,7 @@ describe('the conductor', () => {
 
   it('answers a replayed report as the first time, appending nothing more', async () => {
     const hostname = `inv-c-${randomUUID().slice(0, 6)}`;
-    await rpc.request(conductorSubject(ConductorCommands.registerHost), {
+    await rpc.request(hostCommandSubject(ConductorCommands.registerHost, hostname), {
       commandId: randomUUID(),
       caller,
       hostname,
@@ -511,7 +510,7 @@ describe('the conductor', () => {
       generation: 1,
       ...snapshot(hostname, await discovered(hostname)),
     };
-    const subject = conductorSubject(ConductorCommands.reportInventory);
+    const subject = hostCommandSubject(ConductorCommands.reportInventory, hostname);
     const first = await rpc.request<CommandReply<ReportInventoryResult>>(subject, command);
     const version = await store.streamVersion(`host-${hostname}`);
     const replay = await rpc.request<CommandReply<ReportInventoryResult>>(subject, command);

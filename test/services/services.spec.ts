@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadSettings, type RunningService } from '@cyborg/config';
-import { agentSubject, conductorSubject, ConductorCommands, type PingReply } from '@cyborg/contracts';
+import { agentSubject, ConductorCommands, hostCommandSubject, type PingReply } from '@cyborg/contracts';
 import { EventStore, EVENTS_STREAM } from '@cyborg/event-store';
 import { connectNats, MessagingModule, RpcClient, RpcFailure } from '@cyborg/messaging';
 import { startAgent } from '../../apps/agent/src/start';
@@ -125,7 +125,8 @@ it('appends nothing when an agent restarts unchanged', async () => {
   await agent.close();
   const version = await store.streamVersion(streamId);
   const again = await startAgent(settingsFor({ AGENT_HOSTNAME: `${hostname}-again`, AGENT_DRIVERS: 'fake' }), quietLogger);
-  const result = await rpc.request<{ changed: boolean }>(conductorSubject(ConductorCommands.registerHost), {
+  const subject = hostCommandSubject(ConductorCommands.registerHost, `${hostname}-again`);
+  const result = await rpc.request<{ changed: boolean }>(subject, {
     commandId: randomUUID(),
     caller: { roles: ['service'], service: true },
     hostname: `${hostname}-again`,
@@ -148,7 +149,8 @@ it('reaches each host\'s own agent, and only it, on cyborg.agent.<host>.<work>',
 });
 
 it('answers a malformed command with a typed error and keeps serving', async () => {
-  const subject = conductorSubject(ConductorCommands.registerHost);
+  const hostC = `host-c-${randomUUID().slice(0, 8)}`;
+  const subject = hostCommandSubject(ConductorCommands.registerHost, hostC);
   const garbage = await nc.request(subject, 'not json{', { timeout: 2000 });
   expect(garbage.json()).toMatchObject({ err: expect.objectContaining({ code: 'invalid_message', status: 400 }) });
 
@@ -161,7 +163,7 @@ it('answers a malformed command with a typed error and keeps serving', async () 
   const ok = await rpc.request<{ changed: boolean }>(subject, {
     commandId: randomUUID(),
     caller: { roles: ['service'], service: true },
-    hostname: `host-c-${randomUUID().slice(0, 8)}`,
+    hostname: hostC,
     drivers: ['fake'],
     agentVersion: '0.1.0',
   });

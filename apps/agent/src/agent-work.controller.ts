@@ -7,12 +7,15 @@ import {
   type PingReply,
   PingWork,
   PrepareAttachHandleWork,
+  ProgramDeployableWork,
+  type ProgramWorkReply,
   ReleaseAttachHandleWork,
   type ReportInventoryResult,
   ReportNowWork,
 } from '@cyborg/contracts';
 import { AgentService } from './agent.service';
 import { AttachHandleWorker } from './attach-handle.worker';
+import { ProgrammingWorker } from './programming.worker';
 
 /**
  * The controller for one host's work subjects. Subjects name the host, so
@@ -24,6 +27,7 @@ export function agentWorkController(hostname: string): Type<unknown> {
     constructor(
       private readonly agent: AgentService,
       private readonly attachHandles: AttachHandleWorker,
+      private readonly programming: ProgrammingWorker,
     ) {}
 
     @MessagePattern(agentSubject(hostname, AgentWork.ping))
@@ -46,6 +50,12 @@ export function agentWorkController(hostname: string): Type<unknown> {
     @MessagePattern(agentSubject(hostname, AgentWork.unbind))
     unbind(@Payload() work: ReleaseAttachHandleWork): Promise<AttachHandleWorkReply> {
       return this.attachHandles.release(work);
+    }
+
+    /** Answers once the deployable carries the verified bitstream, or why it does not. */
+    @MessagePattern(agentSubject(hostname, AgentWork.program))
+    program(@Payload() work: ProgramDeployableWork): Promise<ProgramWorkReply> {
+      return this.programming.programJob(work);
     }
   }
   return AgentWorkController;

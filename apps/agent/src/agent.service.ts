@@ -4,8 +4,10 @@ import { Settings } from '@cyborg/config';
 import {
   type CallerDto,
   type CommandReply,
-  conductorSubject,
   ConductorCommands,
+  type HeartbeatCommand,
+  type HeartbeatResult,
+  hostCommandSubject,
   type PingReply,
   type RegisterHostResult,
   type ReportedDevice,
@@ -52,6 +54,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   /** The report in progress; reports run one at a time. */
   private reporting: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private heartbeats: NodeJS.Timeout | null = null;
   private devicesByDriver: DevicesByDriver = new Map();
   // Microseconds since the epoch at start: rises across restarts, so a report
   // sent before a restart can never pass for a newer one.
@@ -65,6 +68,13 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     this.accelerators = createDrivers(this.drivers, {
       hostname: this.hostname,
       simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
+      sysfsRoot: settings.AGENT_SYSFS_ROOT,
+      pciDeviceSpec: settings.AGENT_PCI_DEVICE_SPEC,
+      nvidiaVgpuTypes: settings.AGENT_NVIDIA_VGPU_TYPES,
+      nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
+      lspciPath: settings.AGENT_LSPCI_PATH,
+      fpgaconfPath: settings.AGENT_FPGACONF_PATH,
+      xbmgmtPath: settings.AGENT_XBMGMT_PATH,
     });
   }
 
@@ -81,12 +91,17 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   onApplicationBootstrap() {
     // The conductor may start after the agent: keep trying in the background.
     this.registration = this.registerUntilDone();
-    void this.registration.then(() => this.periodicReport());
+    void this.registration.then(() => {
+      void this.periodicReport();
+      this.heartbeats = setInterval(() => void this.heartbeat(), this.settings.AGENT_HEARTBEAT_INTERVAL_MS);
+      this.heartbeats.unref();
+    });
   }
 
   async onApplicationShutdown() {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeats) clearInterval(this.heartbeats);
     this.stopping.abort(new Error('the agent is stopping'));
     await this.registration;
     await this.reporting;
@@ -106,6 +121,16 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     const run = this.reporting.then(() => this.report());
     this.reporting = run.catch(() => undefined);
     return run;
+  }
+
+  /** Tells the conductors the host is alive; a missed one is harmless, several mark the host down. */
+  private async heartbeat(): Promise<void> {
+    try {
+      const command: HeartbeatCommand = { hostname: this.hostname };
+      await this.rpc.request<HeartbeatResult>(hostCommandSubject(ConductorCommands.heartbeat, this.hostname), command);
+    } catch (error) {
+      if (!this.stopped) this.logger.warn({ msg: 'heartbeat not delivered', error: (error as Error).message });
+    }
   }
 
   private async periodicReport(): Promise<void> {
@@ -151,7 +176,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     const command = { commandId: randomUUID(), caller: AGENT_CALLER, generation: this.nextGeneration++, ...snapshot };
     try {
       const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(
-        conductorSubject(ConductorCommands.reportInventory),
+        hostCommandSubject(ConductorCommands.reportInventory, this.hostname),
         command,
       );
       if (reply.result.changed) {
@@ -191,7 +216,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
       try {
         const result = await this.rpc.request<RegisterHostResult>(
-          conductorSubject(ConductorCommands.registerHost),
+          hostCommandSubject(ConductorCommands.registerHost, this.hostname),
           command,
         );
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });

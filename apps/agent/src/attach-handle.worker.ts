@@ -3,10 +3,12 @@ import type {
   AttachHandleDto,
   AttachHandleWorkReply,
   PrepareAttachHandleWork,
+  ProgrammedBitstreamReply,
   ReleaseAttachHandleWork,
 } from '@cyborg/contracts';
 import type { AttachHandleTarget } from '@cyborg/drivers';
 import { AgentService } from './agent.service';
+import { ProgrammingWorker } from './programming.worker';
 
 /** Answers kept per job id, so a job asked again (the conductor retrying) is done once. */
 const REMEMBERED_JOBS = 10_000;
@@ -23,18 +25,28 @@ export class AttachHandleWorker {
   private readonly jobs = new Map<string, Promise<AttachHandleWorkReply>>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly agent: AgentService) {}
+  constructor(
+    private readonly agent: AgentService,
+    private readonly programming: ProgrammingWorker,
+  ) {}
 
   prepare(work: PrepareAttachHandleWork): Promise<AttachHandleWorkReply> {
     return this.once(work.jobId, work.attachHandle, async () => {
       const driver = this.agent.driver(work.attachHandle.driverName);
       if (!driver) return this.noDriver(work.attachHandle);
-      // FPGA programming would go here, before the handle is handed out; it is not supported yet.
-      if (!driver.prepareAttachHandle) return { ok: true };
       const left = Date.parse(work.deadline) - Date.now();
       if (left <= 0) return { ok: false, reason: 'the bind was past its deadline when the agent got to it' };
-      await driver.prepareAttachHandle(target(work.attachHandle), { signal: AbortSignal.timeout(left) });
-      return { ok: true };
+      const signal = AbortSignal.timeout(left);
+      // The function goes on the device before the handle is handed out.
+      let programmed: ProgrammedBitstreamReply | undefined;
+      if (work.program) {
+        const { deployableName, driverName } = work.attachHandle;
+        const reply = await this.programming.program(deployableName, driverName, work.program, signal);
+        if (!reply.ok) return reply;
+        programmed = reply.programmed;
+      }
+      await driver.prepareAttachHandle?.(target(work.attachHandle), { signal });
+      return programmed ? { ok: true, programmed } : { ok: true };
     });
   }
 

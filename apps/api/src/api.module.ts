@@ -15,6 +15,9 @@ import {
 } from '@cyborg/projections';
 import { AcceleratorRequestsController } from './accelerator-requests/accelerator-requests.controller';
 import { AttributesController } from './attributes/attributes.controller';
+import { EventsController } from './audit/events.controller';
+import { HistoryController } from './audit/history.controller';
+import { UsageController } from './audit/usage.controller';
 import { DeployablesController } from './deployables/deployables.controller';
 import { DeviceProfilesController } from './device-profiles/device-profiles.controller';
 import { DevicesController } from './devices/devices.controller';
@@ -58,6 +61,9 @@ export class ApiModule {
         DeployablesController,
         AttributesController,
         AcceleratorRequestsController,
+        EventsController,
+        HistoryController,
+        UsageController,
       ],
       providers: [
         { provide: Settings, useValue: settings },

@@ -5,6 +5,7 @@ import type { RunningService, Settings } from '@cyborg/config';
 import { ApiModule } from './api.module';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
+import { StorableTextInterceptor } from './http/storable-text.interceptor';
 
 /** Largest request body accepted; Cyborg's bodies are a few kilobytes. */
 const BODY_LIMIT = '256kb';
@@ -22,6 +23,7 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   app.use(requestId);
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalInterceptors(new StorableTextInterceptor());
   app.disable('x-powered-by');
   await app.listen(settings.API_PORT, settings.API_HOST);
   const address = app.getHttpServer().address();

@@ -3,8 +3,14 @@ import { Settings } from '@cyborg/config';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import { eventSchemas } from '@cyborg/contracts';
-import { CreateDeviceProfileController, CreateDeviceProfileHandler } from './create-device-profile/create-device-profile.handler';
-import { DeleteDeviceProfileController, DeleteDeviceProfileHandler } from './delete-device-profile/delete-device-profile.handler';
+import {
+  CreateDeviceProfileController,
+  CreateDeviceProfileHandler,
+} from './create-device-profile/create-device-profile.handler';
+import {
+  DeleteDeviceProfileController,
+  DeleteDeviceProfileHandler,
+} from './delete-device-profile/delete-device-profile.handler';
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
 import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';

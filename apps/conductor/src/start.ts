@@ -8,10 +8,10 @@ import { ConductorModule } from './conductor.module';
 
 /** The conductor: decides every command, appends events, relays the log to JetStream. */
 export async function startConductor(settings: Settings, logger: LoggerService): Promise<RunningService> {
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    ConductorModule.forRoot(settings),
-    { ...natsMicroserviceOptions({ servers: settings.NATS_URL, queue: CONDUCTOR_QUEUE, name: 'cyborg-conductor' }), logger },
-  );
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ConductorModule.forRoot(settings), {
+    ...natsMicroserviceOptions({ servers: settings.NATS_URL, queue: CONDUCTOR_QUEUE, name: 'cyborg-conductor' }),
+    logger,
+  });
   configureRpcApp(app);
   await app.listen();
   await subscriptionsReady(app);

@@ -1,6 +1,18 @@
 import { hostname } from 'node:os';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsJSON,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -117,10 +129,75 @@ export class Settings {
   @Min(1000)
   AGENT_REPORT_INTERVAL_MS = 60_000;
 
+  /**
+   * Where the agent fetches bitstreams to program: `glance+http(s)://<Glance endpoint>`,
+   * `file:///<directory>` or `http(s)://<base>/` (see README "Programming"). Unset: programming fails, saying so.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(glance\+https?:\/\/|file:\/\/|https?:\/\/)\S+$/, {
+    message: 'BITSTREAM_SOURCE must start with glance+http(s)://, file:// or http(s)://',
+  })
+  BITSTREAM_SOURCE?: string;
+
+  /** X-Auth-Token sent to Glance for bitstreams; empty sends none. */
+  @IsString()
+  BITSTREAM_AUTH_TOKEN = '';
+
+  /** How long an operator's program request may take (fetch, verify, program). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  PROGRAM_TIMEOUT_MS = 300_000;
+
+  /** How often an agent tells the conductors it is alive. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  AGENT_HEARTBEAT_INTERVAL_MS = 10_000;
+
+  /** A host unheard for this long is marked down: binds to it fail at once until it is heard again. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  HOST_DOWN_AFTER_MS = 45_000;
+
   /** The host description the `simulated` driver reads (YAML), relative to the working directory. */
   @IsString()
   @MinLength(1)
   AGENT_SIMULATED_HOST_FILE = 'deploy/simulated-host.yaml';
+
+  /** The sysfs the `pci`, `nvidia_gpu`, `intel_fpga` and `xilinx_fpga` drivers read. */
+  @IsString()
+  @MinLength(1)
+  AGENT_SYSFS_ROOT = '/sys';
+
+  /** The `pci` driver's whitelist in Nova's `[pci] device_spec` syntax: a JSON list of objects. */
+  @IsJSON({ message: 'AGENT_PCI_DEVICE_SPEC must be a JSON list of Nova device_spec objects' })
+  AGENT_PCI_DEVICE_SPEC = '[]';
+
+  /** vGPU types the `nvidia_gpu` driver offers, comma-separated: `nvidia-223` (any GPU) or `nvidia-223@0000:3b:00.0`. */
+  @IsString()
+  @Matches(/^\s*(?:[A-Za-z0-9][\w.-]*(?:@[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])?\s*(?:,\s*|$))*$/, {
+    message: 'AGENT_NVIDIA_VGPU_TYPES must list mdev types like nvidia-223 or nvidia-223@0000:3b:00.0, comma-separated',
+  })
+  AGENT_NVIDIA_VGPU_TYPES = '';
+
+  /** `nvidia-smi`, which reports MIG partitions; empty turns MIG discovery off. */
+  @IsString()
+  AGENT_NVIDIA_SMI_PATH = 'nvidia-smi';
+
+  @IsString()
+  @MinLength(1)
+  AGENT_LSPCI_PATH = 'lspci';
+
+  @IsString()
+  @MinLength(1)
+  AGENT_FPGACONF_PATH = '/usr/bin/fpgaconf';
+
+  @IsString()
+  @MinLength(1)
+  AGENT_XBMGMT_PATH = '/opt/xilinx/xrt/bin/xbmgmt';
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
@@ -133,7 +210,7 @@ export class Settings {
 export class InvalidSettingsError extends Error {}
 
 /** Settings without a default: absent from `new Settings()`, so named here. */
-const OPTIONAL_SETTINGS = ['PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE'];
+const OPTIONAL_SETTINGS = ['PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE', 'BITSTREAM_SOURCE'];
 
 /** Reads and validates the settings; a bad value stops the service with a message naming it. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {

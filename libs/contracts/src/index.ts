@@ -13,3 +13,5 @@ export * from './commands/arq.commands';
 export * from './commands/attach-handle.work';
 export * from './commands/set-device-status.command';
 export * from './commands/attribute.commands';
+export * from './commands/program.work';
+export * from './commands/heartbeat.command';

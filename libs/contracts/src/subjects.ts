@@ -12,7 +12,35 @@ export function conductorSubject(command: string): string {
  * in a DNS hostname, so no two hosts share a subject).
  */
 export function agentSubject(hostname: string, work: string): string {
-  return `cyborg.agent.${hostname.replace(/\./g, '_')}.${work}`;
+  return `cyborg.agent.${hostToken(hostname)}.${work}`;
+}
+
+/** A hostname as one subject token: dots become underscores. */
+export function hostToken(hostname: string): string {
+  return hostname.replace(/\./g, '_');
+}
+
+/**
+ * `cyborg.conductor.<command>.<host>`: what an agent says about its own host
+ * (`register_host`, `report_inventory`). The host is in the subject so that
+ * NATS permissions can let each agent publish only its own; the conductor
+ * refuses a payload naming another host than the subject.
+ */
+export function hostCommandSubject(command: string, hostname: string): string {
+  return `${conductorSubject(command)}.${hostToken(hostname)}`;
+}
+
+/** The conductor's subscription to a host command, for every host. */
+export function hostCommandPattern(command: string): string {
+  return `${conductorSubject(command)}.*`;
+}
+
+/**
+ * Where an agent's requests get their replies (`<prefix>.<id>`): its own
+ * inbox namespace, so an agent may be allowed to read replies to itself only.
+ */
+export function agentInboxPrefix(hostname: string): string {
+  return `_INBOX_AGENT.${hostToken(hostname)}`;
 }
 
 export const ConductorCommands = {
@@ -27,6 +55,9 @@ export const ConductorCommands = {
   setDeviceStatus: 'set_device_status',
   createAttribute: 'create_attribute',
   deleteAttribute: 'delete_attribute',
+  programDeployable: 'program_deployable',
+  /** An agent's heartbeat, on `cyborg.conductor.heartbeat.<host>` (HeartbeatCommand). */
+  heartbeat: 'heartbeat',
 } as const;
 
 export const AgentWork = {
@@ -37,4 +68,6 @@ export const AgentWork = {
   bind: 'bind',
   /** Undo that preparation after the handle was released (ReleaseAttachHandleWork). */
   unbind: 'unbind',
+  /** Program a deployable with a bitstream (ProgramDeployableWork). */
+  program: 'program',
 } as const;

@@ -11,6 +11,7 @@ export * from './host/inventory-ids';
 export * from './host/attach-handle-allocation';
 export * from './host/attribute.errors';
 export * from './host/attribute.decide';
+export * from './host/programming';
 export * from './arq/arq.state';
 export * from './arq/arq.errors';
 export * from './arq/arq.decide';

@@ -28,7 +28,7 @@ export interface AttachHandleTarget {
   handle: DiscoveredAttachHandle;
 }
 
-export type BitstreamHashAlgorithm = 'sha256' | 'sha512' | 'md5';
+export type BitstreamHashAlgorithm = 'sha512' | 'sha384' | 'sha256' | 'sha1' | 'md5';
 
 /** A downloaded bitstream and the digest Glance published for it (`os_hash_algo`/`os_hash_value`). */
 export interface Bitstream {
@@ -86,5 +86,16 @@ export class AttachHandleError extends Error {
   ) {
     super(`${driver} driver: ${message}`);
     this.name = 'AttachHandleError';
+  }
+}
+
+/** The driver's configuration is invalid (a malformed whitelist, a bad vGPU type list): the agent stops at start. */
+export class DriverConfigurationError extends Error {
+  constructor(
+    readonly driver: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${driver} driver: invalid configuration: ${problems.join('; ')}`);
+    this.name = 'DriverConfigurationError';
   }
 }

@@ -25,3 +25,23 @@ export {
   type SimulatedDevice,
   type SimulatedDiscovery,
 } from './simulated/simulated-host';
+export { verifyBitstreamChecksum } from './bitstream';
+export { DEFAULT_SYSFS_ROOT } from './sysfs';
+export { DEFAULT_PROGRAM_TIMEOUT_MS, DEFAULT_TOOL_TIMEOUT_MS } from './tool';
+export { PciPassthroughDriver, PCI_DRIVER, type PciDriverOptions } from './pci-passthrough/pci.driver';
+export { parsePciDeviceSpecs, type PciDeviceSpec } from './pci-passthrough/device-spec';
+export { NvidiaGpuDriver, NVIDIA_GPU_DRIVER, type NvidiaGpuDriverOptions } from './nvidia-gpu/nvidia-gpu.driver';
+export { parseVgpuTypes, type VgpuTypeConfig } from './nvidia-gpu/vgpu-types';
+export {
+  IntelFpgaDriver,
+  INTEL_FPGA_DRIVER,
+  DEFAULT_FPGACONF_PATH,
+  type IntelFpgaDriverOptions,
+} from './intel-fpga/intel-fpga.driver';
+export {
+  XilinxFpgaDriver,
+  XILINX_FPGA_DRIVER,
+  DEFAULT_XBMGMT_PATH,
+  DEFAULT_LSPCI_PATH,
+  type XilinxFpgaDriverOptions,
+} from './xilinx-fpga/xilinx-fpga.driver';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import {
   type Checkpoint,
@@ -103,6 +104,125 @@ describe('appending', () => {
         { streamId: s, expectedVersion: 0, events: [{ type: 'a', data: {} }] },
       ]),
     ).rejects.toBeInstanceOf(InvalidAppendError);
+  });
+});
+
+describe('chain heads cached per stream', () => {
+  const chainOf = async (stream: string) => {
+    const events = await store.readStream(stream);
+    expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+    events.forEach((e, i) => expect(e.prevHash).toBe(i === 0 ? null : events[i - 1].hash));
+    return events;
+  };
+
+  it('appends with one statement and no transaction of its own when the head is known', async () => {
+    const stream = `arq-${id()}`;
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    const statements: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      statements.push(String(text).trim().split(/\s+/).slice(0, 4).join(' '));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await store.append([{ streamId: stream, expectedVersion: 1, events: [{ type: 'b', data: {} }] }]);
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    // Besides the wake-up for other processes' readers, sent after the commit.
+    const append = statements.filter((s) => !s.startsWith("SELECT set_config('synchronous_commit'"));
+    expect(append).toEqual(['SELECT * FROM append_to_streams($1::text[],']);
+    await chainOf(stream);
+  });
+
+  it('chains correctly after another writer (another process) moved the stream, from a stale cached head', async () => {
+    const stream = `host-${id()}`;
+    const elsewhere = new EventStore(db.dataSource);
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    await elsewhere.append([{ streamId: stream, expectedVersion: 1, events: [{ type: 'b', data: {} }] }]);
+    // This store's head says version 1; the stream is at 2.
+    const error = await store
+      .append([{ streamId: stream, expectedVersion: 1, events: [{ type: 'c', data: {} }] }])
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ streamId: stream, expectedVersion: 1, actualVersion: 2 });
+    await store.append([{ streamId: stream, expectedVersion: 2, events: [{ type: 'c', data: {} }] }]);
+    await elsewhere.append([{ streamId: stream, expectedVersion: 'any', events: [{ type: 'd', data: {} }] }]);
+    await store.append([{ streamId: stream, expectedVersion: 'any', events: [{ type: 'e', data: {} }] }]);
+    expect((await chainOf(stream)).map((e) => e.type)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+  });
+
+  it('recovers from a head cached by an append whose transaction rolled back', async () => {
+    const stream = `host-${id()}`;
+    await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    const qr = db.dataSource.createQueryRunner();
+    await qr.connect();
+    await qr.startTransaction();
+    await store.appendInTransaction(qr.manager, [
+      { streamId: stream, expectedVersion: 1, events: [{ type: 'rolled back', data: {} }] },
+    ]);
+    await qr.rollbackTransaction();
+    await qr.release();
+    // Another writer takes version 2 with a different event: the cached head (2, rolled back hash) is stale.
+    await new EventStore(db.dataSource).append([
+      { streamId: stream, expectedVersion: 1, events: [{ type: 'b', data: {} }] },
+    ]);
+    const result = await store.append([{ streamId: stream, expectedVersion: 2, events: [{ type: 'c', data: {} }] }]);
+    expect(result.versions).toEqual({ [stream]: 3 });
+    expect((await chainOf(stream)).map((e) => e.type)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('writes nothing on a conflict, not even the new stream of the same append', async () => {
+    const moved = `host-${id()}`;
+    const fresh = `arq-${id()}`;
+    await store.append([{ streamId: moved, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    await new EventStore(db.dataSource).append([
+      { streamId: moved, expectedVersion: 1, events: [{ type: 'b', data: {} }] },
+    ]);
+    await expect(
+      store.append([
+        { streamId: fresh, expectedVersion: 0, events: [{ type: 'x', data: {} }] },
+        { streamId: moved, expectedVersion: 1, events: [{ type: 'c', data: {} }] },
+      ]),
+    ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    expect(await db.dataSource.query(`SELECT 1 FROM streams WHERE stream_id = $1`, [fresh])).toEqual([]);
+    const ok = await store.append([
+      { streamId: fresh, expectedVersion: 0, events: [{ type: 'x', data: {} }] },
+      { streamId: moved, expectedVersion: 2, events: [{ type: 'c', data: {} }] },
+    ]);
+    expect(ok.versions).toEqual({ [fresh]: 1, [moved]: 3 });
+    expect(new Set(ok.events.map((e) => e.transactionId)).size).toBe(1);
+    await chainOf(moved);
+    await chainOf(fresh);
+  });
+
+  it('answers a stale head with the current heads and changes nothing, not even a new stream', async () => {
+    const moved = `host-${id()}`;
+    const fresh = `arq-${id()}`;
+    await store.append([{ streamId: moved, expectedVersion: 0, events: [{ type: 'a', data: {} }] }]);
+    const [head] = await store.readStream(moved);
+    const versionBefore = await store.head();
+    const wrong = 'f'.repeat(64);
+    // The statement as the store sends it, from a head with the right version and the wrong hash.
+    const rows: { stream_id: string; version: string; last_hash: string | null; position: string | null }[] =
+      await db.dataSource.query(
+        `SELECT * FROM append_to_streams($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+           $6::integer[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::bigint[], $12::text[],
+           $13::integer[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb, $18::timestamptz)`,
+        [
+          [moved, fresh], ['host', 'arq'], [1, 0], [1, 0], [wrong, null], [1, 1], [wrong, wrong],
+          [id(), id()], [moved, fresh], ['host', 'arq'], [2, 1], ['b', 'x'], [1, 1], ['{}', '{}'], [wrong, null],
+          [wrong, wrong], '{}', new Date().toISOString(),
+        ],
+      );
+    expect(rows.map((r) => [r.stream_id, Number(r.version), r.last_hash, r.position])).toEqual([
+      [moved, 1, head.hash, null],
+      [fresh, 0, null, null],
+    ]);
+    expect(await db.dataSource.query(`SELECT 1 FROM streams WHERE stream_id = $1`, [fresh])).toEqual([]);
+    expect(await store.streamVersion(moved)).toBe(1);
+    expect((await store.readAll({ after: versionBefore })).events.filter((e) => e.streamId === moved)).toEqual([]);
   });
 });
 

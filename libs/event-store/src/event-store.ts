@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { InvalidAppendError, WrongExpectedVersionError } from './errors';
-import { sql } from './database/sql';
 import { eventHash } from './hash';
 import {
   type AppendRequest,
@@ -9,6 +8,7 @@ import {
   type Checkpoint,
   type EventData,
   type EventMetadata,
+  type ExpectedVersion,
   type RecordedEvent,
   LOG_START,
   streamCategory,
@@ -48,6 +48,39 @@ export interface ReadAllResult {
 }
 
 const MAX_EVENTS_PER_APPEND = 10_000;
+/** Chain heads kept per store: one per stream recently written or read. */
+const MAX_CACHED_HEADS = 50_000;
+const MAX_STALE_ATTEMPTS = 5;
+/** Shortest time between two NOTIFYs of one store; a burst of appends sends one per gap. */
+const NOTIFY_GAP_MS = 5;
+/** SQLSTATE raised by append_to_streams for a stream at another version than expected. */
+const WRONG_EXPECTED_VERSION = 'CY409';
+
+const nothingAppended = (): AppendResult => ({ versions: {}, checkpoint: null, events: [] });
+
+interface PlannedStream {
+  streamId: string;
+  category: string;
+  expectedVersion: ExpectedVersion;
+  metadata: EventMetadata;
+  occurredAt: Date;
+  events: { eventId: string; type: string; schemaVersion: number; data: EventData }[];
+}
+
+interface HeadRow {
+  stream_id: string;
+  version: string;
+  last_hash: string | null;
+}
+
+/** append_to_streams' answer: one row per event, or (null positions) the streams' current heads. */
+interface AppendRow {
+  stream_id: string | null;
+  version: string | null;
+  last_hash: string | null;
+  position: string | null;
+  transaction_id: string | null;
+}
 
 /**
  * The append-only event log in PostgreSQL. Writers append to streams with an
@@ -55,8 +88,12 @@ const MAX_EVENTS_PER_APPEND = 10_000;
  */
 export class EventStore {
   private readonly appendListeners = new Set<() => void>();
+  /** Each stream's last version and hash as last seen: what the next append hashes from. */
+  private readonly heads = new Map<string, { version: number; hash: string | null }>();
   private notifying = false;
-  private notifyAgain = false;
+  private notifyOwed = false;
+  private notifyTimer: NodeJS.Timeout | null = null;
+  private lastNotifyAt = 0;
 
   constructor(
     readonly dataSource: DataSource,
@@ -73,35 +110,53 @@ export class EventStore {
    * Wakes log readers once an append has committed: those of this process at
    * once, those of other processes by NOTIFY. The NOTIFY is sent outside the
    * append's transaction (inside it, PostgreSQL serialises every commit on a
-   * database-wide lock) and coalesced, so a burst of appends sends a few.
-   * Readers also poll, so a lost notification only delays them.
+   * database-wide lock) and coalesced: at most one every NOTIFY_GAP_MS, the
+   * last one after the last commit, as each wakes every reader of every
+   * process. Readers also poll, so a lost notification only delays them.
    */
   committed(): void {
     for (const listener of this.appendListeners) listener();
-    if (this.notifying) {
-      this.notifyAgain = true;
+    this.notifyOthers();
+  }
+
+  private notifyOthers(): void {
+    this.notifyOwed = true;
+    if (this.notifying || this.notifyTimer) return;
+    const wait = this.lastNotifyAt + NOTIFY_GAP_MS - Date.now();
+    if (wait > 0) {
+      this.notifyTimer = setTimeout(() => {
+        this.notifyTimer = null;
+        this.notifyOthers();
+      }, wait);
+      this.notifyTimer.unref();
       return;
     }
+    this.notifyOwed = false;
     this.notifying = true;
+    this.lastNotifyAt = Date.now();
+    // A wake-up only: its own transaction need not wait for the WAL flush (the append's did).
     void this.dataSource
-      .query(`SELECT pg_notify('cyborg_events', '')`)
+      .query(`SELECT set_config('synchronous_commit', 'off', true), pg_notify('cyborg_events', '')`)
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.committed();
-        }
+        if (this.notifyOwed) this.notifyOthers();
       });
   }
 
   /**
-   * Appends to one or several streams in one transaction: all or nothing.
-   * A stream whose version differs from the expected one fails the whole
-   * append with WrongExpectedVersionError.
+   * Appends to one or several streams, all or nothing. A stream whose version
+   * differs from the expected one fails the whole append with
+   * WrongExpectedVersionError. With the chain heads known, this is one
+   * statement and one round trip (append_to_streams, its own transaction).
    */
   async append(requests: AppendRequest[], metadata: EventMetadata = {}): Promise<AppendResult> {
-    const result = await this.dataSource.transaction((tx) => this.appendInTransaction(tx, requests, metadata));
+    validate(requests);
+    const plan = this.plan(requests, metadata);
+    let result = plan.length === 0 ? nothingAppended() : await this.tryAppend(this.dataSource.manager, plan);
+    // A stale chain head (another process appended): again in a transaction, which keeps the streams locked
+    // from its first try on, so a second stale answer cannot follow.
+    result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan));
     if (result.checkpoint) this.committed();
     return result;
   }
@@ -116,29 +171,75 @@ export class EventStore {
     metadata: EventMetadata = {},
   ): Promise<AppendResult> {
     validate(requests);
-    const occurredAt = new Date();
-    const versions: Record<string, number> = {};
-    const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
-    const recorded: Omit<RecordedEvent, 'position' | 'transactionId'>[] = [];
-    const chainHeads: [string, string][] = [];
+    const plan = this.plan(requests, metadata);
+    return plan.length === 0 ? nothingAppended() : this.appendPlan(tx, plan);
+  }
 
-    // Lock streams in a fixed order so two multi-stream appends cannot deadlock.
-    const ordered = [...requests].sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
-    for (const request of ordered) {
-      if (request.events.length === 0) continue;
-      const { version: start, lastHash } = await this.claimVersions(tx, request);
-      let prevHash = lastHash;
-      request.events.forEach((event, i) => {
-        const e = {
+  private async appendPlan(tx: EntityManager, plan: PlannedStream[]): Promise<AppendResult> {
+    // A stale answer leaves the streams locked until the transaction ends and the cache holding their
+    // heads, so the next try goes through (or conflicts); the bound only guards against a bug.
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.tryAppend(tx, plan);
+      if (result) return result;
+      if (attempt >= MAX_STALE_ATTEMPTS) {
+        throw new Error(`append to ${plan.map((s) => s.streamId).join(', ')}: chain heads kept moving`);
+      }
+    }
+  }
+
+  /** The streams of an append with events, in lock order, each event's immutable part fixed once. */
+  private plan(requests: AppendRequest[], metadata: EventMetadata): PlannedStream[] {
+    const occurredAt = new Date();
+    return requests
+      .filter((r) => r.events.length > 0)
+      .sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0))
+      .map((r) => ({
+        streamId: r.streamId,
+        category: streamCategory(r.streamId),
+        expectedVersion: r.expectedVersion,
+        metadata,
+        occurredAt,
+        events: r.events.map((event) => ({
           eventId: event.eventId ?? randomUUID(),
-          streamId: request.streamId,
-          category: streamCategory(request.streamId),
-          version: start + i + 1,
           type: event.type,
           schemaVersion: event.schemaVersion ?? this.registry.currentVersion(event.type),
           data: event.data,
-          metadata,
-          occurredAt,
+        })),
+      }));
+  }
+
+  /**
+   * One append_to_streams call, hashed from the cached chain heads (read
+   * first where none is cached). Null when a head was stale: the cache then
+   * holds the current heads, read under the streams' locks.
+   */
+  private async tryAppend(manager: EntityManager, plan: PlannedStream[]): Promise<AppendResult | null> {
+    const unknown = plan.filter((s) => this.knownHead(s) === null).map((s) => s.streamId);
+    if (unknown.length > 0) {
+      const rows: HeadRow[] = await manager.query(
+        `SELECT stream_id, version, last_hash FROM streams WHERE stream_id = ANY ($1::text[])`,
+        [unknown],
+      );
+      for (const id of unknown) this.rememberHead(id, 0, null);
+      for (const row of rows) this.rememberHead(row.stream_id, Number(row.version), row.last_hash);
+    }
+    const streams: unknown[][] = [[], [], [], [], [], [], []];
+    const events: unknown[][] = [[], [], [], [], [], [], [], [], []];
+    const recorded: Omit<RecordedEvent, 'position' | 'transactionId'>[] = [];
+    const versions: Record<string, number> = {};
+    const newHeads: [string, number, string][] = [];
+    for (const s of plan) {
+      // Still unknown: the stream is at another version than expected, which the database will say.
+      const { base, hash: head } = this.knownHead(s) ?? { base: s.expectedVersion as number, hash: null };
+      let prevHash = head;
+      s.events.forEach((event, i) => {
+        const e = {
+          ...event,
+          streamId: s.streamId,
+          category: s.category,
+          version: base + i + 1,
+          metadata: s.metadata,
+          occurredAt: s.occurredAt,
           prevHash,
         };
         const hash = eventHash(e);
@@ -146,67 +247,57 @@ export class EventStore {
         recorded.push({ ...e, hash });
         const values = [
           e.eventId, e.streamId, e.category, e.version, e.type, e.schemaVersion,
-          JSON.stringify(e.data), JSON.stringify(e.metadata), e.prevHash, hash,
+          JSON.stringify(e.data), e.prevHash, hash,
         ];
-        values.forEach((v, column) => rows[column].push(v));
+        values.forEach((v, column) => events[column].push(v));
       });
-      versions[request.streamId] = start + request.events.length;
-      chainHeads.push([request.streamId, prevHash as string]);
+      const expected = s.expectedVersion === 'any' ? null : s.expectedVersion;
+      const values = [s.streamId, s.category, expected, base, head, s.events.length, prevHash];
+      values.forEach((v, column) => streams[column].push(v));
+      versions[s.streamId] = base + s.events.length;
+      newHeads.push([s.streamId, versions[s.streamId], prevHash as string]);
     }
-    if (recorded.length === 0) return { versions, checkpoint: null, events: [] };
-    await tx.query(
-      `UPDATE streams s SET last_hash = h.hash FROM unnest($1::text[], $2::text[]) AS h(stream_id, hash)
-       WHERE s.stream_id = h.stream_id`,
-      [chainHeads.map((h) => h[0]), chainHeads.map((h) => h[1])],
-    );
 
-    rows[10] = [occurredAt.toISOString()];
-    const inserted: { position: string; transaction_id: string }[] = await tx.query(
-      `INSERT INTO events (event_id, stream_id, category, version, type, schema_version,
-                           data, metadata, prev_hash, hash, occurred_at)
-       SELECT e.*, $11::timestamptz FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[],
-         $5::text[], $6::int[], $7::jsonb[], $8::jsonb[], $9::text[], $10::text[]) AS e
-       RETURNING position, transaction_id`,
-      [...rows.slice(0, 10), rows[10][0]],
-    );
-    const events: RecordedEvent[] = recorded.map((e, i) => ({
+    let rows: AppendRow[];
+    try {
+      rows = await manager.query(
+        `SELECT * FROM append_to_streams($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+           $6::integer[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::bigint[], $12::text[],
+           $13::integer[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb, $18::timestamptz)`,
+        [...streams, ...events, JSON.stringify(plan[0].metadata), plan[0].occurredAt.toISOString()],
+      );
+    } catch (error) {
+      throw wrongExpectedVersion(error, plan) ?? error;
+    }
+    if (rows[0]?.position === null) {
+      for (const row of rows) this.rememberHead(row.stream_id as string, Number(row.version), row.last_hash);
+      return null;
+    }
+    // Inside a caller's transaction these heads may yet roll back; the next append then finds them stale.
+    for (const [id, version, hash] of newHeads) this.rememberHead(id, version, hash);
+    const appended: RecordedEvent[] = recorded.map((e, i) => ({
       ...e,
-      position: Number(inserted[i].position),
-      transactionId: inserted[i].transaction_id,
+      position: Number(rows[i].position),
+      transactionId: rows[i].transaction_id as string,
     }));
-    const last = events[events.length - 1];
-    return { versions, checkpoint: { transactionId: last.transactionId, position: last.position }, events };
+    const last = appended[appended.length - 1];
+    return { versions, checkpoint: { transactionId: last.transactionId, position: last.position }, events: appended };
   }
 
-  /** Takes the stream's next versions; the row lock serialises writers of one stream. */
-  private async claimVersions(
-    tx: EntityManager,
-    request: AppendRequest,
-  ): Promise<{ version: number; lastHash: string | null }> {
-    const n = request.events.length;
-    const { streamId, expectedVersion } = request;
-    const category = streamCategory(streamId);
-    if (expectedVersion === 'any' || expectedVersion === 0) {
-      // A new stream starts at version 0; a concurrent creator makes this wait, then no-op.
-      await tx.query(
-        `INSERT INTO streams (stream_id, category, version) VALUES ($1, $2, 0) ON CONFLICT (stream_id) DO NOTHING`,
-        [streamId, category],
-      );
-    }
-    // Under READ COMMITTED a blocked UPDATE re-reads the row once the lock is free,
-    // so the version check always sees the latest committed version.
-    const { rows } = await sql<{ version: string; last_hash: string | null }>(
-      tx,
-      `UPDATE streams SET version = version + $2, updated_at = now()
-       WHERE stream_id = $1 ${expectedVersion === 'any' ? '' : 'AND version = $3'}
-       RETURNING version - $2 AS version, last_hash`,
-      expectedVersion === 'any' ? [streamId, n] : [streamId, n, expectedVersion],
-    );
-    if (rows.length === 0 && expectedVersion !== 'any') {
-      const actual = await tx.query(`SELECT version FROM streams WHERE stream_id = $1`, [streamId]);
-      throw new WrongExpectedVersionError(streamId, expectedVersion, actual[0] ? Number(actual[0].version) : 0);
-    }
-    return { version: Number(rows[0].version), lastHash: rows[0].last_hash };
+  /** The version and hash an append to this stream chains from, when known without asking the database. */
+  private knownHead(s: PlannedStream): { base: number; hash: string | null } | null {
+    if (s.expectedVersion === 0) return { base: 0, hash: null };
+    const cached = this.heads.get(s.streamId);
+    if (!cached) return null;
+    if (s.expectedVersion === 'any') return { base: cached.version, hash: cached.hash };
+    return cached.version === s.expectedVersion ? { base: cached.version, hash: cached.hash } : null;
+  }
+
+  /** Caches a stream's chain head; the least recently written ones go first. */
+  private rememberHead(streamId: string, version: number, hash: string | null): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, { version, hash });
+    if (this.heads.size > MAX_CACHED_HEADS) this.heads.delete(this.heads.keys().next().value as string);
   }
 
   /** The events of one stream, oldest first, upcast to their current schema. */
@@ -215,6 +306,11 @@ export class EventStore {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
       [streamId, options.fromVersion ?? 0],
     );
+    // Commands read a stream before appending to it: its last event is the head the append chains from.
+    const last = rows[rows.length - 1];
+    if (last && Number(last.version) >= (this.heads.get(streamId)?.version ?? 0)) {
+      this.rememberHead(streamId, Number(last.version), last.hash);
+    }
     return rows.map((r) => this.toRecorded(r));
   }
 
@@ -279,6 +375,15 @@ export class EventStore {
       hash: row.hash,
     };
   }
+}
+
+/** The typed conflict for append_to_streams' CY409, or null for any other error. */
+function wrongExpectedVersion(error: unknown, plan: PlannedStream[]): WrongExpectedVersionError | null {
+  const { code, detail } = error as { code?: string; detail?: string };
+  if (code !== WRONG_EXPECTED_VERSION || !detail) return null;
+  const { streamId, actual } = JSON.parse(detail) as { streamId: string; actual: number };
+  const expected = plan.find((s) => s.streamId === streamId)?.expectedVersion;
+  return new WrongExpectedVersionError(streamId, typeof expected === 'number' ? expected : -1, Number(actual));
 }
 
 const STREAM_ID = /^[a-z][a-z0-9_]*-[^\s]+$/;

@@ -13,3 +13,5 @@ export * from './client/rpc-client';
 export * from './client/rpc-reply.deserializer';
 export * from './client/tokens';
 export * from './nats-connection';
+export * from './connection-failure';
+export * from './storable-text';

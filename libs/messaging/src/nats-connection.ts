@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { normalizeServers } from './nats-servers';
+import { natsServerOptions } from './nats-servers';
 
 /**
  * A raw NATS connection for JetStream work (the relay, durable consumers).
@@ -8,7 +8,7 @@ import { normalizeServers } from './nats-servers';
  */
 export function connectNats(servers: string, name: string): Promise<NatsConnection> {
   return connect({
-    servers: normalizeServers(servers),
+    ...natsServerOptions(servers),
     name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,

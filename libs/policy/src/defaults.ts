@@ -40,4 +40,11 @@ export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   'cyborg:attribute:delete': 'rule:accelerator_admin',
 
   'cyborg:placement_sync:get': 'rule:admin_api',
+
+  // Audit reads every project's history: system admins and accelerator admins.
+  audit_reader: 'rule:system_admin or rule:accelerator_admin',
+  'cyborg:audit:read': 'rule:audit_reader',
+  // A project reads its own usage; seeing other projects' (or all) takes an audit reader.
+  'cyborg:usage:get': 'rule:project_reader or rule:audit_reader',
+  'cyborg:usage:get_all_projects': 'rule:audit_reader',
 };

@@ -1,19 +1,42 @@
 import {
   type Checkpoint,
   type EventStore,
-  LOG_START,
+  heldLocks,
   type LogProcessor,
   ProcessorRunner,
   type ProcessorStatus,
   type RecordedEvent,
-  sql,
 } from '@cyborg/event-store';
 import type { EntityManager } from 'typeorm';
-import type { Projection } from './projection';
+import { applyEvents, type Projection } from './projection';
+import {
+  projectionCheckpointName,
+  type RebuildOptions,
+  type RebuildPhase,
+  type RebuildResult,
+  rebuildLockName,
+  rebuildProjections,
+} from './rebuild/blue-green-rebuild';
+
+/** The latest blue/green rebuild of a projection, as recorded in `projection_rebuilds`. */
+export interface RebuildRecord {
+  state: 'running' | 'done' | 'failed';
+  phase: RebuildPhase;
+  eventsRead: number;
+  eventsTotal: number;
+  checkpoint: Checkpoint;
+  startedAt: Date;
+  finishedAt: Date | null;
+  lastError: string | null;
+}
 
 export interface ProjectionStatus extends ProcessorStatus {
   /** Events in the log that this projection has not yet read past. */
   lag: number;
+  /** A rebuild of this projection runs now, in some process. */
+  rebuilding: boolean;
+  /** The latest rebuild, running or ended; null if none ever ran. */
+  rebuild: RebuildRecord | null;
 }
 
 /** Runs every projection of a service, each as its own single-active log processor. */
@@ -23,16 +46,15 @@ export class Projections {
   constructor(
     readonly projections: readonly Projection[],
     private readonly store: EventStore,
-    options: { databaseUrl: string; pollIntervalMs?: number },
+    private readonly options: { databaseUrl: string; pollIntervalMs?: number; batchSize?: number },
   ) {
     for (const projection of projections) {
       const processor: LogProcessor = {
         name: checkpointName(projection),
         eventTypes: projection.eventTypes,
         delivery: 'transactional',
-        async handle(events: RecordedEvent[], tx: EntityManager) {
-          for (const event of events) await projection.apply(event, tx);
-        },
+        batchSize: options.batchSize,
+        handle: (events: RecordedEvent[], tx: EntityManager) => applyEvents(projection, events, tx),
       };
       this.runners.set(projection.name, new ProcessorRunner(processor, store, options));
     }
@@ -58,34 +80,61 @@ export class Projections {
     return results.every(Boolean);
   }
 
+  /**
+   * Where each projection stands, seen from any process: its checkpoint and
+   * lag behind the log's head, the last error of its active instance,
+   * whether an instance (here or elsewhere) is active, and its rebuilds.
+   */
   async status(): Promise<ProjectionStatus[]> {
+    const ds = this.store.dataSource;
     const head = await this.store.head();
+    const names = this.projections.map((p) => p.name);
+    const held = await heldLocks(ds.manager, [
+      ...names.map((n) => projectionCheckpointName(n)),
+      ...names.map((n) => rebuildLockName(n)),
+    ]);
+    const rebuilds: RebuildRow[] = await ds.query(
+      `SELECT projection, state, phase, events_read, events_total, transaction_id, position, started_at,
+              finished_at, last_error FROM projection_rebuilds WHERE projection = ANY($1)`,
+      [names],
+    );
     return Promise.all(
-      [...this.runners.values()].map(async (runner) => {
+      this.projections.map(async (projection) => {
+        const runner = this.runners.get(projection.name)!;
         const status = await runner.status();
-        return { ...status, lag: await countBetween(this.store, status.checkpoint, head) };
+        const row = rebuilds.find((r) => r.projection === projection.name);
+        return {
+          ...status,
+          active: runner.isActive || held.has(checkpointName(projection)),
+          lag: await countBetween(this.store, status.checkpoint, head),
+          rebuilding: held.has(rebuildLockName(projection)),
+          rebuild: row ? toRebuildRecord(row) : null,
+        };
       }),
     );
   }
 
   /**
-   * Empties a projection's tables and rewinds its checkpoint in one
-   * transaction; the active instance then replays the log from the start.
+   * Rebuilds the named projections (all when none is named) blue/green: new
+   * tables beside the live ones, filled by one shared pass over the log and
+   * swapped in when caught up. The live read models keep serving throughout.
    */
-  async rebuild(name: string): Promise<void> {
-    const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`no projection named ${name}`);
-    await this.store.dataSource.transaction(async (tx) => {
-      // Waits for a batch in flight; that batch's checkpoint write then fails, and it rolls back.
-      await tx.query(`SELECT 1 FROM checkpoints WHERE name = $1 FOR UPDATE`, [checkpointName(projection)]);
-      for (const table of projection.tables) await tx.query(`TRUNCATE ${table}`);
-      await sql(
-        tx,
-        `UPDATE checkpoints SET transaction_id = $2, position = $3, events_handled = 0, updated_at = now(),
-           last_error = NULL, last_error_at = NULL WHERE name = $1`,
-        [checkpointName(projection), LOG_START.transactionId, LOG_START.position],
-      );
+  async rebuild(
+    names?: string | readonly string[],
+    options: Omit<RebuildOptions, 'databaseUrl'> = {},
+  ): Promise<RebuildResult> {
+    const wanted =
+      names === undefined ? this.projections.map((p) => p.name) : typeof names === 'string' ? [names] : names;
+    const chosen = wanted.map((name) => {
+      const projection = this.projections.find((p) => p.name === name);
+      if (!projection)
+        throw new UnknownProjectionError(
+          name,
+          this.projections.map((p) => p.name),
+        );
+      return projection;
     });
+    return rebuildProjections(this.store, chosen, { databaseUrl: this.options.databaseUrl, ...options });
   }
 
   runner(name: string): ProcessorRunner | undefined {
@@ -93,8 +142,43 @@ export class Projections {
   }
 }
 
+export class UnknownProjectionError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly known: readonly string[],
+  ) {
+    super(`no projection named ${projection} (known: ${known.join(', ')})`);
+  }
+}
+
 export function checkpointName(projection: Projection): string {
-  return `projection:${projection.name}`;
+  return projectionCheckpointName(projection);
+}
+
+interface RebuildRow {
+  projection: string;
+  state: RebuildRecord['state'];
+  phase: RebuildPhase;
+  events_read: string;
+  events_total: string;
+  transaction_id: string;
+  position: string;
+  started_at: Date;
+  finished_at: Date | null;
+  last_error: string | null;
+}
+
+function toRebuildRecord(r: RebuildRow): RebuildRecord {
+  return {
+    state: r.state,
+    phase: r.phase,
+    eventsRead: Number(r.events_read),
+    eventsTotal: Number(r.events_total),
+    checkpoint: { transactionId: r.transaction_id, position: Number(r.position) },
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    lastError: r.last_error,
+  };
 }
 
 async function countBetween(store: EventStore, from: Checkpoint, to: Checkpoint): Promise<number> {

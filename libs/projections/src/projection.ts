@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@cyborg/event-store';
 import type { EntityManager } from 'typeorm';
+import { RowFold, type TableSpec } from './fold/row-fold';
 
 /**
  * A read model kept from the log. apply() runs in the same transaction as the
@@ -9,7 +10,51 @@ import type { EntityManager } from 'typeorm';
 export interface Projection {
   readonly name: string;
   readonly eventTypes: readonly string[];
-  /** The tables this projection owns, emptied on rebuild. */
+  /** The tables this projection owns, rebuilt together. */
   readonly tables: readonly string[];
   apply(event: RecordedEvent, tx: EntityManager): Promise<void>;
+  /** Applies events in log order, ending where apply() on each in turn ends, in a few statements. */
+  applyBatch?(events: readonly RecordedEvent[], tx: EntityManager): Promise<void>;
+}
+
+/** A projection's batch: set-based where it can, else one event at a time. */
+export async function applyEvents(
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  tx: EntityManager,
+): Promise<void> {
+  if (events.length === 0) return;
+  if (projection.applyBatch) return projection.applyBatch(events, tx);
+  for (const event of events) await projection.apply(event, tx);
+}
+
+/** What one event does to a projection's rows, in memory. */
+export type FoldHandler = (event: RecordedEvent, rows: RowFold) => void;
+
+export interface FoldingProjectionDefinition {
+  name: string;
+  tables: readonly TableSpec[];
+  /** By event type: the types the projection follows. */
+  handlers: Readonly<Record<string, FoldHandler>>;
+}
+
+/**
+ * A projection written once, as in-memory changes to rows: one event alone is
+ * a batch of one, and a batch reads the rows it touches once, applies every
+ * event in order and writes only the difference (multi-row DELETE, UPDATE
+ * ... FROM and INSERT ... SELECT), so a batch ends exactly where its events
+ * one by one would.
+ */
+export function foldingProjection(definition: FoldingProjectionDefinition): Projection {
+  const { name, tables, handlers } = definition;
+  const apply = (event: RecordedEvent, rows: RowFold) => handlers[event.type]?.(event, rows);
+  const applyBatch = (events: readonly RecordedEvent[], tx: EntityManager) =>
+    new RowFold(tables).run(events, apply, tx);
+  return {
+    name,
+    eventTypes: Object.keys(handlers),
+    tables: tables.map((t) => t.name),
+    apply: (event, tx) => applyBatch([event], tx),
+    applyBatch,
+  };
 }

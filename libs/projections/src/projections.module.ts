@@ -1,4 +1,10 @@
-import { type DynamicModule, Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Injectable,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { EventStore } from '@cyborg/event-store';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';

@@ -25,13 +25,14 @@ export class CommandSender {
     private readonly settings: Settings,
   ) {}
 
-  async send<R>(request: Request, command: string, body: object): Promise<R> {
+  /** `timeoutMs`: for commands that wait on a host (programming); the RPC timeout otherwise. */
+  async send<R>(request: Request, command: string, body: object, options: { timeoutMs?: number } = {}): Promise<R> {
     const commandId = commandIdFor(request);
-    const reply = await this.rpc.request<CommandReply<R>>(conductorSubject(command), {
-      ...body,
-      commandId,
-      caller: callerFrom(request),
-    });
+    const reply = await this.rpc.request<CommandReply<R>>(
+      conductorSubject(command),
+      { ...body, commandId, caller: callerFrom(request) },
+      options.timeoutMs ? { timeoutMs: options.timeoutMs } : {},
+    );
     const caughtUp = await this.projections.waitFor(reply.checkpoint, this.settings.READ_YOUR_WRITES_TIMEOUT_MS);
     if (!caughtUp) {
       // The write is in the log; only the read models are late. Answer anyway.

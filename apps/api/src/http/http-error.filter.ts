@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { RpcFailure } from '@cyborg/messaging';
+import { isConnectionFailure, RpcFailure } from '@cyborg/messaging';
 import { cyborgErrorBody, UnresolvedArqsError } from './cyborg-error';
 
 interface BodyParserError {
@@ -10,6 +10,8 @@ interface BodyParserError {
 }
 
 const INTERNAL = { status: 500, message: 'The server could not complete the request; see its log for details' };
+/** PostgreSQL (or another dependency) is out of reach for now: not the caller's fault, worth a retry. */
+const UNAVAILABLE = { status: 503, message: 'A service the request needs is unavailable; try again shortly.' };
 
 /** The one place errors become HTTP answers: every error in Cyborg's shape, never a stack trace. */
 @Catch()
@@ -51,6 +53,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     const parser = error as BodyParserError;
     if (parser?.type) return this.describeParserError(parser, error);
+    if (isConnectionFailure(error)) return UNAVAILABLE;
     return INTERNAL;
   }
 

@@ -12,6 +12,12 @@ import { RpcClient, RpcFailure } from '@cyborg/messaging';
 /** Waits between tries while no agent listens on the host's subject (an agent restarting). */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2000;
+/**
+ * An unanswered request is asked again this often: an agent that died with
+ * the request in hand and came back has lost it, while a live agent still
+ * working on it answers both from the one job.
+ */
+const ASK_AGAIN_MS = 5000;
 
 /** The conductor's side of a host's bind work: asks, and always comes back by the deadline. */
 @Injectable()
@@ -22,8 +28,9 @@ export class AgentWorkClient {
 
   /**
    * Asks the host's agent to prepare the handle, again while nobody answers
-   * (the job id makes a repeat harmless), until the deadline. Resolves
-   * `null` only when `signal` aborts (the conductor stopping).
+   * or every ASK_AGAIN_MS while the answer is slow (the job id makes a repeat
+   * harmless), until the deadline. Resolves `null` only when `signal` aborts
+   * (the conductor stopping).
    */
   async prepare(hostname: string, work: PrepareAttachHandleWork, signal: AbortSignal): Promise<BindOutcome | null> {
     const deadline = Date.parse(work.deadline);
@@ -34,7 +41,9 @@ export class AgentWorkClient {
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, reason: `The bind did not finish by its deadline: ${lastProblem}.` };
       try {
-        const reply = await this.rpc.request<AttachHandleWorkReply>(subject, work, { timeoutMs: left });
+        const reply = await this.rpc.request<AttachHandleWorkReply>(subject, work, {
+          timeoutMs: Math.min(left, ASK_AGAIN_MS),
+        });
         if (signal.aborted) return null;
         if (reply.ok) return reply;
         return {
@@ -45,10 +54,8 @@ export class AgentWorkClient {
         if (signal.aborted) return null;
         const failure = error instanceof RpcFailure ? error : RpcFailure.internal(String(error));
         if (failure.code === 'timeout') {
-          return {
-            ok: false,
-            reason: `The bind did not finish by its deadline: the agent of host ${hostname} did not answer.`,
-          };
+          lastProblem = `the agent of host ${hostname} did not answer`;
+          continue;
         }
         if (failure.status !== 503) {
           return { ok: false, reason: `The agent of host ${hostname} refused the bind: ${failure.message}` };

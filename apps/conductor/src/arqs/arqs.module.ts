@@ -10,6 +10,8 @@ import { CreateArqsController, CreateArqsHandler } from './create-arqs.handler';
 import { HostLocks } from './host-locks';
 import { ReleaseArqsController, ReleaseArqsHandler } from './release-arqs.handler';
 import { SetDeviceStatusController, SetDeviceStatusHandler } from './set-device-status.handler';
+import { ProgramDeployableController, ProgramDeployableHandler } from '../programming/program-deployable.handler';
+import { HeartbeatController, HostLiveness } from '../host-liveness/host-liveness';
 
 /** The conductor's ARQ lifecycle: create, bind (with the agents), unbind, delete, device status, Nova. */
 @Module({})
@@ -25,7 +27,14 @@ export class ArqsModule {
           defaultTimeoutMs: settings.RPC_TIMEOUT_MS,
         }),
       ],
-      controllers: [CreateArqsController, BindArqsController, ReleaseArqsController, SetDeviceStatusController],
+      controllers: [
+        CreateArqsController,
+        BindArqsController,
+        ReleaseArqsController,
+        SetDeviceStatusController,
+        ProgramDeployableController,
+        HeartbeatController,
+      ],
       providers: [
         { provide: Settings, useValue: settings },
         ArqStreams,
@@ -37,7 +46,10 @@ export class ArqsModule {
         BindArqsHandler,
         ReleaseArqsHandler,
         SetDeviceStatusHandler,
+        ProgramDeployableHandler,
+        HostLiveness,
       ],
+      exports: [HostLiveness],
     };
   }
 }

@@ -25,9 +25,8 @@ import {
 import { type AppendRequest, type Checkpoint, CommandExecutor, compareCheckpoints } from '@cyborg/event-store';
 import { RpcFailure } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
-import { NovaNotifier } from '../nova/nova-notifier';
 import { arqCallerOf, ArqStreams } from './arq-streams';
-import { type BindResolution, BindJobs } from './bind-jobs';
+import { BindJobs } from './bind-jobs';
 import { HostLocks } from './host-locks';
 
 /**
@@ -47,7 +46,6 @@ export class BindArqsHandler {
     private readonly executor: CommandExecutor,
     private readonly locks: HostLocks,
     private readonly jobs: BindJobs,
-    private readonly nova: NovaNotifier,
     private readonly settings: Settings,
   ) {}
 
@@ -96,6 +94,7 @@ export class BindArqsHandler {
                     instanceUuid: binding.instanceUuid,
                     projectId: binding.projectId ?? caller.projectId ?? checked[i].projectId,
                     deadline,
+                    now: new Date().toISOString(),
                   },
                   checked[i],
                   host.state,
@@ -127,9 +126,6 @@ export class BindArqsHandler {
     );
     if (outcome.duplicate) return { result: outcome.result, checkpoint: outcome.checkpoint };
 
-    const failedAtOnce: BindResolution[] = bindings
-      .filter((b) => outcome.result.states[b.uuid] === 'BindFailed')
-      .map((b) => ({ arqUuid: b.uuid, instanceUuid: b.instanceUuid, state: 'BindFailed', checkpoint: null }));
     let checkpoint = outcome.checkpoint;
     const jobs = started.map((s) =>
       this.jobs.run(s).then((resolution) => {
@@ -139,12 +135,8 @@ export class BindArqsHandler {
         return resolution;
       }),
     );
-    const all = Promise.all(jobs).then((resolutions) => {
-      // A bind abandoned at shutdown is ended, and told to Nova, by the next sweep.
-      const ended = resolutions.filter((r): r is BindResolution => r !== null);
-      this.nova.notify(BindJobs.novaEvents([...failedAtOnce, ...ended]));
-    });
-    await Promise.race([all, sleep(this.syncWaitMs)]);
+    // Nova hears of each end from the log (NovaNotifier); a bind abandoned at shutdown is ended by the next sweep.
+    await Promise.race([Promise.all(jobs), sleep(this.syncWaitMs)]);
     return { result: outcome.result, checkpoint: checkpoint as Checkpoint | null };
   }
 

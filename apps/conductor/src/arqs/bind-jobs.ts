@@ -1,10 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
 import { ArqBindStarted, type ArqBindStartedV1, type PrepareAttachHandleWork, Streams } from '@cyborg/contracts';
-import { type Arq, type BindOutcome, decideConfirmBind } from '@cyborg/domain';
-import { type Checkpoint, CommandExecutor } from '@cyborg/event-store';
-import type { ArqBoundEvent } from '../nova/nova-client';
-import { NovaNotifier } from '../nova/nova-notifier';
+import { type Arq, type BindOutcome, decideConfirmBind, decideRecordProgramming } from '@cyborg/domain';
+import { type Checkpoint, CommandExecutor, type AppendRequest } from '@cyborg/event-store';
 import { AgentWorkClient } from './agent-work.client';
 import { ArqStreams, conductorMetadata } from './arq-streams';
 
@@ -41,7 +39,6 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly streams: ArqStreams,
     private readonly executor: CommandExecutor,
     private readonly agents: AgentWorkClient,
-    private readonly nova: NovaNotifier,
     private readonly settings: Settings,
   ) {}
 
@@ -88,15 +85,6 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     return job;
   }
 
-  /** The events Nova waits for, one per ARQ; an ARQ that moved on counts as failed, as upstream. */
-  static novaEvents(resolutions: readonly BindResolution[]): ArqBoundEvent[] {
-    return resolutions.map((r) => ({
-      serverUuid: r.instanceUuid,
-      arqUuid: r.arqUuid,
-      status: r.state === 'Bound' ? 'completed' : 'failed',
-    }));
-  }
-
   private async drive(started: ArqBindStartedV1): Promise<BindResolution | null> {
     const signal = this.stopping.signal;
     const deadline = Date.parse(started.deadline);
@@ -113,6 +101,7 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
         attempt: started.attempt,
         deadline: started.deadline,
         attachHandle: started.attachHandle,
+        ...(started.programming ? { program: { ...started.programming } } : {}),
       };
       // The request has the same limit; this timer ends the bind even if it did not.
       const watch = deadlineWatch(deadline + WATCHDOG_GRACE_MS, signal);
@@ -138,8 +127,28 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
           async () => {
             const { state, version } = await this.streams.arq(uuid);
             const events = decideConfirmBind({ attempt, outcome }, state);
+            const appends: AppendRequest[] = [{ streamId: Streams.arq(uuid), expectedVersion: version, events }];
+            // What the agent programmed is true of the device whatever became of the ARQ.
+            if (outcome.ok && outcome.programmed) {
+              const host = await this.streams.host(started.hostname);
+              const programmed = decideRecordProgramming(
+                {
+                  hostname: started.hostname,
+                  deployableUuid: started.attachHandle.deployableUuid,
+                  programmed: outcome.programmed,
+                  arqUuid: uuid,
+                },
+                host.state,
+              );
+              if (programmed.length > 0)
+                appends.push({
+                  streamId: Streams.host(started.hostname),
+                  expectedVersion: host.version,
+                  events: programmed,
+                });
+            }
             return {
-              appends: [{ streamId: Streams.arq(uuid), expectedVersion: version, events }],
+              appends,
               result: { state: events.length === 0 ? null : outcome.ok ? 'Bound' : 'BindFailed' },
             };
           },
@@ -191,9 +200,7 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
         attempt: started.attempt,
         deadline: started.deadline,
       });
-      void this.run(started).then((resolution) => {
-        if (resolution) this.nova.notify(BindJobs.novaEvents([resolution]));
-      });
+      void this.run(started);
     }
   }
 }
@@ -214,6 +221,7 @@ function startedOf(arq: Arq): ArqBindStartedV1 | null {
     projectId: arq.projectId,
     attachHandle: arq.holding.handle,
     deadline: arq.deadline,
+    ...(arq.programming ? { programming: arq.programming } : {}),
   };
 }
 

@@ -1,44 +1,119 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
+import {
+  ArqBindFailed,
+  type ArqBindFailedV1,
+  ArqBindStarted,
+  type ArqBindStartedV1,
+  ArqBound,
+  type ArqBoundV1,
+  ArqDeleted,
+  type ArqDeletedV1,
+  ArqUnbound,
+  type ArqUnboundV1,
+  Streams,
+} from '@cyborg/contracts';
+import { EventStore, type LogProcessor, ProcessorRunner, type RecordedEvent } from '@cyborg/event-store';
 import { type ArqBoundEvent, NovaClient } from './nova-client';
 
 /**
- * Sends bind outcomes to Nova in the background, so a bind never waits on
- * Nova; without NOVA_URL it only logs. Pending sends are cut short at shutdown.
+ * Tells Nova how every bind ended, from the log: a processor over the ARQ
+ * events with its own checkpoint, moved only once Nova took the events, so
+ * a conductor that dies between recording `Bound` and telling Nova tells it
+ * after its restart (at least once; Nova ignores a repeated event). One
+ * conductor sends at a time. Without NOVA_URL nothing runs.
  */
 @Injectable()
-export class NovaNotifier implements OnApplicationShutdown {
+export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('nova');
-  private readonly client: NovaClient | null;
   private readonly stopping = new AbortController();
-  private readonly pending = new Set<Promise<void>>();
+  private runner: ProcessorRunner | null = null;
 
-  constructor(settings: Settings) {
-    this.client = settings.NOVA_URL
-      ? new NovaClient({ url: settings.NOVA_URL, token: settings.NOVA_AUTH_TOKEN || undefined })
-      : null;
-  }
+  constructor(
+    private readonly store: EventStore,
+    private readonly settings: Settings,
+  ) {}
 
-  notify(events: readonly ArqBoundEvent[]): void {
-    if (events.length === 0) return;
-    if (!this.client) {
-      this.logger.debug({ msg: 'NOVA_URL unset: bind outcomes not sent to Nova', events: events.length });
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.settings.NOVA_URL) {
+      this.logger.log({ msg: 'NOVA_URL unset: bind outcomes are not sent to Nova' });
       return;
     }
-    const client = this.client;
-    const sending = (async () => {
-      const delivery = await client.sendBindEvents(events, this.stopping.signal);
-      const arqs = events.map((e) => `${e.arqUuid}:${e.status}`);
-      if (delivery.delivered)
-        this.logger.log({ msg: 'Nova notified', arqs, status: delivery.status, detail: delivery.detail });
-      else this.logger.error({ msg: 'Nova not notified', arqs, status: delivery.status, detail: delivery.detail });
-    })().catch((error: unknown) => this.logger.error({ msg: 'Nova notification failed', error: String(error) }));
-    this.pending.add(sending);
-    void sending.finally(() => this.pending.delete(sending));
+    const client = new NovaClient({ url: this.settings.NOVA_URL, token: this.settings.NOVA_AUTH_TOKEN || undefined });
+    const processor: LogProcessor = {
+      name: 'nova-notifications',
+      eventTypes: [ArqBound.type, ArqBindFailed.type, ArqUnbound.type, ArqDeleted.type],
+      delivery: 'external',
+      batchSize: 200,
+      handle: (events) => this.send(client, events),
+    };
+    this.runner = new ProcessorRunner(processor, this.store, {
+      databaseUrl: this.settings.DATABASE_URL,
+      pollIntervalMs: this.settings.PROJECTION_POLL_MS,
+    });
+    await this.runner.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([...this.pending]);
+    await this.runner?.stop();
+  }
+
+  /** One request per instance; a Nova that is away fails the batch, which the runner sends again. */
+  private async send(client: NovaClient, events: RecordedEvent[]): Promise<void> {
+    const byInstance = new Map<string, ArqBoundEvent[]>();
+    for (const event of events) {
+      const outcome = await this.outcomeOf(event);
+      if (!outcome) continue;
+      const list = byInstance.get(outcome.serverUuid) ?? [];
+      list.push(outcome);
+      byInstance.set(outcome.serverUuid, list);
+    }
+    for (const [instance, outcomes] of byInstance) {
+      const delivery = await client.sendBindEvents(outcomes, this.stopping.signal);
+      const arqs = outcomes.map((e) => `${e.arqUuid}:${e.status}`);
+      if (delivery.delivered) {
+        this.logger.log({ msg: 'Nova notified', instance, arqs, status: delivery.status, detail: delivery.detail });
+        continue;
+      }
+      const retryable = delivery.status === null || delivery.status >= 500 || [408, 429].includes(delivery.status);
+      if (retryable && !this.stopping.signal.aborted) throw new Error(`Nova not reachable: ${delivery.detail}`);
+      // Nova refused for good (the instance is gone): sending again would not change that.
+      this.logger.error({ msg: 'Nova not notified', instance, arqs, status: delivery.status, detail: delivery.detail });
+    }
+  }
+
+  /** The event Nova waits for, if this log event ended a bind. */
+  private async outcomeOf(event: RecordedEvent): Promise<ArqBoundEvent | null> {
+    switch (event.type) {
+      case ArqBound.type: {
+        const d = event.data as unknown as ArqBoundV1;
+        const instance = d.instanceUuid ?? (await this.instanceOfBind(d.uuid, d.attempt));
+        return instance ? { serverUuid: instance, arqUuid: d.uuid, status: 'completed' } : null;
+      }
+      case ArqBindFailed.type: {
+        const d = event.data as unknown as ArqBindFailedV1;
+        return d.instanceUuid ? { serverUuid: d.instanceUuid, arqUuid: d.uuid, status: 'failed' } : null;
+      }
+      case ArqUnbound.type:
+      case ArqDeleted.type: {
+        // Upstream: an ARQ unbound or deleted while its bind ran counts as failed.
+        const d = event.data as unknown as ArqUnboundV1 | ArqDeletedV1;
+        return d.interruptedBind
+          ? { serverUuid: d.interruptedBind.instanceUuid, arqUuid: d.uuid, status: 'failed' }
+          : null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** For Bound events recorded before they carried the instance. */
+  private async instanceOfBind(arqUuid: string, attempt: number): Promise<string | null> {
+    const events = await this.store.readStream(Streams.arq(arqUuid));
+    const started = events.find(
+      (e) => e.type === ArqBindStarted.type && (e.data as unknown as ArqBindStartedV1).attempt === attempt,
+    );
+    return started ? (started.data as unknown as ArqBindStartedV1).instanceUuid : null;
   }
 }

@@ -1,14 +1,15 @@
-import { Controller, Injectable } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Controller, Injectable, Logger } from '@nestjs/common';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
-  conductorSubject,
   ConductorCommands,
+  hostCommandPattern,
   RegisterHostCommand,
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
 import { decideRegisterHost, evolveHost, fold, initialHostState } from '@cyborg/domain';
 import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { requireSubjectHost } from '../host-commands/subject-host';
 
 @Injectable()
 export class RegisterHostHandler {
@@ -20,7 +21,12 @@ export class RegisterHostHandler {
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
     const outcome = await this.executor.execute(
-      { commandId: command.commandId, type: ConductorCommands.registerHost, payload: command, metadata: { ...command.caller } },
+      {
+        commandId: command.commandId,
+        type: ConductorCommands.registerHost,
+        payload: command,
+        metadata: { ...command.caller },
+      },
       async () => {
         const events = await this.store.readStream(streamId);
         const state = fold(events, evolveHost, initialHostState);
@@ -37,10 +43,13 @@ export class RegisterHostHandler {
 
 @Controller()
 export class RegisterHostController {
+  private readonly logger = new Logger('register-host');
+
   constructor(private readonly handler: RegisterHostHandler) {}
 
-  @MessagePattern(conductorSubject(ConductorCommands.registerHost))
-  registerHost(@Payload() command: RegisterHostCommand): Promise<RegisterHostResult> {
+  @MessagePattern(hostCommandPattern(ConductorCommands.registerHost))
+  registerHost(@Payload() command: RegisterHostCommand, @Ctx() context: NatsContext): Promise<RegisterHostResult> {
+    requireSubjectHost(context, command.hostname, this.logger);
     return this.handler.handle(command);
   }
 }

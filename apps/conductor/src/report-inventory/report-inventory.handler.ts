@@ -1,9 +1,9 @@
 import { Controller, Injectable, Logger } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
   type CommandReply,
-  conductorSubject,
   ConductorCommands,
+  hostCommandPattern,
   ReportInventoryCommand,
   ReportInventoryErrors,
   type ReportInventoryResult,
@@ -22,6 +22,8 @@ import { inventoryHash } from '@cyborg/drivers';
 import { CommandExecutor, EventStore, StreamStateCache } from '@cyborg/event-store';
 import { RpcFailure } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
+import { HostLiveness } from '../host-liveness/host-liveness';
+import { requireSubjectHost } from '../host-commands/subject-host';
 
 /**
  * Records an agent's inventory snapshot as the changes since the last one.
@@ -37,6 +39,7 @@ export class ReportInventoryHandler {
   constructor(
     store: EventStore,
     private readonly executor: CommandExecutor,
+    private readonly liveness: HostLiveness,
   ) {
     this.hosts = new StreamStateCache(store, initialHostState, evolveHost);
   }
@@ -51,6 +54,8 @@ export class ReportInventoryHandler {
       metadata: { ...command.caller },
     };
     const current = await this.hosts.load(streamId);
+    // A report is a sign of life: a host marked down comes back.
+    if (current.state.down) await this.liveness.heard(hostname);
     if (isUnchangedInventory(command, current.state)) {
       // A replayed command still gets its first answer; a fresh one is simply unchanged.
       const replayed = await runCommand(() => this.executor.recorded<ReportInventoryResult>(executable));
@@ -59,6 +64,7 @@ export class ReportInventoryHandler {
     }
     // The hash decides whether later reports are skipped, so it must be the devices' own.
     if (inventoryHash({ hostname, devices: command.devices }) !== command.inventoryHash) {
+      this.logger.warn({ msg: 'refused an inventory report', hostname, reason: 'inventoryHash mismatch' });
       throw RpcFailure.invalid(`inventoryHash of host ${hostname} does not match the devices reported`, {
         code: 'inventory_hash_mismatch',
       });
@@ -67,7 +73,13 @@ export class ReportInventoryHandler {
       this.executor.execute<ReportInventoryResult>(executable, async () => {
         const { state, version } = await this.hosts.load(streamId);
         const events = decideReportInventory(command, state);
-        if (events instanceof DomainError) throw refusal(events, state);
+        if (events instanceof DomainError) {
+          // A stale report is routine (the agent continues above it); anything else is a broken or lying agent.
+          if (events.code !== ReportInventoryErrors.staleReport) {
+            this.logger.warn({ msg: 'refused an inventory report', hostname, reason: events.message });
+          }
+          throw refusal(events, state);
+        }
         return {
           appends: [{ streamId, expectedVersion: version, events }],
           result:
@@ -103,10 +115,16 @@ function refusal(error: DomainError, state: HostState): RpcFailure {
 
 @Controller()
 export class ReportInventoryController {
+  private readonly logger = new Logger('report-inventory');
+
   constructor(private readonly handler: ReportInventoryHandler) {}
 
-  @MessagePattern(conductorSubject(ConductorCommands.reportInventory))
-  reportInventory(@Payload() command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
+  @MessagePattern(hostCommandPattern(ConductorCommands.reportInventory))
+  reportInventory(
+    @Payload() command: ReportInventoryCommand,
+    @Ctx() context: NatsContext,
+  ): Promise<CommandReply<ReportInventoryResult>> {
+    requireSubjectHost(context, command.hostname, this.logger);
     return this.handler.handle(command);
   }
 }

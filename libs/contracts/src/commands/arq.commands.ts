@@ -39,21 +39,31 @@ export interface CreateArqsResult {
 
 /** One ARQ of a bind: the fields of Cyborg's PATCH `add` ops, uuids in canonical form. */
 export class ArqBindingDto {
-  @IsString() @MinLength(36) @MaxLength(36)
+  @IsString()
+  @MinLength(36)
+  @MaxLength(36)
   uuid: string;
 
   /** Nova's compute node name; the host stream it names decides the allocation. */
-  @IsString() @MinLength(1) @MaxLength(255)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   hostname: string;
 
-  @IsString() @MinLength(36) @MaxLength(36)
+  @IsString()
+  @MinLength(36)
+  @MaxLength(36)
   deviceRpUuid: string;
 
-  @IsString() @MinLength(36) @MaxLength(36)
+  @IsString()
+  @MinLength(36)
+  @MaxLength(36)
   instanceUuid: string;
 
   /** An admin's `/project_id` (µv 2.1); otherwise the caller's project. */
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   projectId?: string;
 }
 
@@ -111,7 +121,10 @@ export class DeleteArqsCommand extends CommandEnvelope {
   @MaxLength(255, { each: true })
   uuids: string[];
 
-  @IsOptional() @IsString() @MinLength(36) @MaxLength(36)
+  @IsOptional()
+  @IsString()
+  @MinLength(36)
+  @MaxLength(36)
   instanceUuid?: string;
 }
 

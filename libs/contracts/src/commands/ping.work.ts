@@ -1,7 +1,9 @@
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class PingWork {
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   from?: string;
 }
 

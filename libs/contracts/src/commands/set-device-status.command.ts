@@ -8,7 +8,9 @@ export class SetDeviceStatusCommand extends CommandEnvelope {
   @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'hostname must be a DNS hostname' })
   hostname: string;
 
-  @IsString() @MinLength(36) @MaxLength(36)
+  @IsString()
+  @MinLength(36)
+  @MaxLength(36)
   deviceUuid: string;
 
   @IsIn(['enabled', 'maintaining'])

@@ -2,10 +2,12 @@ import { DeviceProfileCreated } from './device-profile-created.v1';
 import { DeviceProfileDeleted } from './device-profile-deleted.v1';
 import { DeviceProfileNameClaimed, DeviceProfileNameReleased } from './device-profile-name.v1';
 import { HostRegistered } from './host-registered.v1';
+import { HostDown, HostUp } from './host-liveness.v1';
 import { inventoryEventSchemas } from './inventory/index';
 import { arqEventSchemas } from './arq/index';
 
 export * from './host-registered.v1';
+export * from './host-liveness.v1';
 export * from './device-profile-created.v1';
 export * from './device-profile-deleted.v1';
 export * from './device-profile-name.v1';
@@ -22,6 +24,8 @@ export interface EventSchema {
 /** Every event type with its current schema version; the event store upcasts older ones on read. */
 export const eventSchemas: EventSchema[] = [
   HostRegistered,
+  HostDown,
+  HostUp,
   DeviceProfileCreated,
   DeviceProfileDeleted,
   DeviceProfileNameClaimed,

@@ -4,12 +4,21 @@ import { DomainError } from '../domain-error';
 import { type DomainEvent, fold } from '../domain-event';
 import { evolveDeviceProfile, initialDeviceProfileState } from '../device-profile/device-profile';
 import { decideSetDeviceStatus } from '../host/attach-handle-allocation';
-import { decideRegisterHost, evolveHost, type HostState, initialHostState } from '../host/host';
+import {
+  decideHostDown,
+  decideHostUp,
+  decideRegisterHost,
+  evolveHost,
+  type HostState,
+  initialHostState,
+} from '../host/host';
+import { decideRecordProgramming } from '../host/programming';
 import { resourceProviderUuid } from '../host/inventory-ids';
 import { decideReportInventory } from '../host/inventory.decide';
 import {
   type ArqCaller,
   arqCountsOfGroups,
+  arqResourceClassesOfGroup,
   checkBindable,
   decideBindArq,
   decideConfirmBind,
@@ -112,7 +121,7 @@ function bindable(state: ArqState, caller: ArqCaller = nova): Arq {
   return arq;
 }
 
-const binding = { hostname, deviceRpUuid: rp, instanceUuid: instance, projectId: project, deadline };
+const binding = { hostname, deviceRpUuid: rp, instanceUuid: instance, projectId: project, deadline, now };
 
 /** Given an ARQ whose bind started on `host`: both streams after the decision. */
 function givenBindStarted(host: HostState, uuid = arqUuid) {
@@ -162,10 +171,19 @@ describe('creating ARQs', () => {
           deviceProfileGroup: groups[1],
           projectId: project,
           createdAt: now,
+          resourceClass: 'CUSTOM_NIC',
         },
       },
     ]);
     expect(arqs[2].created.deviceProfileGroup).not.toBe(groups[1]);
+    // The group's copy alone cannot tell its two ARQs apart: schema 2 records each one's resource class.
+    expect(arqs.map((a) => a.created.resourceClass)).toEqual(['FPGA', 'FPGA', 'CUSTOM_NIC', 'CUSTOM_X']);
+  });
+
+  it('gives every ARQ of a Xilinx group the FPGA class, as many as it counts', () => {
+    const group = { 'resources:FPGA': '2', 'trait:CUSTOM_FPGA_XILINX': 'required' };
+    expect(arqResourceClassesOfGroup(group)).toEqual(['FPGA', 'FPGA', 'FPGA', 'FPGA']);
+    expect(arqResourceClassesOfGroup(group)).toHaveLength(arqCountsOfGroups([group])[0]);
   });
 
   it('counts a Xilinx group twice (management and user functions), and a group without resources not at all', () => {
@@ -297,11 +315,90 @@ describe('binding an ARQ', () => {
     });
   });
 
-  it('fails at once when the group asks for FPGA programming, which is not supported yet', () => {
-    const group = { 'resources:FPGA': '1', 'accel:bitstream_id': 'd5ca2f11-8d1c-4fb0-9bd8-3c6ab0a0f0b7' };
-    const decision = decideBindArq(binding, bindable(givenArq(created(arqUuid, group))), givenHost());
-    expect(decision.hostEvents).toEqual([]);
-    expect(decision.failure).toMatchObject({ code: 'programming_not_supported' });
+  describe('programming at bind (FPGA as a Service)', () => {
+    const bitstream = 'd5ca2f11-8d1c-4fb0-9bd8-3c6ab0a0f0b7';
+    const fpgaGroup = { 'resources:FPGA': '1', 'accel:bitstream_id': bitstream };
+    const programmed = (host: HostState, functionId: string | null = null) => {
+      const deployable = [...host.inventory.deployables.values()][0];
+      const events = decideRecordProgramming(
+        {
+          hostname,
+          deployableUuid: deployable.uuid,
+          programmed: { bitstreamId: bitstream, functionId, checksum: { algorithm: 'sha512', value: 'ab' } },
+          arqUuid: null,
+        },
+        host,
+      );
+      return fold(events, evolveHost, host);
+    };
+
+    it('starts the bind with what the agent must program first', () => {
+      const decision = decideBindArq(binding, bindable(givenArq(created(arqUuid, fpgaGroup))), givenHost());
+      expect(decision.failure).toBeNull();
+      expect(decision.arqEvents[0].data).toMatchObject({ programming: { bitstreamId: bitstream, functionId: null } });
+    });
+
+    it('does not reprogram a deployable that carries the bitstream already', () => {
+      const decision = decideBindArq(binding, bindable(givenArq(created(arqUuid, fpgaGroup))), programmed(givenHost()));
+      expect(decision.failure).toBeNull();
+      expect(decision.arqEvents[0].data).not.toHaveProperty('programming');
+    });
+
+    it('knows a function by the function id of the bitstream it carries', () => {
+      const group = { 'resources:FPGA': '1', 'accel:function_id': 'nic-1.0' };
+      const host = programmed(givenHost(), 'nic-1.0');
+      const deployable = [...host.inventory.deployables.values()][0];
+      expect(deployable.functionTrait).toBe('CUSTOM_FPGA_FUNCTION_ID_FAKE_NIC_1_0');
+      const decision = decideBindArq(binding, bindable(givenArq(created(arqUuid, group))), host);
+      expect(decision.arqEvents[0].data).not.toHaveProperty('programming');
+    });
+
+    it('refuses both a bitstream and a function, and a bitstream id that is not a uuid', () => {
+      const both = { ...fpgaGroup, 'accel:function_id': 'f1' };
+      expect(decideBindArq(binding, bindable(givenArq(created(arqUuid, both))), givenHost()).failure).toMatchObject({
+        code: 'bitstream_and_function',
+      });
+      const bad = { 'resources:FPGA': '1', 'accel:bitstream_id': '../../etc/passwd' };
+      expect(decideBindArq(binding, bindable(givenArq(created(arqUuid, bad))), givenHost()).failure).toMatchObject({
+        code: 'invalid_bitstream_id',
+      });
+    });
+
+    it('never reprograms a device another ARQ is using', () => {
+      const { host } = givenBindStarted(givenHost(2), '11111111-1111-4111-8111-111111111111');
+      const decision = decideBindArq(binding, bindable(givenArq(created(arqUuid, fpgaGroup))), host);
+      expect(decision.hostEvents).toEqual([]);
+      expect(decision.failure).toMatchObject({ code: 'deployable_in_use' });
+    });
+
+    it('takes no handle of a deployable an operator is programming, until that ends or its deadline passes', () => {
+      const host = givenHost();
+      const deployable = [...host.inventory.deployables.values()][0];
+      const started = fold(
+        [
+          {
+            type: 'DeployableProgrammingStarted',
+            data: { hostname, uuid: deployable.uuid, name: deployable.name, bitstreamId: bitstream, deadline },
+          },
+        ],
+        evolveHost,
+        host,
+      );
+      expect(decideBindArq(binding, bindable(givenArq(created())), started).failure).toMatchObject({
+        code: 'deployable_programming',
+      });
+      const later = { ...binding, now: '2026-07-21T10:02:00.000Z' };
+      expect(decideBindArq(later, bindable(givenArq(created())), started).failure).toBeNull();
+    });
+  });
+
+  it('fails binds to a host that is down at once, until it is heard again', () => {
+    const host = givenHost();
+    const down = fold(decideHostDown(hostname, now, host), evolveHost, host);
+    expect(decideHostDown(hostname, now, down)).toEqual([]);
+    expect(decideBindArq(binding, bindable(givenArq(created())), down).failure).toMatchObject({ code: 'host_down' });
+    const up = fold(decideHostUp(hostname, down), evolveHost, down);
+    expect(decideBindArq(binding, bindable(givenArq(created())), up).failure).toBeNull();
   });
 
   it("refuses an ARQ that is not Initial or Unbound, and another project's ARQ as not found", () => {
@@ -327,6 +424,7 @@ describe('the agent confirming a bind', () => {
         data: {
           uuid: arqUuid,
           attempt: 1,
+          instanceUuid: instance,
           attachHandleUuid: arq.arq!.holding!.handle.uuid,
           attachHandleType: 'TEST_PCI',
           attachHandleInfo: handleInfo(1),
@@ -391,8 +489,10 @@ describe('unbinding and deleting', () => {
           data: { hostname, uuid: handle.uuid, deployableUuid: handle.deployableUuid, arqUuid },
         },
       ]);
+      // Unbinding a bind in progress records it, so Nova hears that bind failed.
+      const interrupted = state === start.arq ? { interruptedBind: { attempt: 1, instanceUuid: instance } } : {};
       expect(decision.arqEvents).toEqual([
-        { type: 'ArqUnbound', data: { uuid: arqUuid, releasedAttachHandleUuid: handle.uuid } },
+        { type: 'ArqUnbound', data: { uuid: arqUuid, releasedAttachHandleUuid: handle.uuid, ...interrupted } },
       ]);
       const freed = fold(decision.hostEvents, evolveHost, start.host).inventory.attachHandles.get(handle.uuid);
       expect(freed).toMatchObject({ inUse: false, allocatedTo: null });

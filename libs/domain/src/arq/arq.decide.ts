@@ -6,18 +6,20 @@ import {
   ArqBound,
   type ArqBoundV1,
   ArqCreated,
-  type ArqCreatedV1,
+  type ArqCreatedV2,
   ArqDeleted,
   type ArqDeletedV1,
   ArqUnbound,
   type ArqUnboundV1,
   type DeviceProfileGroup,
+  resourcesOfGroup,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
 import type { DomainEvent } from '../domain-event';
 import type { DeviceProfileState } from '../device-profile/device-profile';
 import { DeviceProfileErrors } from '../device-profile/device-profile.errors';
 import { decideAllocateAttachHandle, decideReleaseAttachHandle } from '../host/attach-handle-allocation';
+import { decideBindProgramming, type ProgrammedBitstream, programmingRequestOf } from '../host/programming';
 import type { HostState } from '../host/host';
 import { ArqErrors } from './arq.errors';
 import type { Arq, ArqState } from './arq.state';
@@ -55,6 +57,18 @@ const amount = (value: string | undefined) => {
   return Number.isFinite(n) && n > 0 ? n : 0;
 };
 
+/**
+ * The resource class of each ARQ of a group, in creation order: each
+ * `resources:<class>` entry's amount in the group's key order (twice per
+ * FPGA for a Xilinx group), so arqCountsOfGroups counts the same units.
+ */
+export function arqResourceClassesOfGroup(group: DeviceProfileGroup): string[] {
+  if (group['trait:CUSTOM_FPGA_XILINX'] === 'required') {
+    return Array<string>(2 * amount(group['resources:FPGA'])).fill('FPGA');
+  }
+  return resourcesOfGroup(group).flatMap(({ resourceClass, amount: n }) => Array<string>(n).fill(resourceClass));
+}
+
 export interface CreateArqs {
   deviceProfileName: string;
   projectId: string | null;
@@ -67,7 +81,7 @@ export interface CreateArqs {
 export interface NewArq {
   uuid: string;
   events: DomainEvent[];
-  created: ArqCreatedV1;
+  created: ArqCreatedV2;
 }
 
 /** One ARQ per requested unit of each group, in group order, each holding a copy of its group. */
@@ -82,8 +96,9 @@ export function decideCreateArqs(command: CreateArqs, profile: DeviceProfileStat
   if (command.uuids.length < total) throw new Error(`decideCreateArqs needs ${total} uuids`);
   const arqs: NewArq[] = [];
   counts.forEach((count, groupId) => {
+    const resourceClasses = arqResourceClassesOfGroup(current.groups[groupId]);
     for (let i = 0; i < count; i++) {
-      const created: ArqCreatedV1 = {
+      const created: ArqCreatedV2 = {
         uuid: command.uuids[arqs.length],
         deviceProfileUuid: current.uuid,
         deviceProfileName: current.name,
@@ -91,6 +106,7 @@ export function decideCreateArqs(command: CreateArqs, profile: DeviceProfileStat
         deviceProfileGroup: { ...current.groups[groupId] },
         projectId: command.projectId,
         createdAt: command.now,
+        resourceClass: resourceClasses[i] ?? null,
       };
       arqs.push({ uuid: created.uuid, created, events: [{ type: ArqCreated.type, data: { ...created } }] });
     }
@@ -109,21 +125,6 @@ export function checkBindable(uuid: string, state: ArqState, caller: ArqCaller):
   return arq;
 }
 
-/**
- * The seam for FPGA programming: what a group asks the device to be
- * programmed with (Cyborg's `accel:bitstream_id` / `accel:function_id`).
- * Programming is not done yet, so such a bind fails with this reason rather
- * than give a guest a device without its function.
- */
-export function programmingRequestOf(group: DeviceProfileGroup): string | null {
-  const bitstream = group['accel:bitstream_id'];
-  const fn = group['accel:function_id'];
-  if (bitstream !== undefined && fn !== undefined) return `both bitstream ${bitstream} and function ${fn}`;
-  if (bitstream !== undefined) return `bitstream ${bitstream}`;
-  if (fn !== undefined) return `function ${fn}`;
-  return null;
-}
-
 export interface BindArq {
   hostname: string;
   deviceRpUuid: string;
@@ -131,6 +132,8 @@ export interface BindArq {
   projectId: string | null;
   /** ISO 8601: when the bind must have ended. */
   deadline: string;
+  /** ISO 8601: the deciding conductor's clock. */
+  now: string;
 }
 
 export interface BindDecision {
@@ -162,14 +165,16 @@ export function decideBindArq(command: BindArq, arq: Arq, host: HostState): Bind
     };
     return { arqEvents: [{ type: ArqBindFailed.type, data: { ...failed } }], hostEvents: [], failure };
   };
-  const programming = programmingRequestOf(arq.deviceProfileGroup);
-  if (programming) return fail(ArqErrors.programmingNotSupported(programming));
+  const request = programmingRequestOf(arq.deviceProfileGroup);
+  if (request instanceof DomainError) return fail(request);
   const allocation = decideAllocateAttachHandle(
-    { hostname: command.hostname, rpUuid: command.deviceRpUuid, arqUuid: arq.uuid },
+    { hostname: command.hostname, rpUuid: command.deviceRpUuid, arqUuid: arq.uuid, now: command.now },
     host,
   );
   if (allocation instanceof DomainError) return fail(allocation);
   const { handle, deployable, device } = allocation;
+  const programming = request ? decideBindProgramming(request, deployable, host, arq.uuid) : null;
+  if (programming instanceof DomainError) return fail(programming);
   const started: ArqBindStartedV1 = {
     uuid: arq.uuid,
     attempt,
@@ -187,6 +192,7 @@ export function decideBindArq(command: BindArq, arq: Arq, host: HostState): Bind
       driverName: device.driverName,
     },
     deadline: command.deadline,
+    ...(programming ? { programming } : {}),
   };
   return {
     arqEvents: [{ type: ArqBindStarted.type, data: { ...started } }],
@@ -195,7 +201,8 @@ export function decideBindArq(command: BindArq, arq: Arq, host: HostState): Bind
   };
 }
 
-export type BindOutcome = { ok: true } | { ok: false; reason: string };
+/** How the agent's part of a bind ended; `programmed` when it programmed the deployable first. */
+export type BindOutcome = { ok: true; programmed?: ProgrammedBitstream } | { ok: false; reason: string };
 
 export interface ConfirmBind {
   attempt: number;
@@ -215,6 +222,7 @@ export function decideConfirmBind(command: ConfirmBind, state: ArqState): Domain
     const bound: ArqBoundV1 = {
       uuid: arq.uuid,
       attempt: arq.attempt,
+      ...(arq.instanceUuid ? { instanceUuid: arq.instanceUuid } : {}),
       attachHandleUuid: handle.uuid,
       attachHandleType: handle.type,
       attachHandleInfo: handle.info,
@@ -269,7 +277,11 @@ export function decideUnbindArq(
   if (!arq || !isArqVisible(arq, caller)) return ArqErrors.notFound(uuid);
   if (arq.state === 'Unbound' && !arq.holding) return { arqEvents: [], hostEvents: [] };
   const released = release(arq, host);
-  const unbound: ArqUnboundV1 = { uuid: arq.uuid, releasedAttachHandleUuid: released.uuid };
+  const unbound: ArqUnboundV1 = {
+    uuid: arq.uuid,
+    releasedAttachHandleUuid: released.uuid,
+    ...interruptedBindOf(arq),
+  };
   return { arqEvents: [{ type: ArqUnbound.type, data: { ...unbound } }], hostEvents: released.hostEvents };
 }
 
@@ -291,6 +303,12 @@ export function decideDeleteArq(command: DeleteArq, state: ArqState, host: HostS
   if (arq.instanceUuid !== null && !command.caller.service)
     return ArqErrors.boundToInstance(arq.uuid, arq.instanceUuid);
   const released = release(arq, host);
-  const deleted: ArqDeletedV1 = { uuid: arq.uuid, releasedAttachHandleUuid: released.uuid };
+  const deleted: ArqDeletedV1 = { uuid: arq.uuid, releasedAttachHandleUuid: released.uuid, ...interruptedBindOf(arq) };
   return { arqEvents: [{ type: ArqDeleted.type, data: { ...deleted } }], hostEvents: released.hostEvents };
+}
+
+/** An unbind or delete that ends a bind in progress records it, so Nova hears that bind failed. */
+function interruptedBindOf(arq: Arq): Pick<ArqUnboundV1, 'interruptedBind'> {
+  if (arq.state !== 'BindStarted' || !arq.instanceUuid) return {};
+  return { interruptedBind: { attempt: arq.attempt, instanceUuid: arq.instanceUuid } };
 }

@@ -25,10 +25,4 @@ export const ArqErrors = {
       'too_many_arqs',
       `Device profile ${name} asks for ${count} accelerator requests; at most ${max} are made at once.`,
     ),
-  programmingNotSupported: (what: string) =>
-    new DomainError(
-      'invalid',
-      'programming_not_supported',
-      `The device profile group asks for ${what}; programming accelerators at bind is not supported yet.`,
-    ),
 } as const;

@@ -5,11 +5,12 @@ import {
   type ArqBindStartedV1,
   ArqBound,
   ArqCreated,
-  type ArqCreatedV1,
+  type ArqCreatedV2,
   ArqDeleted,
   ArqUnbound,
   type DeviceProfileGroup,
   type HeldAttachHandleV1,
+  type ProgrammingRequestV1,
 } from '@cyborg/contracts';
 import type { DomainEvent } from '../domain-event';
 
@@ -42,6 +43,8 @@ export interface Arq {
   deviceProfileGroupId: number;
   /** Copied at creation: what the ARQ asks for, whatever later happens to the profile. */
   deviceProfileGroup: DeviceProfileGroup;
+  /** The resource class of the unit of the group this ARQ stands for; null when an old event did not say. */
+  resourceClass: string | null;
   projectId: string | null;
   hostname: string | null;
   deviceRpUuid: string | null;
@@ -51,6 +54,8 @@ export interface Arq {
   holding: HeldAttachHandle | null;
   /** Deadline of the bind in progress (ISO 8601); null unless BindStarted. */
   deadline: string | null;
+  /** The programming the bind in progress does first; null when none (or not BindStarted). */
+  programming: ProgrammingRequestV1 | null;
   createdAt: string;
 }
 
@@ -67,7 +72,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
   const arq = state.arq;
   switch (event.type) {
     case ArqCreated.type: {
-      const d = event.data as unknown as ArqCreatedV1;
+      const d = event.data as unknown as ArqCreatedV2;
       return {
         deleted: false,
         arq: {
@@ -77,6 +82,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           deviceProfileName: d.deviceProfileName,
           deviceProfileGroupId: d.deviceProfileGroupId,
           deviceProfileGroup: d.deviceProfileGroup,
+          resourceClass: d.resourceClass ?? null,
           projectId: d.projectId,
           hostname: null,
           deviceRpUuid: null,
@@ -84,6 +90,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           attempt: 0,
           holding: null,
           deadline: null,
+          programming: null,
           createdAt: d.createdAt,
         },
       };
@@ -103,11 +110,12 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           attempt: d.attempt,
           holding: { hostname: d.hostname, handle: d.attachHandle },
           deadline: d.deadline,
+          programming: d.programming ?? null,
         },
       };
     }
     case ArqBound.type:
-      return arq ? { ...state, arq: { ...arq, state: 'Bound', deadline: null } } : state;
+      return arq ? { ...state, arq: { ...arq, state: 'Bound', deadline: null, programming: null } } : state;
     case ArqBindFailed.type: {
       if (!arq) return state;
       const d = event.data as unknown as ArqBindFailedV1;
@@ -123,6 +131,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           attempt: d.attempt,
           holding: d.holdsAttachHandle ? arq.holding : null,
           deadline: null,
+          programming: null,
         },
       };
     }
@@ -138,6 +147,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
               instanceUuid: null,
               holding: null,
               deadline: null,
+              programming: null,
             },
           }
         : state;

@@ -18,6 +18,8 @@ export interface AllocateAttachHandle {
   /** Placement's resource provider of the deployable, as Nova names it. */
   rpUuid: string;
   arqUuid: string;
+  /** ISO 8601, the deciding conductor's clock: an operator's program request blocks binds until its deadline. */
+  now: string;
 }
 
 export interface Allocation {
@@ -37,6 +39,13 @@ export function decideAllocateAttachHandle(command: AllocateAttachHandle, state:
   const { hostname, rpUuid, arqUuid } = command;
   if (!state.registered) {
     return new DomainError('not_found', 'host_not_found', `Host ${hostname} is not known: no agent has registered it.`);
+  }
+  if (state.down) {
+    return new DomainError(
+      'conflict',
+      'host_down',
+      `Host ${hostname} is down: its agent stopped sending heartbeats. Binds to it fail until the agent is heard again.`,
+    );
   }
   const deployable = [...state.inventory.deployables.values()].find((d) => d.rpUuid === rpUuid);
   if (!deployable) {
@@ -66,6 +75,13 @@ export function decideAllocateAttachHandle(command: AllocateAttachHandle, state:
       'conflict',
       'device_draining',
       `Deployable ${deployable.name} on host ${hostname} is draining: its device has left the host and takes no new binds.`,
+    );
+  }
+  if (deployable.programmingUntil !== null && deployable.programmingUntil > command.now) {
+    return new DomainError(
+      'conflict',
+      'deployable_programming',
+      `Deployable ${deployable.name} on host ${hostname} is being programmed (until ${deployable.programmingUntil} at the latest); bind again when it is done.`,
     );
   }
   const handles = [...state.inventory.attachHandles.values()].filter((h) => h.deployableUuid === deployable.uuid);

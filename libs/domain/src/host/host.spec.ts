@@ -6,7 +6,10 @@ describe('registering a host', () => {
 
   it('records a new host with its drivers in a stable order', () => {
     expect(decideRegisterHost(command, initialHostState)).toEqual([
-      { type: 'HostRegistered', data: { hostname: 'compute-1', drivers: ['fake', 'simulated'], agentVersion: '0.1.0' } },
+      {
+        type: 'HostRegistered',
+        data: { hostname: 'compute-1', drivers: ['fake', 'simulated'], agentVersion: '0.1.0' },
+      },
     ]);
   });
 

@@ -1,4 +1,11 @@
-import { HostRegistered, type HostRegisteredV1 } from '@cyborg/contracts';
+import {
+  HostDown,
+  type HostDownV1,
+  HostRegistered,
+  type HostRegisteredV1,
+  HostUp,
+  type HostUpV1,
+} from '@cyborg/contracts';
 import type { DomainEvent } from '../domain-event';
 import { evolveInventory, initialInventoryState, type InventoryState } from './inventory.state';
 
@@ -7,6 +14,8 @@ export interface HostState {
   registered: boolean;
   drivers: string[];
   agentVersion: string | null;
+  /** Its agent missed its heartbeats: binds to it fail at once until it is heard again. */
+  down: boolean;
   inventory: InventoryState;
 }
 
@@ -14,6 +23,7 @@ export const initialHostState: HostState = {
   registered: false,
   drivers: [],
   agentVersion: null,
+  down: false,
   inventory: initialInventoryState,
 };
 
@@ -23,6 +33,10 @@ export function evolveHost(state: HostState, event: DomainEvent): HostState {
       const data = event.data as unknown as HostRegisteredV1;
       return { ...state, registered: true, drivers: data.drivers, agentVersion: data.agentVersion };
     }
+    case HostDown.type:
+      return { ...state, down: true };
+    case HostUp.type:
+      return { ...state, down: false };
     default: {
       const inventory = evolveInventory(state.inventory, event);
       return inventory === state.inventory ? state : { ...state, inventory };
@@ -45,3 +59,17 @@ export function decideRegisterHost(command: RegisterHost, state: HostState): Dom
 }
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** A host whose agent went quiet is marked down once; a registered host only. */
+export function decideHostDown(hostname: string, lastSeenAt: string | null, state: HostState): DomainEvent[] {
+  if (!state.registered || state.down) return [];
+  const data: HostDownV1 = { hostname, lastSeenAt };
+  return [{ type: HostDown.type, data: { ...data } }];
+}
+
+/** The agent was heard again (a heartbeat, a report, a registration). */
+export function decideHostUp(hostname: string, state: HostState): DomainEvent[] {
+  if (!state.down) return [];
+  const data: HostUpV1 = { hostname };
+  return [{ type: HostUp.type, data: { ...data } }];
+}

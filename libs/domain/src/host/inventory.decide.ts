@@ -455,6 +455,14 @@ export function checkInventoryReport(report: InventoryReport): string | null {
   if (entities > MAX_INVENTORY_ENTITIES) {
     return `${entities} devices, deployables, attach handles and attributes exceed the limit of ${MAX_INVENTORY_ENTITIES}`;
   }
+  // Every driver names its deployables `<host>_...` (the resource provider is uuid3 of the name):
+  // a host claiming another's names would take over that host's providers.
+  const own = [`${report.hostname}_`, `${report.hostname.replace(/\./g, '_')}_`];
+  for (const name of names) {
+    if (!own.some((prefix) => name.startsWith(prefix))) {
+      return `deployable ${name} is not named for this host (a host reports only deployables named ${own[0]}...)`;
+    }
+  }
   return null;
 }
 

@@ -20,6 +20,12 @@ import {
   type DeployableAddedV1,
   DeployableDraining,
   type DeployableDrainingV1,
+  DeployableProgrammed,
+  type DeployableProgrammedV1,
+  DeployableProgrammingFailed,
+  type DeployableProgrammingFailedV1,
+  DeployableProgrammingStarted,
+  type DeployableProgrammingStartedV1,
   DeployableRemoved,
   type DeployableRemovedV1,
   DeployableUpdated,
@@ -73,6 +79,13 @@ export interface DeployableState {
   numAccelerators: number;
   driverName: string;
   draining: boolean;
+  /** The bitstream last programmed onto it (Cyborg's `bitstream_id`); reports keep it. */
+  bitstreamId: string | null;
+  functionId: string | null;
+  /** Replaces the reported `CUSTOM_FPGA_FUNCTION_ID*` traits once programmed. */
+  functionTrait: string | null;
+  /** ISO 8601 deadline of an operator's program request in progress: no binds meanwhile. */
+  programmingUntil: string | null;
 }
 
 export interface AttachHandleState {
@@ -159,6 +172,7 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
     case DeployableAdded.type:
     case DeployableUpdated.type: {
       const d = event.data as unknown as DeployableAddedV1 | DeployableUpdatedV1;
+      const known = state.deployables.get(d.uuid);
       const deployable: DeployableState = {
         uuid: d.uuid,
         deviceUuid: d.deviceUuid,
@@ -169,8 +183,32 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
         numAccelerators: d.numAccelerators,
         driverName: d.driverName,
         draining: false,
+        bitstreamId: known?.bitstreamId ?? null,
+        functionId: known?.functionId ?? null,
+        functionTrait: known?.functionTrait ?? null,
+        programmingUntil: known?.programmingUntil ?? null,
       };
       return { ...state, deployables: put(state.deployables, deployable) };
+    }
+    case DeployableProgrammed.type: {
+      const d = event.data as unknown as DeployableProgrammedV1;
+      return {
+        ...state,
+        deployables: patch(state.deployables, d.uuid, {
+          bitstreamId: d.bitstreamId,
+          functionId: d.functionId,
+          functionTrait: d.functionTrait,
+          programmingUntil: null,
+        }),
+      };
+    }
+    case DeployableProgrammingStarted.type: {
+      const d = event.data as unknown as DeployableProgrammingStartedV1;
+      return { ...state, deployables: patch(state.deployables, d.uuid, { programmingUntil: d.deadline }) };
+    }
+    case DeployableProgrammingFailed.type: {
+      const d = event.data as unknown as DeployableProgrammingFailedV1;
+      return { ...state, deployables: patch(state.deployables, d.uuid, { programmingUntil: null }) };
     }
     case DeployableDraining.type: {
       const d = event.data as unknown as DeployableDrainingV1;

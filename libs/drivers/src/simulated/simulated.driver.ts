@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { delay, untilAborted } from '../abort';
+import { verifyBitstreamChecksum } from '../bitstream';
 import {
   AttachHandleError,
   DiscoveryFailedError,
@@ -71,7 +71,7 @@ export class SimulatedDriver implements AcceleratorDriver {
         reason: `deployable ${deployable.name} is on ${owner.spec.type} ${owner.spec.id}, which cannot be programmed`,
       };
     }
-    const mismatch = await checkBitstream(bitstream, signal);
+    const mismatch = await verifyBitstreamChecksum(bitstream, signal);
     if (mismatch) return { ok: false, reason: mismatch };
     if (owner.faults.program === 'fail') {
       return { ok: false, reason: `device ${owner.spec.id} refused the bitstream (simulated fault program: fail)` };
@@ -138,21 +138,4 @@ export class SimulatedDriver implements AcceleratorDriver {
       delayMs: faults.discoveryDelayMs ?? 0,
     };
   }
-}
-
-/** Why the file at `bitstream.path` is not the published bitstream, or null when it is. */
-async function checkBitstream(bitstream: Bitstream, signal: AbortSignal | undefined): Promise<string | null> {
-  let data: Buffer;
-  try {
-    data = await readFile(bitstream.path, signal ? { signal } : {});
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    return `cannot read bitstream ${bitstream.path}: ${(error as Error).message}`;
-  }
-  const { algorithm, value } = bitstream.checksum;
-  const actual = createHash(algorithm).update(data).digest('hex');
-  if (actual !== value.toLowerCase()) {
-    return `bitstream ${bitstream.path} fails its ${algorithm} check: expected ${value}, got ${actual}`;
-  }
-  return null;
 }

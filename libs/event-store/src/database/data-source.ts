@@ -1,9 +1,10 @@
 import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
 import { EventLog1763700000000 } from './migrations/1763700000000-event-log';
 import { NotifyAfterCommit1795230000000 } from './migrations/1795230000000-notify-after-commit';
+import { AppendFunction1795237100000 } from './migrations/1795237100000-append-function';
 
 /** The event log's own migrations; read-model migrations are added by their libs. */
-export const eventStoreMigrations = [EventLog1763700000000, NotifyAfterCommit1795230000000];
+export const eventStoreMigrations = [EventLog1763700000000, NotifyAfterCommit1795230000000, AppendFunction1795237100000];
 
 export interface DatabaseOptions {
   url: string;

@@ -24,6 +24,27 @@ export interface ProcessorRunnerOptions {
 
 const LOCK_NAMESPACE = 0x43594247; // "CYBG": keeps our advisory locks apart from others'
 
+/** The first key of every single-active lock: the second is hashtext(name). */
+export const PROCESSOR_LOCK_NAMESPACE = LOCK_NAMESPACE;
+
+/**
+ * Which of `names` some session of this database holds the single-active
+ * lock of now, in any process: the active instance of a processor, or a
+ * job (a rebuild) that locks a name the same way.
+ */
+export async function heldLocks(manager: EntityManager, names: readonly string[]): Promise<Set<string>> {
+  const rows: { name: string }[] = await manager.query(
+    `SELECT n.name FROM unnest($2::text[]) AS n(name)
+     WHERE EXISTS (
+       SELECT 1 FROM pg_locks l
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND l.classid = $1::bigint::oid AND l.objid = (hashtext(n.name)::bigint & 4294967295)::oid)`,
+    [LOCK_NAMESPACE, names],
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
 class LostOwnership extends Error {}
 
 /**

@@ -6,7 +6,7 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientOptions } from '@nestjs/microservices';
-import { normalizeServers } from '../nats-servers';
+import { natsServerOptions } from '../nats-servers';
 import { RpcClient, type RpcClientSettings } from './rpc-client';
 import { RpcReplyDeserializer } from './rpc-reply.deserializer';
 import { MESSAGING_OPTIONS, RPC_CLIENT_PROXY } from './tokens';
@@ -17,6 +17,8 @@ export interface MessagingModuleOptions extends RpcClientSettings {
   name: string;
   /** Wait between reconnect attempts (plus up to 500 ms jitter); default 2000. */
   reconnectTimeWaitMs?: number;
+  /** Subject prefix of this client's reply inboxes; default `_INBOX`. */
+  inboxPrefix?: string;
 }
 
 export interface MessagingModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -29,8 +31,9 @@ export function natsClientOptions(options: MessagingModuleOptions): ClientOption
   return {
     transport: Transport.NATS,
     options: {
-      servers: normalizeServers(options.servers),
+      ...natsServerOptions(options.servers),
       name: options.name,
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
       maxReconnectAttempts: -1,
       reconnectTimeWait: options.reconnectTimeWaitMs ?? 2000,
       reconnectJitter: 500,

@@ -1,7 +1,7 @@
 import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type NatsOptions } from '@nestjs/microservices';
-import { normalizeServers } from '../nats-servers';
+import { natsServerOptions } from '../nats-servers';
 import { MalformedMessageInterceptor } from './malformed-message.interceptor';
 import { RpcErrorFilter } from './rpc-error.filter';
 import { RpcReplySerializer } from './rpc-reply.serializer';
@@ -33,7 +33,7 @@ export function natsMicroserviceOptions(config: NatsMicroserviceConfig): NatsMic
   return {
     transport: Transport.NATS,
     options: {
-      servers: normalizeServers(config.servers),
+      ...natsServerOptions(config.servers),
       ...(config.queue ? { queue: config.queue } : {}),
       ...(config.name ? { name: config.name } : {}),
       maxReconnectAttempts: -1,

@@ -1,7 +1,8 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type RpcExceptionFilter } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { throwError, type Observable } from 'rxjs';
-import { codeForStatus, isRpcError, RpcFailure, type RpcError } from '../rpc-error';
+import { isConnectionFailure } from '../connection-failure';
+import { codeForStatus, isRpcError, RpcErrorCode, RpcFailure, type RpcError } from '../rpc-error';
 
 const FORBIDDEN_MESSAGE = 'Forbidden resource';
 const MAX_MESSAGE_LENGTH = 1000;
@@ -50,6 +51,10 @@ export function toRpcError(exception: unknown): RpcError {
     const message = clip(httpExceptionMessage(exception));
     return new RpcFailure({ code: codeForStatus(status), status, message }).toRpcError();
   }
+  if (isConnectionFailure(exception)) {
+    // The database (or another dependency) is away for now: the caller may try again.
+    return RpcFailure.unavailable('A service the request needs is unavailable; try again shortly.').toRpcError();
+  }
   if (exception instanceof Error) {
     return RpcFailure.internal(clip(exception.message || exception.name)).toRpcError();
   }
@@ -63,9 +68,14 @@ export class RpcErrorFilter implements RpcExceptionFilter<unknown> {
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const error = toRpcError(exception);
     const where = host.getType() === 'rpc' ? ` on ${this.subjectOf(host)}` : '';
-    if (error.status >= 500) {
+    if (error.status === 503 && isConnectionFailure(exception)) {
+      this.logger.warn(`${error.code}${where}: ${exception instanceof Error ? exception.message : String(exception)}`);
+    } else if (error.status >= 500) {
       const trace = exception instanceof Error ? exception.stack : String(exception);
       this.logger.error(`${error.code}${where}: ${error.message}`, trace);
+    } else if (error.code === RpcErrorCode.invalidMessage) {
+      // Our own services send only valid messages: a malformed one is a broken or hostile peer.
+      this.logger.warn(`${error.code} (${error.status})${where}: ${error.message}`);
     } else {
       // Expected outcomes (not found, invalid input); events have no reply, so
       // this is the only trace a rejected event leaves.

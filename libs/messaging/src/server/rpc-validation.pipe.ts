@@ -2,6 +2,7 @@ import { Injectable, type ArgumentMetadata, type PipeTransform, type Type } from
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { RpcFailure } from '../rpc-error';
+import { unstorableTextAt } from '../storable-text';
 import { isMalformedPayload } from './malformed-payload';
 
 export interface FieldViolation {
@@ -54,6 +55,13 @@ export class RpcValidationPipe implements PipeTransform<unknown, Promise<unknown
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw RpcFailure.invalid('invalid message: payload must be a JSON object', {
         details: { fields: [{ field: metadata.data ?? '(payload)', errors: ['must be a JSON object'] }] },
+      });
+    }
+    const unstorable = unstorableTextAt(value);
+    if (unstorable !== null) {
+      const errors = ['must not hold NUL or an unpaired UTF-16 surrogate'];
+      throw RpcFailure.invalid(`invalid message: ${unstorable}: ${errors[0]}`, {
+        details: { fields: [{ field: unstorable, errors }] },
       });
     }
     const instance = plainToInstance(metadata.metatype, value);

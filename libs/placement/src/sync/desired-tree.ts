@@ -4,6 +4,8 @@ import type { Inventories } from '../client/placement-types';
 /** Marks every provider this service manages (os-traits standard trait). */
 export const OWNER_CYBORG = 'OWNER_CYBORG';
 
+const FUNCTION_TRAIT_PREFIX = 'CUSTOM_FPGA_FUNCTION_ID';
+
 /** One deployable as a child resource provider of its host's compute node. */
 export interface DesiredProvider {
   uuid: string;
@@ -52,6 +54,11 @@ export function desiredHostTree(inventory: InventoryState): DesiredHostTree {
     const held = deployable.draining || device?.draining === true || device?.status === 'maintaining';
     const total = deployable.numAccelerators;
     const traits = new Set(attributes.filter((a) => a.key.startsWith('trait')).map((a) => a.value));
+    // Programming replaces the function the device reported (upstream's `_update_placement`).
+    if (deployable.functionTrait) {
+      for (const trait of traits) if (trait.startsWith(FUNCTION_TRAIT_PREFIX)) traits.delete(trait);
+      traits.add(deployable.functionTrait);
+    }
     traits.add(OWNER_CYBORG);
     providers.push({
       uuid: deployable.rpUuid,

@@ -12,8 +12,4 @@ export * from './arqs.read-model';
 export * from './page';
 
 /** Every read model the API serves, each kept by its projection. */
-export const readModelProjections: Projection[] = [
-  deviceProfilesProjection,
-  inventoryProjection,
-  arqsProjection,
-];
+export const readModelProjections: Projection[] = [deviceProfilesProjection, inventoryProjection, arqsProjection];

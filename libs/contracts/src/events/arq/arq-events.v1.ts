@@ -7,7 +7,8 @@ import type { AttachHandleTypeV1 } from '../inventory/attach-handle-events.v1';
  * `Bound` or `BindFailed`, and the attach handle a bind took is held until
  * unbind or delete releases it.
  */
-export const ArqCreated = { type: 'ArqCreated', schemaVersion: 1 } as const;
+// ArqCreated is at schema version 2 (arq-created.v2.ts); its v1 shape stays here for the upcaster.
+
 /** The host stream allocated a handle to the ARQ; the host's agent is preparing it. */
 export const ArqBindStarted = { type: 'ArqBindStarted', schemaVersion: 1 } as const;
 export const ArqBound = { type: 'ArqBound', schemaVersion: 1 } as const;
@@ -53,12 +54,25 @@ export interface ArqBindStartedV1 {
   attachHandle: HeldAttachHandleV1;
   /** ISO 8601: by then the bind has ended, in `Bound` or `BindFailed`. */
   deadline: string;
+  /** The bitstream the agent programs before handing the handle out; absent when none is needed. */
+  programming?: ProgrammingRequestV1;
+}
+
+/**
+ * What a device profile group asks a deployable to be programmed with
+ * (`accel:bitstream_id` or `accel:function_id`, never both).
+ */
+export interface ProgrammingRequestV1 {
+  bitstreamId: string | null;
+  functionId: string | null;
 }
 
 /** The agent prepared the handle: what Nova's virt driver attaches. */
 export interface ArqBoundV1 {
   uuid: string;
   attempt: number;
+  /** The instance bound to; absent from the earliest events (then read from the bind's BindStarted). */
+  instanceUuid?: string;
   attachHandleUuid: string;
   attachHandleType: AttachHandleTypeV1;
   attachHandleInfo: string;
@@ -81,9 +95,17 @@ export interface ArqUnboundV1 {
   uuid: string;
   /** The handle released with it, if it held one. */
   releasedAttachHandleUuid: string | null;
+  /** Set when this ended a bind still in progress: Nova hears that bind failed. */
+  interruptedBind?: InterruptedBindV1;
 }
 
 export interface ArqDeletedV1 {
   uuid: string;
   releasedAttachHandleUuid: string | null;
+  interruptedBind?: InterruptedBindV1;
+}
+
+export interface InterruptedBindV1 {
+  attempt: number;
+  instanceUuid: string;
 }

@@ -1,7 +1,9 @@
 import { AttachHandleAllocated, AttachHandleReleased } from './attach-handle-allocation.v1';
-import { ArqBindFailed, ArqBindStarted, ArqBound, ArqCreated, ArqDeleted, ArqUnbound } from './arq-events.v1';
+import { ArqBindFailed, ArqBindStarted, ArqBound, ArqDeleted, ArqUnbound } from './arq-events.v1';
+import { ArqCreated } from './arq-created.v2';
 
 export * from './arq-events.v1';
+export * from './arq-created.v2';
 export * from './attach-handle-allocation.v1';
 
 /** ARQ streams' events, and the host-stream events of binding. */

@@ -15,12 +15,18 @@ import {
   DeviceUpdated,
 } from './device-events.v1';
 import { InventoryReported } from './inventory-reported.v1';
+import {
+  DeployableProgrammed,
+  DeployableProgrammingFailed,
+  DeployableProgrammingStarted,
+} from './deployable-programmed.v1';
 
 export * from './device-events.v1';
 export * from './deployable-events.v1';
 export * from './attach-handle-events.v1';
 export * from './attribute-events.v1';
 export * from './inventory-reported.v1';
+export * from './deployable-programmed.v1';
 
 /** The host-stream events of the inventory: agent reports, and operators enabling or disabling a device. */
 export const inventoryEventSchemas = [
@@ -42,4 +48,7 @@ export const inventoryEventSchemas = [
   InventoryReported,
   DeviceDisabled,
   DeviceEnabled,
+  DeployableProgrammed,
+  DeployableProgrammingStarted,
+  DeployableProgrammingFailed,
 ] as const;

@@ -1,0 +1,3 @@
+/** A Node process that does nothing: the memory every service starts from. */
+setInterval(() => undefined, 1 << 30);
+console.log(JSON.stringify({ msg: 'idle' }));

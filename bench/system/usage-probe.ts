@@ -1,0 +1,23 @@
+/**
+ * Loaded with `--import` into every process the bench starts: answers the
+ * bench's `usage` message with this process's memory and CPU, and stops the
+ * process when the bench goes away, so no service outlives a killed run.
+ */
+import type { ProcessUsage } from './usage';
+
+process.on('message', (message: unknown) => {
+  if (message !== 'usage' && message !== 'usage-after-gc') return;
+  // Only with --expose-gc: the bench starts its services with it, so "at rest" is after a full collection.
+  if (message === 'usage-after-gc') (globalThis as { gc?: () => void }).gc?.();
+  const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const usage: ProcessUsage = {
+    rss: memory.rss,
+    heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
+    external: memory.external,
+    cpuMicros: cpu.user + cpu.system,
+  };
+  process.send?.({ usage });
+});
+process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));

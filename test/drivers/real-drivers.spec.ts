@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunningService } from '@cyborg/config';
+import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
+import { startAgent } from '../../apps/agent/src/start';
+import { type ArqBody, bindOps, eventually, http, novaFor, unbindOps, unique, userOf } from '../arqs/support';
+import { FixtureCopy } from '../fixtures/fixtures';
+import { quietLogger } from '../support/logger';
+import { TestSystem } from '../support/system';
+
+/**
+ * The real drivers end to end: two agents with different hostnames, one running `pci` and
+ * `nvidia_gpu` over the recorded gpu-host, the other `intel_fpga` and `xilinx_fpga` over the
+ * recorded fpga-host and its recorded tools, through real NATS and PostgreSQL to the API; then
+ * binds of their handles reach Bound, the vGPU's mdev made through sysfs.
+ */
+let system: TestSystem;
+let agentB: RunningService | null = null;
+let copy: FixtureCopy;
+let api: string;
+const suffix = randomUUID().slice(0, 6);
+const hostA = `real-gpu-${suffix}`;
+const hostB = `real-fpga-${suffix}`;
+const project = 'project-real';
+
+// Host A: the XXV710 PF with 4 VFs and the InfiniBand PF with 2 VFs (pci); T4 and V100 as vGPUs,
+// the A100 with 3 GPU instances, the T4 on vfio-pci and the RTX 6000 whole (nvidia_gpu).
+const A_DEVICES = 7;
+const A_DEPLOYABLES = 5 + 3 + 1 + 1 + 4 + 1 + 1;
+// Host B: D5005 (PF + VF), Arria 10 (PF + VF), Arria 10 (PF) (intel_fpga); U50 and U250 (xilinx_fpga).
+const B_DEVICES = 5;
+const B_DEPLOYABLES = 2 + 2 + 1 + 1 + 1;
+
+interface Device {
+  uuid: string;
+  type: string;
+  vendor: string;
+  model: string;
+  std_board_info: string | null;
+  hostname: string;
+}
+
+interface Deployable {
+  uuid: string;
+  parent_id: number | null;
+  root_id: number | null;
+  name: string;
+  num_accelerators: number;
+  device_id: number;
+  attributes_list: string;
+  rp_uuid: string;
+  driver_name: string | null;
+}
+
+interface Attribute {
+  uuid: string;
+  deployable_id: number;
+  key: string;
+  value: string;
+}
+
+const call = <T = unknown>(
+  method: string,
+  path: string,
+  options: { json?: unknown; headers?: Record<string, string> } = {},
+) => http<T>(api, method, path, options);
+
+const devicesOf = async (hostname: string) =>
+  (await call<{ devices: Device[] }>('GET', `/v2/devices?hostname=${hostname}`)).body.devices;
+
+const deployablesOf = async (hostname: string) =>
+  (await call<{ deployables: Deployable[] }>('GET', '/v2/deployables')).body.deployables.filter((d) =>
+    d.name.startsWith(`${hostname}_`),
+  );
+
+async function deployable(name: string): Promise<Deployable> {
+  const { body } = await call<{ deployables: Deployable[] }>(
+    'GET',
+    `/v2/deployables?filters.field=name&filters.value=${name}`,
+  );
+  expect(body.deployables).toHaveLength(1);
+  return body.deployables[0];
+}
+
+/** The deployable's integer id, which `parent_id`, `root_id` and attributes' `deployable_id` use. */
+async function idOf(d: Deployable): Promise<number> {
+  const rows: { id: string }[] = await system.db.dataSource.query('SELECT id FROM deployables WHERE uuid = $1', [
+    d.uuid,
+  ]);
+  return Number(rows[0].id);
+}
+
+const reportNow = (hostname: string) =>
+  system.rpc.request<ReportInventoryResult>(
+    agentSubject(hostname, AgentWork.reportNow),
+    { reason: 'test' },
+    {
+      timeoutMs: 10_000,
+    },
+  );
+
+async function createArq(groups: Record<string, string>[]): Promise<ArqBody> {
+  const name = unique('dp-real');
+  expect((await call('POST', '/v2/device_profiles', { json: [{ name, groups }] })).status).toBe(201);
+  const created = await call<{ arqs: ArqBody[] }>('POST', '/v2/accelerator_requests', {
+    json: { device_profile_name: name },
+    headers: userOf(project),
+  });
+  expect(created.status).toBe(201);
+  return created.body.arqs[0];
+}
+
+/** Binds as Nova does and waits until the bind has ended. */
+async function bind(arq: string, hostname: string, rp: string): Promise<ArqBody> {
+  const answer = await call('PATCH', '/v2/accelerator_requests', {
+    json: { [arq]: bindOps(hostname, rp, randomUUID()) },
+    headers: novaFor(project),
+  });
+  expect(answer.status).toBe(202);
+  return eventually(async () => {
+    const { body } = await call<ArqBody>('GET', `/v2/accelerator_requests/${arq}`, { headers: userOf(project) });
+    return body.state === 'Bound' || body.state === 'BindFailed' ? body : undefined;
+  });
+}
+
+beforeAll(async () => {
+  copy = await FixtureCopy.make('cyborg-real-drivers-');
+  system = await TestSystem.start({
+    name: 'real-drivers',
+    hostname: hostA,
+    agentSettings: {
+      AGENT_DRIVERS: 'pci,nvidia_gpu',
+      AGENT_SYSFS_ROOT: copy.sysfs('gpu-host'),
+      AGENT_PCI_DEVICE_SPEC: JSON.stringify([
+        { address: '0000:18:00.0', physical_network: 'physnet1' },
+        { vendor_id: '15b3', product_id: '101c' },
+      ]),
+      AGENT_NVIDIA_VGPU_TYPES: 'nvidia-223,nvidia-182',
+      AGENT_NVIDIA_SMI_PATH: await copy.tool('nvidia-smi'),
+      AGENT_REPORT_INTERVAL_MS: '600000',
+    },
+  });
+  api = system.apiUrl;
+  agentB = await startAgent(
+    system.settings({
+      AGENT_HOSTNAME: hostB,
+      AGENT_DRIVERS: 'intel_fpga,xilinx_fpga',
+      AGENT_SYSFS_ROOT: copy.sysfs('fpga-host'),
+      AGENT_LSPCI_PATH: await copy.tool('lspci'),
+      AGENT_FPGACONF_PATH: await copy.tool('fpgaconf'),
+      AGENT_XBMGMT_PATH: await copy.tool('xbmgmt'),
+      AGENT_REPORT_INTERVAL_MS: '600000',
+    }),
+    quietLogger,
+  );
+  for (const [hostname, devices, deployables] of [
+    [hostA, A_DEVICES, A_DEPLOYABLES],
+    [hostB, B_DEVICES, B_DEPLOYABLES],
+  ] as const) {
+    await eventually(async () => ((await devicesOf(hostname)).length === devices ? true : undefined));
+    await eventually(async () => ((await deployablesOf(hostname)).length === deployables ? true : undefined));
+  }
+});
+
+afterAll(async () => {
+  await agentB?.close();
+  await system?.close();
+  await copy?.remove();
+});
+
+describe('two hosts discovered by the real drivers, through the API', () => {
+  it("lists each host's devices as its drivers found them", async () => {
+    const a = await devicesOf(hostA);
+    expect(a.map((d) => `${d.type} ${d.vendor} ${d.model}`).sort()).toEqual([
+      'GPU 10de 1db4',
+      'GPU 10de 1e30',
+      'GPU 10de 1eb8',
+      'GPU 10de 1eb8',
+      'GPU 10de 20b5',
+      'NIC 15b3 101b',
+      'NIC 8086 158b',
+    ]);
+    const b = await devicesOf(hostB);
+    expect(b.map((d) => `${d.type} ${d.vendor} ${d.model}`).sort()).toEqual([
+      'FPGA 0x8086 Intel PAC Arria 10 GX',
+      'FPGA 0x8086 Intel PAC Arria 10 GX',
+      'FPGA 0x8086 Intel PAC D5005',
+      'FPGA 10ee Xilinx Corporation Device',
+      'FPGA 10ee Xilinx Corporation Device',
+    ]);
+    expect(b.find((d) => d.std_board_info?.includes('5004'))?.std_board_info).toBe(
+      '{"product_id": "5004", "controller": "Processing accelerators"}',
+    );
+  });
+
+  it('shows the device → PF → VF trees and the MIG GPU instances with parent and root', async () => {
+    const nicPf = await deployable(`${hostA}_0000:18:00.0`);
+    expect(nicPf).toMatchObject({ parent_id: null, root_id: null, num_accelerators: 0, driver_name: 'INTEL' });
+    const nicPfId = await idOf(nicPf);
+    const vfs = (await deployablesOf(hostA)).filter((d) => d.name.startsWith(`${hostA}_0000:18:02.`));
+    expect(vfs).toHaveLength(4);
+    for (const vf of vfs) {
+      expect(vf).toMatchObject({
+        parent_id: nicPfId,
+        root_id: nicPfId,
+        num_accelerators: 1,
+        device_id: nicPf.device_id,
+      });
+    }
+
+    const gpu = await deployable(`${hostA}_0000:86:00.0`);
+    const gpuId = await idOf(gpu);
+    const instances = (await deployablesOf(hostA)).filter((d) => d.name.startsWith(`${hostA}_0000:86:00.0_gi`));
+    expect(instances.map((d) => [d.name.slice(hostA.length), d.parent_id, d.root_id]).sort()).toEqual([
+      ['_0000:86:00.0_gi2', gpuId, gpuId],
+      ['_0000:86:00.0_gi3', gpuId, gpuId],
+      ['_0000:86:00.0_gi9', gpuId, gpuId],
+    ]);
+
+    const fpgaPf = await deployable(`${hostB}_0000:5e:00.0`);
+    const fpgaVf = await deployable(`${hostB}_0000:5e:00.1`);
+    expect(fpgaPf).toMatchObject({ parent_id: null, num_accelerators: 0, driver_name: 'intel' });
+    expect(fpgaVf).toMatchObject({ parent_id: await idOf(fpgaPf), root_id: await idOf(fpgaPf), num_accelerators: 1 });
+    expect(await deployable(`${hostB}_0000:d8:00.0`)).toMatchObject({
+      parent_id: null,
+      num_accelerators: 1,
+      driver_name: 'XILINX',
+    });
+  });
+
+  it("lists the drivers' resource classes and traits as attributes", async () => {
+    const vf = await deployable(`${hostB}_0000:5e:00.1`);
+    const { body } = await call<{ attributes: Attribute[] }>('GET', `/v2/attributes?deployable_id=${await idOf(vf)}`);
+    expect(body.attributes.map((a) => [a.key, a.value]).sort()).toEqual([
+      ['rc', 'FPGA'],
+      ['trait0', 'CUSTOM_FPGA_INTEL'],
+      ['trait1', 'CUSTOM_FPGA_INTEL_PAC_ARRIA10'],
+      ['trait2', 'CUSTOM_FPGA_REGION_INTEL_9926AB6D6C925A68AABCA7D84C545738'],
+      ['trait3', 'CUSTOM_FPGA_FUNCTION_ID_INTEL_D8424DC4A4A3C413F89E433683F9040B'],
+    ]);
+    const vgpu = await deployable(`${hostA}_0000:3b:00.0`);
+    expect(vgpu.num_accelerators).toBe(8);
+    expect(vgpu.attributes_list).toBe(
+      '[{"rc": "VGPU"}, {"trait0": "OWNER_CYBORG"}, {"trait1": "CUSTOM_NVIDIA_1EB8_T4_2B"}]',
+    );
+  });
+
+  it('appends nothing when the hosts are reported again unchanged', async () => {
+    for (const hostname of [hostA, hostB]) {
+      expect(await reportNow(hostname)).toMatchObject({ hostname, changed: false, events: 0 });
+    }
+  });
+});
+
+describe('binding handles of the real drivers', () => {
+  it("binds an SR-IOV VF's PCI handle found by the pci driver", async () => {
+    const arq = await createArq([{ 'resources:CUSTOM_PCI': '1', 'trait:CUSTOM_PCI_PRODUCT_ID_154C': 'required' }]);
+    const vf = await deployable(`${hostA}_0000:18:02.0`);
+    const bound = await bind(arq.uuid, hostA, vf.rp_uuid);
+    expect(bound).toMatchObject({
+      state: 'Bound',
+      hostname: hostA,
+      attach_handle_type: 'PCI',
+      attach_handle_info: { domain: '0000', bus: '18', device: '02', function: '0', physical_network: 'physnet1' },
+    });
+  });
+
+  it("binds an Intel FPGA VF's PCI handle on the other host", async () => {
+    const arq = await createArq([{ 'resources:FPGA': '1', 'trait:CUSTOM_FPGA_INTEL': 'required' }]);
+    const vf = await deployable(`${hostB}_0000:5e:00.1`);
+    expect(await bind(arq.uuid, hostB, vf.rp_uuid)).toMatchObject({
+      state: 'Bound',
+      hostname: hostB,
+      attach_handle_type: 'PCI',
+      attach_handle_info: { domain: '0000', bus: '5e', device: '00', function: '1' },
+    });
+  });
+
+  it("creates a vGPU's mdev at bind by writing the handle's uuid to create, and removes it at unbind", async () => {
+    const arq = await createArq([{ 'resources:VGPU': '1', 'trait:CUSTOM_NVIDIA_1EB8_T4_2B': 'required' }]);
+    const t4 = await deployable(`${hostA}_0000:3b:00.0`);
+    const bound = await bind(arq.uuid, hostA, t4.rp_uuid);
+    expect(bound).toMatchObject({ state: 'Bound', attach_handle_type: 'MDEV' });
+    expect(bound.attach_handle_info).toMatchObject({ asked_type: 'nvidia-223', bus: '3b' });
+    const mdev = bound.attach_handle_uuid!;
+    const gpu = join(copy.sysfs('gpu-host'), 'devices', 'pci0000:3a', '0000:3a:00.0', '0000:3b:00.0');
+    expect(await readFile(join(gpu, 'mdev_supported_types', 'nvidia-223', 'create'), 'utf8')).toBe(mdev);
+
+    // What the kernel would have made of that write, so that unbind has an mdev to remove.
+    const made = join(copy.sysfs('gpu-host'), 'bus', 'mdev', 'devices', mdev);
+    await mkdir(made);
+    await writeFile(join(made, 'remove'), '');
+    const unbound = await call('PATCH', '/v2/accelerator_requests', {
+      json: { [arq.uuid]: unbindOps },
+      headers: novaFor(project),
+    });
+    expect(unbound.status).toBe(202);
+    await eventually(async () => ((await readFile(join(made, 'remove'), 'utf8')) === '1' ? true : undefined));
+  });
+});

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { agentSubject, AgentWork } from '@cyborg/contracts';
+import { connectNats } from '@cyborg/messaging';
+import { ArqLoad } from './support/arq-load';
+import { BIND_TIMEOUT_MS, DATABASE, FaultSystem, HOSTS } from './support/fault-system';
+import { checkInvariants, eventually, type InvariantReport } from './support/invariants';
+
+/**
+ * Faults on purpose, against the services as separate processes under a
+ * steady load of ARQ lifecycles on two simulated hosts: each scenario
+ * breaks something while binds run, lets the system recover by itself,
+ * then checks every invariant of the log, the read models, JetStream,
+ * the hosts' attach handles and Nova. Runs with `npm run test:faults`.
+ */
+let system: FaultSystem;
+let load: ArqLoad;
+/** Figures for the run's summary. */
+const figures: Record<string, unknown> = {};
+
+const SETTLE_MS = BIND_TIMEOUT_MS * 3 + 30_000;
+
+interface Health {
+  status: number;
+  body: { status: string; checks: Record<string, { ok: boolean; error?: string }> };
+}
+
+async function health(): Promise<Health> {
+  const response = await fetch(`${system.apiUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: (await response.json()) as Health['body'] };
+}
+
+/** Waits until /healthz says what `probe` looks for. */
+function healthShows(what: string, probe: (h: Health) => boolean, timeoutMs = 20_000): Promise<Health> {
+  return eventually(
+    `/healthz shows ${what}`,
+    async () => {
+      const h = await health();
+      return probe(h) ? h : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+const healthy = () =>
+  healthShows('everything up', (h) => h.status === 200 && h.body.checks.postgres.ok && h.body.checks.nats.ok, 60_000);
+
+/** Lets the load run until `n` more lifecycles ended. */
+async function whileLoaded(n: number): Promise<void> {
+  await load.completed(load.done.length, n);
+}
+
+/** Stops the load, waits for the system to settle, and expects every invariant to hold. */
+async function expectInvariants(scenario: string): Promise<InvariantReport> {
+  await load.stop();
+  expect(load.problems).toEqual([]);
+  const report = await checkInvariants(system, SETTLE_MS);
+  const broken = Object.fromEntries(Object.entries(report.violations).filter(([, list]) => list.length > 0));
+  figures[scenario] = {
+    lifecycles: load.done.length,
+    retriedRequests: load.done.reduce((n, l) => n + l.retries, 0),
+    staleReads: load.staleReads,
+    events: report.events,
+    endedBinds: report.endedBinds,
+    jetStreamInLogOrder: report.jetStreamInLogOrder,
+  };
+  expect(broken).toEqual({});
+  return report;
+}
+
+beforeAll(async () => {
+  system = await FaultSystem.start();
+  const profile = 'faults-fpga';
+  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([
+      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
+    ]),
+  });
+  expect(created.status).toBe(201);
+  // Each host's fake FPGA (16 handles): the resource provider Nova would pick from Placement.
+  const targets = await Promise.all(
+    HOSTS.map((host) =>
+      eventually(
+        `deployables of ${host}`,
+        async () => {
+          const answer = await fetch(
+            `${system.apiUrl}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
+          );
+          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
+          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
+        },
+        30_000,
+      ),
+    ),
+  );
+  load = new ArqLoad(system.apiUrl, profile, targets, 4);
+}, 300_000);
+
+afterAll(async () => {
+  await load?.stop();
+  if (system) {
+    console.log(`fault run figures: ${JSON.stringify(figures, null, 1)}\nservice logs: ${system.logs.file}`);
+    await system.close();
+  }
+});
+
+it('holds every invariant under load with nothing broken', async () => {
+  load.start();
+  await whileLoaded(20);
+  const report = await expectInvariants('baseline');
+  expect(report.endedBinds).toBeGreaterThanOrEqual(20);
+  expect((await health()).status).toBe(200);
+});
+
+it('survives kill -9 of the conductor in the middle of binds, with Nova failing meanwhile', async () => {
+  load.start();
+  await whileLoaded(10);
+  // Nova fails for a while: notifications are being retried when the conductor dies.
+  system.nova.answer({ status: 503 }, { status: 503 }, { status: 503 });
+  await eventually(
+    'binds in flight',
+    async () => {
+      const rows: { n: number }[] = await system.db.query(
+        `SELECT count(*)::int AS n FROM arqs WHERE state IN ('Initial', 'BindStarted')`,
+      );
+      return rows[0].n > 0 ? true : undefined;
+    },
+    10_000,
+    10,
+  );
+  await system.service('conductor').kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500));
+  await system.startService('conductor');
+  await whileLoaded(10);
+  await expectInvariants('conductor killed');
+});
+
+it('survives kill -9 of placement-sync in the middle of a sync, and Placement ends equal to the reports', async () => {
+  load.start();
+  // The first host loses two FPGA VFs: its next report drives Placement writes.
+  const file = system.hostFile(HOSTS[0]);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('count: 4', 'count: 2'));
+  const calls = system.logs.lines.length;
+  const nc = await connectNats(system.nats.url('conductor'), 'faults-report-now');
+  await nc.request(agentSubject(HOSTS[0], AgentWork.reportNow), JSON.stringify({}), { timeout: 10_000 });
+  await nc.close();
+  // The report is recorded; kill placement-sync while it has that host's events in hand.
+  await system.logs.waitFor(HOSTS[0], /inventory reported/, calls, 10_000);
+  await system.service('placement-sync').kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+  await system.startService('placement-sync');
+  await whileLoaded(10);
+  await expectInvariants('placement-sync killed');
+
+  for (const host of HOSTS) {
+    await eventually(
+      `Placement holds the providers of ${host}`,
+      async () => {
+        const wanted: { name: string; num_accelerators: number }[] = await system.db.query(
+          `SELECT name, num_accelerators FROM deployables WHERE hostname = $1 AND num_accelerators > 0 ORDER BY name`,
+          [host],
+        );
+        const nodes = await system.placement.call<{ resource_providers: { uuid: string }[] }>(
+          'GET',
+          `/resource_providers?name=${host}`,
+        );
+        const node = nodes.body.resource_providers[0].uuid;
+        const tree = await system.placement.call<{
+          resource_providers: { uuid: string; name: string; parent_provider_uuid: string | null }[];
+        }>('GET', `/resource_providers?in_tree=${node}`);
+        const children = tree.body.resource_providers.filter((p) => p.parent_provider_uuid === node);
+        const held: { name: string; num_accelerators: number }[] = [];
+        for (const child of children) {
+          const inventories = await system.placement.call<{ inventories: Record<string, { total: number }> }>(
+            'GET',
+            `/resource_providers/${child.uuid}/inventories`,
+          );
+          const [inventory] = Object.values(inventories.body.inventories);
+          held.push({ name: child.name, num_accelerators: inventory?.total ?? 0 });
+        }
+        held.sort((a, b) => (a.name < b.name ? -1 : 1));
+        const status: { state: string; synced_version: number; stream_version: number }[] = await system.db.query(
+          `SELECT state, synced_version, stream_version FROM placement_sync_status WHERE hostname = $1`,
+          [host],
+        );
+        const synced = status[0]?.state === 'synced' && status[0].synced_version === status[0].stream_version;
+        return synced && JSON.stringify(held) === JSON.stringify(wanted) ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+  }
+  expect(
+    (await system.db.query(`SELECT count(*)::int AS n FROM deployables WHERE hostname = $1`, [HOSTS[0]]))[0].n,
+  ).toBeLessThan(
+    (await system.db.query(`SELECT count(*)::int AS n FROM deployables WHERE hostname = $1`, [HOSTS[1]]))[0].n,
+  );
+});
+
+it('survives a NATS restart: /healthz says NATS is down meanwhile, every service reconnects by itself', async () => {
+  load.start();
+  await whileLoaded(10);
+  await system.nats.stop();
+  const down = await healthShows('NATS down', (h) => h.status === 503 && !h.body.checks.nats.ok);
+  expect(down.body.checks.postgres.ok).toBe(true);
+  expect(down.body.status).toBe('degraded');
+  await new Promise((r) => setTimeout(r, 3000));
+  await system.nats.resume();
+  await healthy();
+  await whileLoaded(20);
+  await expectInvariants('NATS restarted');
+});
+
+it("survives pg_terminate_backend on every service's sessions, again and again", async () => {
+  load.start();
+  await whileLoaded(10);
+  let terminated = 0;
+  for (let round = 0; round < 4; round++) {
+    terminated += await system.pg.terminateSessions(DATABASE);
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+  expect(terminated).toBeGreaterThan(10);
+  figures.sessionsTerminated = terminated;
+  await whileLoaded(20);
+  await expectInvariants('sessions terminated');
+});
+
+it('survives a PostgreSQL restart: /healthz says PostgreSQL is down meanwhile, every service reconnects by itself', async () => {
+  load.start();
+  await whileLoaded(10);
+  await system.pg.stop('immediate');
+  const down = await healthShows('PostgreSQL down', (h) => h.status === 503 && !h.body.checks.postgres.ok);
+  expect(down.body.checks.nats.ok).toBe(true);
+  await new Promise((r) => setTimeout(r, 3000));
+  await system.pg.resume();
+  await healthy();
+  await whileLoaded(20);
+  await expectInvariants('PostgreSQL restarted');
+});
+
+it('runs two conductors at once, sharing binds, one of them killed mid-bind', async () => {
+  await system.addConductor('conductor-2');
+  load.start();
+  await whileLoaded(20);
+  await system.service('conductor').kill('SIGKILL');
+  await whileLoaded(10);
+  await system.startService('conductor');
+  await whileLoaded(20);
+  await expectInvariants('two conductors');
+  // Both took requests from the queue group.
+  for (const name of ['conductor', 'conductor-2']) {
+    expect(system.logs.of(name).length).toBeGreaterThan(0);
+  }
+});
+
+it('survives kill -9 of an agent in the middle of programming an FPGA for a bind', async () => {
+  const host = HOSTS[1];
+  const image = system.glance.add({ functionId: 'faults-1.0' });
+  const profile = 'faults-bitstream';
+  const json = { 'Content-Type': 'application/json' };
+  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify([{ name: profile, groups: [{ 'resources:FPGA': '1', 'accel:bitstream_id': image.id }] }]),
+  });
+  expect(created.status).toBe(201);
+  const arq = (
+    (await (
+      await fetch(`${system.apiUrl}/v2/accelerator_requests`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ device_profile_name: profile }),
+      })
+    ).json()) as { arqs: { uuid: string }[] }
+  ).arqs[0].uuid;
+  const vf = `${host}_0000:5e:00.1`;
+  const rp = await eventually(
+    `deployable ${vf}`,
+    async () => {
+      const answer = await fetch(`${system.apiUrl}/v2/deployables?filters.field=name&filters.value=${vf}`);
+      return ((await answer.json()) as { deployables: { rp_uuid: string }[] }).deployables[0]?.rp_uuid;
+    },
+    10_000,
+  );
+
+  load.start();
+  await whileLoaded(10);
+  // Programming the FPGA hangs: the agent is in the middle of it when it dies.
+  const file = system.hostFile(host);
+  const healthy = readFileSync(file, 'utf8');
+  writeFileSync(file, healthy.replace(/^ {2}devices: \{\}$/m, '  devices:\n    fpga0: { program: hang }'));
+  const instance = randomUUID();
+  const bind = await fetch(`${system.apiUrl}/v2/accelerator_requests`, {
+    method: 'PATCH',
+    headers: json,
+    body: JSON.stringify({
+      [arq]: [
+        { path: '/hostname', op: 'add', value: host },
+        { path: '/device_rp_uuid', op: 'add', value: rp },
+        { path: '/instance_uuid', op: 'add', value: instance },
+      ],
+    }),
+  });
+  expect(bind.status).toBe(202);
+  const stateOf = async () =>
+    ((await (await fetch(`${system.apiUrl}/v2/accelerator_requests/${arq}`)).json()) as { state: string }).state;
+  expect(await stateOf()).toBe('BindStarted');
+  await new Promise((r) => setTimeout(r, 500));
+  await system.service(host).kill('SIGKILL');
+  writeFileSync(file, healthy);
+  await system.startService(host);
+  const ended = await eventually(
+    'the interrupted bind ended',
+    async () => {
+      const state = await stateOf();
+      return state === 'Bound' || state === 'BindFailed' ? state : undefined;
+    },
+    BIND_TIMEOUT_MS * 3,
+  );
+  // The conductor asks again while unanswered: the agent, back well before the deadline, programs and binds.
+  expect(ended).toBe('Bound');
+  await whileLoaded(10);
+  await expectInvariants('agent killed mid-programming');
+  expect(system.nova.eventsFor(arq).map((e) => e.status)).toContain('completed');
+  const programmed: { n: number }[] = await system.db.query(
+    `SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'DeployableProgrammed'
+       AND data->>'bitstreamId' = $2`,
+    [`host-${host}`, image.id],
+  );
+  expect(programmed[0].n).toBe(1);
+});
+
+it("keeps every service inside its NATS user's permissions (deploy/nats/nats-server.conf)", () => {
+  const violations = system.logs.lines.filter((l) => /Permissions Violation/i.test(l.line));
+  expect(violations.map((l) => `${l.service}: ${l.line.slice(0, 300)}`)).toEqual([]);
+});
+
+it('never writes a secret to any log: database password, NATS passwords, Nova token', () => {
+  const lines = system.logs.lines;
+  // The faults above made the services log connection failures, retries and their settings' URLs.
+  expect(lines.length).toBeGreaterThan(100);
+  expect(lines.some((l) => /"level":"(warn|error)"/.test(l.line))).toBe(true);
+  const leaks: string[] = [];
+  for (const secret of system.secrets) {
+    const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
+    for (const line of lines) {
+      if (forms.some((form) => line.line.includes(form))) leaks.push(`${line.service}: ${line.line.slice(0, 300)}`);
+    }
+  }
+  expect(leaks).toEqual([]);
+});

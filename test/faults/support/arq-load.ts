@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+
+export interface BindTarget {
+  host: string;
+  /** The resource provider (deployable) binds ask for. */
+  rp: string;
+}
+
+/** One ARQ's life as the load drove it. */
+export interface Lifecycle {
+  arq: string;
+  instance: string;
+  host: string;
+  /** The state the bind ended in, as the API showed it. */
+  resolved: 'Bound' | 'BindFailed';
+  /** Answers that were 5xx or no answer at all, sent again with the same Idempotency-Key. */
+  retries: number;
+  ms: number;
+}
+
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+const PROJECT = 'faults-project';
+/** A project member, as keystonemiddleware would describe one. */
+const USER = { 'X-User-Id': 'faults-user', 'X-Project-Id': PROJECT, 'X-Roles': 'member,reader' };
+/** Nova acting for that user, with a service token. */
+const NOVA = { ...USER, 'X-Service-Roles': 'service' };
+
+/** How long one request may go unanswered before it is sent again. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** How long one step may keep failing with 5xx before the lifecycle counts as broken. */
+const STEP_BUDGET_MS = 120_000;
+/** How long the read models may lag behind an accepted bind (they recover from an outage with backoff). */
+const STALE_READ_BUDGET_MS = 30_000;
+
+/**
+ * A steady load of ARQ lifecycles over HTTP, as Nova drives them: create
+ * an ARQ from a device profile, bind it to a host's deployable, wait for
+ * Bound or BindFailed, delete it. A request answered 5xx, or not at all
+ * (a service killed or cut off mid-request), is sent again with the same
+ * Idempotency-Key until it is answered, so it takes effect once. Anything
+ * else unexpected is recorded as a problem.
+ */
+export class ArqLoad {
+  readonly done: Lifecycle[] = [];
+  readonly problems: string[] = [];
+  /** Reads that did not show a bind the API had already accepted (read models behind after an outage). */
+  staleReads = 0;
+  private running = false;
+  private workers: Promise<void>[] = [];
+  private next = 0;
+
+  constructor(
+    private readonly api: string,
+    private readonly profile: string,
+    private readonly targets: readonly BindTarget[],
+    private readonly concurrency = 4,
+  ) {}
+
+  start(): void {
+    this.problems.length = 0;
+    if (this.running) return;
+    this.running = true;
+    this.workers = Array.from({ length: this.concurrency }, () => this.work());
+  }
+
+  /** Lets each worker finish the lifecycle it is in, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  /** Waits until `n` more lifecycles than `from` have ended. */
+  async completed(from: number, n: number, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.done.length < from + n) {
+      if (Date.now() > deadline) throw new Error(`only ${this.done.length - from} of ${n} lifecycles ended in time`);
+      if (this.problems.length > 0) throw new Error(`the load ran into problems: ${this.problems.join('; ')}`);
+      await sleep(100);
+    }
+  }
+
+  private async work(): Promise<void> {
+    while (this.running) {
+      const target = this.targets[this.next++ % this.targets.length];
+      try {
+        this.done.push(await this.lifecycle(target));
+      } catch (error) {
+        this.problems.push(error instanceof Error ? error.message : String(error));
+        await sleep(500);
+      }
+    }
+  }
+
+  private async lifecycle(target: BindTarget): Promise<Lifecycle> {
+    const started = Date.now();
+    const instance = randomUUID();
+    const retries = { n: 0 };
+    const created = await this.send('POST', '/v2/accelerator_requests', USER, retries, {
+      device_profile_name: this.profile,
+    });
+    if (created.status !== 201) throw unexpected('create', created);
+    const arq = (created.body as { arqs: { uuid: string }[] }).arqs[0].uuid;
+
+    const ops = [
+      { path: '/hostname', op: 'add', value: target.host },
+      { path: '/device_rp_uuid', op: 'add', value: target.rp },
+      { path: '/instance_uuid', op: 'add', value: instance },
+    ];
+    const bind = await this.send('PATCH', '/v2/accelerator_requests', NOVA, retries, { [arq]: ops });
+    // A bind that could not start answers its reason (4xx) and is BindFailed already.
+    if (bind.status !== 202 && (bind.status < 400 || bind.status >= 500)) throw unexpected(`bind of ${arq}`, bind);
+
+    const resolved = await this.resolved(arq, retries, bind);
+    const deleted = await this.send('DELETE', `/v2/accelerator_requests/${arq}`, NOVA, retries);
+    if (deleted.status !== 204) throw unexpected(`delete of ${arq}`, deleted);
+    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: Date.now() - started };
+  }
+
+  /** Polls as Nova does until the bind has ended. */
+  private async resolved(arq: string, retries: { n: number }, bind: Answer): Promise<'Bound' | 'BindFailed'> {
+    const deadline = Date.now() + STEP_BUDGET_MS;
+    const answeredAt = Date.now();
+    for (;;) {
+      const answer = await this.send('GET', `/v2/accelerator_requests/${arq}`, USER, retries);
+      if (answer.status !== 200) throw unexpected(`read of ${arq}`, answer);
+      const { state } = answer.body as { state: string };
+      if (state === 'Bound' || state === 'BindFailed') return state;
+      // Read-your-writes is bounded (READ_YOUR_WRITES_TIMEOUT_MS): right after an outage the
+      // answer may come before the read models show the bind. They must catch up, not stay behind.
+      if (state === 'Initial' && bind.status === 202 && Date.now() - answeredAt < STALE_READ_BUDGET_MS) {
+        this.staleReads++;
+      } else if (state !== 'BindStarted') {
+        throw new Error(
+          `ARQ ${arq} is ${state} after its bind was answered ${bind.status} ${JSON.stringify(bind.body)}`,
+        );
+      }
+      if (Date.now() > deadline) throw new Error(`ARQ ${arq} still BindStarted after ${STEP_BUDGET_MS} ms`);
+      await sleep(100);
+    }
+  }
+
+  /** One request, sent again (same Idempotency-Key) while it is answered 5xx or not at all. */
+  private async send(
+    method: string,
+    path: string,
+    identity: Record<string, string>,
+    retries: { n: number },
+    json?: unknown,
+  ): Promise<Answer> {
+    const headers: Record<string, string> = { ...identity, 'Idempotency-Key': randomUUID() };
+    if (json !== undefined) headers['Content-Type'] = 'application/json';
+    const deadline = Date.now() + STEP_BUDGET_MS;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+      let problem: string;
+      try {
+        const response = await fetch(`${this.api}${path}`, {
+          method,
+          headers,
+          body: json === undefined ? undefined : JSON.stringify(json),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const text = await response.text();
+        const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+        if (answer.status < 500) return answer;
+        problem = `${answer.status} ${text.slice(0, 300)}`;
+      } catch (error) {
+        problem = error instanceof Error ? error.message : String(error);
+      }
+      retries.n++;
+      if (Date.now() > deadline) throw new Error(`${method} ${path} kept failing for ${STEP_BUDGET_MS} ms: ${problem}`);
+      await sleep(wait);
+    }
+  }
+}
+
+function unexpected(what: string, answer: Answer): Error {
+  return new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { eventSchemas } from '@cyborg/contracts';
+import { createDataSource, EventStore, EventTypeRegistry } from '@cyborg/event-store';
+import { FakeGlance } from '../../support/fake-glance';
+import { FakeNova } from '../../support/fake-nova';
+import { TestPlacement } from '../../support/placement';
+import { type NatsUser, NatsWithUsers } from './nats-with-users';
+import { freePort } from './ports';
+import { PrivatePostgres } from './private-postgres';
+import { LogBook, ServiceProcess } from './service-process';
+
+export const HOSTS = ['compute-1', 'compute-2'] as const;
+export type Host = (typeof HOSTS)[number];
+
+export const DATABASE = 'cyborg';
+/** A bind ends by then; short, so that the faults' unfinished binds end within a scenario. */
+export const BIND_TIMEOUT_MS = 10_000;
+
+/** What each service logs once it serves. */
+const READY: Record<string, RegExp> = {
+  conductor: /"msg":"conductor listening"/,
+  api: /"msg":"api listening"/,
+  'placement-sync': /"msg":"placement sync active"|another placement-sync is active/,
+  agent: /"msg":"agent listening"/,
+};
+
+/**
+ * The whole system as separate processes, as deployed: conductor(s), API,
+ * placement-sync and an agent per host (fake and simulated drivers), over a
+ * private PostgreSQL cluster (password auth), a private nats-server with the
+ * documented per-host users, a real Placement, a recording Nova and a
+ * Glance serving bitstreams. Every
+ * secret is random and known here, so the logs can be searched for them.
+ */
+export class FaultSystem {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cyborg-faults-'));
+  readonly logs = new LogBook(join(this.dir, 'services.log'));
+  readonly services = new Map<string, ServiceProcess>();
+  readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
+  pg: PrivatePostgres;
+  nats: NatsWithUsers;
+  placement: TestPlacement;
+  nova: FakeNova;
+  /** Where agents fetch the bitstreams they program. */
+  glance: FakeGlance;
+  apiUrl: string;
+  /** The test's own connection to the service database (application name `faults-check`). */
+  db: DataSource;
+  store: EventStore;
+
+  static async start(): Promise<FaultSystem> {
+    const system = new FaultSystem();
+    try {
+      await system.boot();
+    } catch (error) {
+      await system.close();
+      throw error;
+    }
+    return system;
+  }
+
+  /** Every secret the services were given. */
+  get secrets(): string[] {
+    return [this.pg.password, this.novaToken, ...Object.values(this.nats.passwords)];
+  }
+
+  service(name: string): ServiceProcess {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`no service ${name}`);
+    return service;
+  }
+
+  hostFile(host: string): string {
+    return join(this.dir, `${host}.yaml`);
+  }
+
+  /** Starts a service already defined (again), waiting until it serves. */
+  async startService(name: string): Promise<void> {
+    const service = this.service(name);
+    await service.start(READY[service.app]);
+  }
+
+  /** A further conductor beside the others: they share the work through the queue group. */
+  async addConductor(name: string): Promise<ServiceProcess> {
+    const service = new ServiceProcess(name, 'conductor', this.env('conductor'), this.logs);
+    this.services.set(name, service);
+    await service.start(READY.conductor);
+    return service;
+  }
+
+  async close(): Promise<void> {
+    for (const service of [...this.services.values()].reverse()) await service.kill('SIGTERM').catch(() => undefined);
+    for (const service of this.services.values()) await service.kill('SIGKILL').catch(() => undefined);
+    if (this.db?.isInitialized) await this.db.destroy().catch(() => undefined);
+    await this.nova?.close().catch(() => undefined);
+    await this.glance?.close().catch(() => undefined);
+    await this.placement?.stop().catch(() => undefined);
+    await this.nats?.destroy().catch(() => undefined);
+    await this.pg?.destroy().catch(() => undefined);
+    if (!process.env.CYBORG_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private env(user: NatsUser, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: this.pg.url(DATABASE),
+      DATABASE_POOL_SIZE: '4',
+      NATS_URL: this.nats.url(user),
+      NOVA_URL: this.nova.url,
+      NOVA_AUTH_TOKEN: this.novaToken,
+      PLACEMENT_URL: this.placement.url,
+      PLACEMENT_RETRY_MAX_MS: '2000',
+      PLACEMENT_RECONCILE_INTERVAL_MS: '15000',
+      RPC_TIMEOUT_MS: '3000',
+      BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
+      PROJECTION_POLL_MS: '200',
+      AGENT_REPORT_INTERVAL_MS: '5000',
+      LOG_LEVEL: 'log',
+      LOG_FORMAT: 'json',
+      ...extra,
+    };
+  }
+
+  private async boot(): Promise<void> {
+    this.pg = await PrivatePostgres.start(`pg-${randomBytes(12).toString('hex')}`);
+    await this.pg.createDatabase(DATABASE);
+    this.nats = await NatsWithUsers.start();
+    this.nova = await FakeNova.start();
+    this.glance = await FakeGlance.start();
+    this.placement = await TestPlacement.start();
+    // Nova makes each compute node's provider; placement-sync puts the deployables under it.
+    for (const host of HOSTS) await this.placement.call('POST', '/resource_providers', { name: host });
+    const example = readFileSync(new URL('../../../deploy/simulated-host.yaml', import.meta.url), 'utf8');
+    for (const host of HOSTS) writeFileSync(this.hostFile(host), example);
+
+    const apiPort = await freePort();
+    this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    const define = (name: string, app: string, env: Record<string, string>) =>
+      this.services.set(name, new ServiceProcess(name, app, env, this.logs));
+    define('conductor', 'conductor', this.env('conductor'));
+    define('api', 'api', this.env('api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }));
+    define('placement-sync', 'placement-sync', this.env('placement-sync'));
+    for (const host of HOSTS) {
+      define(
+        host,
+        'agent',
+        this.env(`agent-${host}`, {
+          AGENT_HOSTNAME: host,
+          AGENT_DRIVERS: 'fake,simulated',
+          AGENT_SIMULATED_HOST_FILE: this.hostFile(host),
+          BITSTREAM_SOURCE: `glance+${this.glance.url}`,
+        }),
+      );
+    }
+    // The conductor first: it creates the schema the others read.
+    for (const name of ['conductor', 'api', 'placement-sync', ...HOSTS]) await this.startService(name);
+
+    this.db = createDataSource({ url: this.pg.url(DATABASE), poolSize: 4, applicationName: 'faults-check' });
+    await this.db.initialize();
+    this.store = new EventStore(this.db, EventTypeRegistry.from(eventSchemas));
+  }
+}

@@ -1,0 +1,392 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  ArqBindFailed,
+  type ArqBindFailedV1,
+  ArqBindStarted,
+  type ArqBindStartedV1,
+  ArqBound,
+  type ArqBoundV1,
+  ArqDeleted,
+  type ArqDeletedV1,
+  ArqUnbound,
+  type ArqUnboundV1,
+  eventSchemas,
+} from '@cyborg/contracts';
+import { evolveArq, evolveHost, fold, initialArqState, initialHostState } from '@cyborg/domain';
+import {
+  createDataSource,
+  EVENTS_STREAM,
+  EventStore,
+  EventTypeRegistry,
+  migrate,
+  type RecordedEvent,
+  verifyEventLog,
+} from '@cyborg/event-store';
+import { connectNats } from '@cyborg/messaging';
+import { checkpointName, databaseMigrations, Projections, readModelProjections } from '@cyborg/projections';
+import type { FaultSystem } from './fault-system';
+
+/** What a check found wrong; empty when the invariant holds. */
+export type Violations = string[];
+
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function streamsOf(system: FaultSystem, category: 'arq' | 'host'): Promise<Map<string, RecordedEvent[]>> {
+  const rows: { stream_id: string }[] = await system.db.query(`SELECT stream_id FROM streams WHERE category = $1`, [
+    category,
+  ]);
+  const streams = new Map<string, RecordedEvent[]>();
+  for (const { stream_id } of rows) streams.set(stream_id, await system.store.readStream(stream_id));
+  return streams;
+}
+
+/** ARQs whose bind is still in progress in the log, with their deadlines. */
+async function bindsInProgress(system: FaultSystem): Promise<{ arq: string; deadline: string }[]> {
+  const rows: { stream_id: string; deadline: string }[] = await system.db.query(
+    `SELECT s.stream_id, e.data->>'deadline' AS deadline FROM streams s
+     JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
+     WHERE s.category = 'arq' AND e.type = $1`,
+    [ArqBindStarted.type],
+  );
+  return rows.map((r) => ({ arq: r.stream_id.slice('arq-'.length), deadline: r.deadline }));
+}
+
+/**
+ * Waits until the system is quiet after a fault: every bind ended (by its
+ * deadline at the latest, plus the sweep that ends binds a stopped
+ * conductor left), every projection and the relay at the head of the log.
+ */
+export async function settle(system: FaultSystem, timeoutMs: number): Promise<void> {
+  await eventually(
+    'every bind ended',
+    async () => ((await bindsInProgress(system)).length === 0 ? true : undefined),
+    timeoutMs,
+  );
+  await eventually(
+    'every log reader at the head of the log',
+    async () => {
+      const head = await system.store.head();
+      const behind: { name: string }[] = await system.db.query(
+        `SELECT name FROM checkpoints WHERE (transaction_id, position) <> ($1::xid8, $2::bigint)`,
+        [head.transactionId, head.position],
+      );
+      return behind.length === 0 ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** No ARQ stays BindStarted past its deadline, in the log or in the read model. */
+export async function bindsPastDeadline(system: FaultSystem): Promise<Violations> {
+  const now = Date.now();
+  const violations = (await bindsInProgress(system))
+    .filter((b) => Date.parse(b.deadline) < now)
+    .map((b) => `ARQ ${b.arq} is BindStarted in the log past its deadline ${b.deadline}`);
+  const stale: { uuid: string; bind_deadline: Date }[] = await system.db.query(
+    `SELECT uuid, bind_deadline FROM arqs WHERE state = 'BindStarted' AND bind_deadline < now()`,
+  );
+  for (const row of stale) violations.push(`ARQ ${row.uuid} is BindStarted in the read model past its deadline`);
+  return violations;
+}
+
+/** No attach handle is in use without the ARQ that holds it: on the host streams and in the read models. */
+export async function handlesWithoutHolder(system: FaultSystem): Promise<Violations> {
+  const violations: Violations = [];
+  const arqs = new Map(
+    [...(await streamsOf(system, 'arq')).entries()].map(([id, events]) => [
+      id.slice('arq-'.length),
+      fold(events, evolveArq, initialArqState).arq,
+    ]),
+  );
+  const allocated = new Map<string, string>();
+  for (const [streamId, events] of await streamsOf(system, 'host')) {
+    const host = fold(events, evolveHost, initialHostState);
+    for (const handle of host.inventory.attachHandles.values()) {
+      if (!handle.inUse) continue;
+      allocated.set(handle.uuid, handle.allocatedTo ?? '');
+      const arq = handle.allocatedTo ? arqs.get(handle.allocatedTo) : null;
+      if (!arq || arq.holding?.handle.uuid !== handle.uuid) {
+        violations.push(`${streamId}: handle ${handle.uuid} in use by ${handle.allocatedTo}, which does not hold it`);
+      }
+    }
+  }
+  for (const [uuid, arq] of arqs) {
+    if (arq?.holding && allocated.get(arq.holding.handle.uuid) !== uuid) {
+      violations.push(`ARQ ${uuid} holds handle ${arq.holding.handle.uuid}, which its host does not give it`);
+    }
+  }
+  const rows: { uuid: string; allocated_to: string | null; holder: string | null }[] = await system.db.query(
+    `SELECT h.uuid, h.allocated_to, a.uuid AS holder FROM attach_handles h
+     LEFT JOIN arqs a ON a.uuid::text = h.allocated_to AND a.attach_handle_uuid = h.uuid
+       AND a.state IN ('BindStarted', 'Bound', 'BindFailed')
+     WHERE h.in_use`,
+  );
+  for (const row of rows) {
+    if (!row.holder) violations.push(`read model: handle ${row.uuid} in use by ${row.allocated_to}, no such holder`);
+  }
+  const holders: { uuid: string; attach_handle_uuid: string }[] = await system.db.query(
+    `SELECT a.uuid, a.attach_handle_uuid FROM arqs a
+     LEFT JOIN attach_handles h ON h.uuid = a.attach_handle_uuid AND h.in_use AND h.allocated_to = a.uuid::text
+     WHERE a.attach_handle_uuid IS NOT NULL AND h.uuid IS NULL`,
+  );
+  for (const row of holders) {
+    violations.push(`read model: ARQ ${row.uuid} holds handle ${row.attach_handle_uuid}, not in use by it`);
+  }
+  return violations;
+}
+
+interface NovaExpectation {
+  arq: string;
+  instance: string;
+  status: 'completed' | 'failed';
+  why: string;
+}
+
+/** What Nova must have heard: one event per bind that ended, per the log. */
+async function novaExpectations(system: FaultSystem): Promise<NovaExpectation[]> {
+  const expected: NovaExpectation[] = [];
+  for (const [streamId, events] of await streamsOf(system, 'arq')) {
+    const arq = streamId.slice('arq-'.length);
+    const instanceOf = new Map<number, string>();
+    for (const event of events) {
+      if (event.type === ArqBindStarted.type) {
+        const d = event.data as unknown as ArqBindStartedV1;
+        instanceOf.set(d.attempt, d.instanceUuid);
+      } else if (event.type === ArqBound.type) {
+        const d = event.data as unknown as ArqBoundV1;
+        expected.push({ arq, instance: instanceOf.get(d.attempt) ?? '?', status: 'completed', why: 'Bound' });
+      } else if (event.type === ArqBindFailed.type) {
+        const d = event.data as unknown as ArqBindFailedV1;
+        expected.push({ arq, instance: d.instanceUuid, status: 'failed', why: 'BindFailed' });
+      } else if (event.type === ArqUnbound.type || event.type === ArqDeleted.type) {
+        const d = event.data as unknown as ArqUnboundV1 | ArqDeletedV1;
+        if (d.interruptedBind) {
+          expected.push({
+            arq,
+            instance: d.interruptedBind.instanceUuid,
+            status: 'failed',
+            why: `${event.type} mid-bind`,
+          });
+        }
+      }
+    }
+  }
+  return expected;
+}
+
+/** Every bind that ended was told to Nova (the recording Nova accepted its event), waiting for retries in flight. */
+export async function bindsNotToldToNova(system: FaultSystem, timeoutMs: number): Promise<Violations> {
+  const expected = await novaExpectations(system);
+  const missing = () =>
+    expected.filter(
+      (e) => !system.nova.eventsFor(e.arq).some((n) => n.server_uuid === e.instance && n.status === e.status),
+    );
+  await eventually('Nova told of every bind', async () => (missing().length === 0 ? true : undefined), timeoutMs).catch(
+    () => undefined,
+  );
+  return missing().map((e) => `Nova never heard ${e.status} for ARQ ${e.arq} (${e.why}, instance ${e.instance})`);
+}
+
+/** How many binds the log says ended (what Nova should have heard of). */
+export async function endedBinds(system: FaultSystem): Promise<number> {
+  return (await novaExpectations(system)).length;
+}
+
+export interface JetStreamCheck {
+  violations: Violations;
+  events: number;
+  messages: number;
+  inLogOrder: boolean;
+}
+
+/** Every event reached JetStream exactly once: CYBORG_EVENTS' Nats-Msg-Ids against the events table. */
+export async function eventsInJetStream(system: FaultSystem, timeoutMs: number): Promise<JetStreamCheck> {
+  const nc = await connectNats(system.nats.url('conductor'), 'faults-check');
+  try {
+    const read = async () => {
+      const logged: { event_id: string }[] = await system.db.query(
+        `SELECT event_id FROM events ORDER BY transaction_id, position`,
+      );
+      const jsm = await jetstreamManager(nc);
+      const total = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
+      const ids: string[] = [];
+      if (total > 0) {
+        const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM);
+        const messages = await consumer.consume({ max_messages: 1000 });
+        for await (const m of messages) {
+          ids.push(m.headers?.get('Nats-Msg-Id') ?? `(no Nats-Msg-Id at ${m.seq})`);
+          if (m.info.pending === 0 && ids.length >= total) break;
+        }
+        messages.stop();
+      }
+      return { logged: logged.map((r) => r.event_id), ids };
+    };
+    // The relay may still be catching up; once it has, the two must match exactly.
+    const { logged, ids } = await eventually(
+      'JetStream caught up with the log',
+      async () => {
+        const seen = await read();
+        return seen.ids.length >= seen.logged.length ? seen : undefined;
+      },
+      timeoutMs,
+      500,
+    ).catch(() => read());
+    const violations: Violations = [];
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const [id, n] of counts) if (n > 1) violations.push(`event ${id} is in JetStream ${n} times`);
+    const inLog = new Set(logged);
+    for (const id of counts.keys())
+      if (!inLog.has(id)) violations.push(`JetStream holds ${id}, which the log does not`);
+    for (const id of logged) if (!counts.has(id)) violations.push(`event ${id} never reached JetStream`);
+    const inLogOrder = ids.length === logged.length && ids.every((id, i) => id === logged[i]);
+    return { violations, events: logged.length, messages: ids.length, inLogOrder };
+  } finally {
+    await nc.close();
+  }
+}
+
+let rebuilds = 0;
+
+/**
+ * Every projection equals a rebuild from zero: the log as the live read
+ * models saw it (one snapshot: events, checkpoints and tables together) is
+ * copied into a fresh database of the same cluster, the projections run
+ * there from the start, and every table is compared row by row.
+ */
+export async function projectionsUnlikeRebuild(system: FaultSystem, timeoutMs: number): Promise<Violations> {
+  const tables = readModelProjections.flatMap((p) => p.tables);
+  const live = await eventually(
+    'a snapshot with every projection at the head',
+    () =>
+      system.db.transaction('REPEATABLE READ', async (tx) => {
+        const events: { rows: unknown[] | null }[] = await tx.query(
+          `SELECT json_agg(e ORDER BY e.transaction_id, e.position) AS rows FROM (
+             SELECT * FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())) e`,
+        );
+        const rows = (events[0].rows ?? []) as { transaction_id: string; position: number }[];
+        const last = rows[rows.length - 1];
+        const checkpoints: { name: string; transaction_id: string; position: string }[] = await tx.query(
+          `SELECT name, transaction_id, position FROM checkpoints WHERE name = ANY($1)`,
+          [readModelProjections.map((p) => checkpointName(p))],
+        );
+        const atHead = checkpoints.every(
+          (c) =>
+            !last || (c.transaction_id === String(last.transaction_id) && Number(c.position) === Number(last.position)),
+        );
+        if (!atHead || checkpoints.length !== readModelProjections.length) return undefined;
+        return { rows, dumps: await dumpTables(tx, tables) };
+      }),
+    timeoutMs,
+    500,
+  );
+
+  const name = `rebuild_${++rebuilds}`;
+  await system.pg.createDatabase(name);
+  const url = system.pg.url(name);
+  const fresh = createDataSource({
+    url,
+    migrations: databaseMigrations,
+    poolSize: 2,
+    applicationName: 'faults-rebuild',
+  });
+  await fresh.initialize();
+  try {
+    await migrate(fresh);
+    for (let i = 0; i < live.rows.length; i += 2000) {
+      await fresh.query(
+        `INSERT INTO events OVERRIDING SYSTEM VALUE SELECT * FROM jsonb_populate_recordset(NULL::events, $1::jsonb)`,
+        [JSON.stringify(live.rows.slice(i, i + 2000))],
+      );
+    }
+    for (const projection of readModelProjections) {
+      await fresh.query(`INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING`, [
+        checkpointName(projection),
+      ]);
+    }
+    const store = new EventStore(fresh, EventTypeRegistry.from(eventSchemas));
+    await new Projections(readModelProjections, store, { databaseUrl: url }).drain();
+    const rebuilt = await dumpTables(fresh.manager, tables);
+    const violations: Violations = [];
+    for (const table of tables) {
+      const a = live.dumps[table];
+      const b = rebuilt[table];
+      if (a.length !== b.length) violations.push(`${table}: ${a.length} live rows, ${b.length} rebuilt`);
+      const differing = a.findIndex((row, i) => row !== b[i]);
+      if (differing >= 0) violations.push(`${table}: live ${a[differing]} but rebuilt ${b[differing] ?? '(none)'}`);
+    }
+    return violations;
+  } finally {
+    await fresh.destroy();
+  }
+}
+
+async function dumpTables(
+  manager: { query: (sql: string) => Promise<{ row: string }[]> },
+  tables: string[],
+): Promise<Record<string, string[]>> {
+  const dumps: Record<string, string[]> = {};
+  for (const table of tables) {
+    const rows = await manager.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t ORDER BY 1`);
+    dumps[table] = rows.map((r) => r.row);
+  }
+  return dumps;
+}
+
+/** Every stream's hash chain and version sequence verifies. */
+export async function brokenChains(system: FaultSystem): Promise<Violations> {
+  const result = await verifyEventLog(system.db);
+  return result.breaks.map((b) => `${b.streamId} v${b.version}: ${b.problem}`);
+}
+
+/** Services that are not running (they must survive every fault by themselves). */
+export function deadServices(system: FaultSystem): Violations {
+  return [...system.services.values()].filter((s) => !s.running).map((s) => `${s.name} is not running`);
+}
+
+export interface InvariantReport {
+  violations: Record<string, Violations>;
+  events: number;
+  endedBinds: number;
+  jetStreamInLogOrder: boolean;
+}
+
+/** Settles, then checks every invariant; a database name is returned only for the log. */
+export async function checkInvariants(system: FaultSystem, settleMs = 60_000): Promise<InvariantReport> {
+  await settle(system, settleMs);
+  const jetStream = await eventsInJetStream(system, 30_000);
+  const report: InvariantReport = {
+    violations: {
+      'services alive': deadServices(system),
+      'no bind past its deadline': await bindsPastDeadline(system),
+      'no handle without its ARQ': await handlesWithoutHolder(system),
+      'Nova told of every bind': await bindsNotToldToNova(system, 30_000),
+      'each event in JetStream once': jetStream.violations,
+      'projections equal a rebuild': await projectionsUnlikeRebuild(system, 30_000),
+      'hash chains verify': await brokenChains(system),
+    },
+    events: jetStream.events,
+    endedBinds: await endedBinds(system),
+    jetStreamInLogOrder: jetStream.inLogOrder,
+  };
+  return report;
+}
