@@ -117,7 +117,7 @@ function lifecycleSetup(ctx: BenchContext): Promise<LifecycleSetup> {
     // The first bind on each host pays for warm-up; it is not measured.
     await Promise.all(rps.map((rp, i) => lifecycle(system.apiUrl, profile, system.hosts[i].hostname, rp)));
     await sleep(1000);
-    const rest = await system.usage(true);
+    const rest = await atRest(system);
     return { system, profile, rps, nc, rest, node };
   });
 }
@@ -292,6 +292,23 @@ async function floorLoop(nc: NatsConnection, clients: number, seconds: number): 
   );
   latencies.sort((a, b) => a - b);
   return { latencies, requests: latencies.length, seconds: (now() - measureFrom) / 1000 };
+}
+
+/**
+ * Each service at rest: a full collection, then the smallest RSS and heap of
+ * samples over 3 s (V8 gives freed pages back to the system a while after a
+ * collection, so RSS right after one overstates it).
+ */
+async function atRest(system: BenchSystem): Promise<Map<string, ProcessUsage>> {
+  const least = await system.usage(true);
+  for (let i = 0; i < 12; i++) {
+    await sleep(250);
+    for (const [name, usage] of await system.usage()) {
+      const min = least.get(name)!;
+      least.set(name, { ...min, rss: Math.min(min.rss, usage.rss), heapUsed: Math.min(min.heapUsed, usage.heapUsed) });
+    }
+  }
+  return least;
 }
 
 /** Each service's largest RSS and heap while it runs, sampled every 250 ms. */

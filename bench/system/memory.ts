@@ -7,10 +7,10 @@ import { MiB, type ProcessUsage } from './usage';
 const SERVICES = ['conductor', 'api', 'placement-sync', 'agent'];
 
 /**
- * Memory of each service process: at rest (after a full collection, once
- * each host has bound one ARQ) beside a bare Node process, and at its
- * largest under the heaviest lifecycle load beside its own rest. RSS and the
- * V8 heap in use. No goal: reported.
+ * Memory of each service process: at rest (the least of samples over 3 s
+ * after a full collection, once each host has bound one ARQ) beside a bare
+ * Node process, and at its largest under the heaviest lifecycle load beside
+ * its own rest. RSS and the V8 heap in use. No goal: reported.
  */
 export const memoryModule: BenchModule = {
   name: 'system.memory',
@@ -38,7 +38,7 @@ export const memoryModule: BenchModule = {
             baseline: of(node) / MiB,
             note:
               metric === 'rss'
-                ? `at rest after a full GC; baseline: a bare Node process with the same flags`
+                ? `at rest: the least of samples over 3 s after a full GC; baseline: a bare Node process, same flags`
                 : undefined,
           }),
         );
