@@ -1,16 +1,8 @@
+import { cyborgTimestamp } from '@cyborg/contracts';
 import { pythonJsonDumps } from '@cyborg/drivers';
 
-/**
- * Python's `datetime.isoformat()` of a UTC time, as Cyborg writes timestamps
- * (the API's own rule: `+00:00`, microseconds only when there are any).
- */
-export function cyborgTimestamp(value: Date | string): string {
-  const date = typeof value === 'string' ? new Date(value) : value;
-  const iso = date.toISOString();
-  const ms = date.getUTCMilliseconds();
-  const fraction = ms === 0 ? '' : `.${String(ms * 1000).padStart(6, '0')}`;
-  return `${iso.slice(0, 19)}${fraction}+00:00`;
-}
+/** The API's own timestamp rule, so a past state reads like the API's answer then. */
+export { cyborgTimestamp };
 
 /*
  * The resources as the API returns them (Cyborg §5.1, §7.1, §8.1, §9.1, at

@@ -15,3 +15,4 @@ export * from './commands/set-device-status.command';
 export * from './commands/attribute.commands';
 export * from './commands/program.work';
 export * from './commands/heartbeat.command';
+export * from './timestamps';

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { ArqView } from '@cyborg/projections';
 import { type Link, selfLink } from '../http/links';
-import { cyborgTimestamp } from '../http/timestamps';
+import { cyborgTimestamp } from '@cyborg/contracts';
 
 /** An ARQ on the wire (Cyborg §5.1); the attach handle shows only once Bound. */
 export interface ArqBody {

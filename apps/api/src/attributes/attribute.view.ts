@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { AttributeView } from '@cyborg/projections';
 import { type Link, selfLink } from '../http/links';
-import { cyborgTimestamp } from '../http/timestamps';
+import { cyborgTimestamp } from '@cyborg/contracts';
 
 /** An attribute on the wire (Cyborg §9.1). */
 export interface AttributeBody {

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { pythonJsonDumps } from '@cyborg/drivers';
 import type { DeployableView } from '@cyborg/projections';
 import { bookmarkLink, type Link, selfLink } from '../http/links';
-import { cyborgTimestamp } from '../http/timestamps';
+import { cyborgTimestamp } from '@cyborg/contracts';
 
 /** A deployable on the wire (Cyborg §8.1); ids are Cyborg's integers. */
 export interface DeployableBody {

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { DeviceProfileGroup } from '@cyborg/contracts';
 import type { DeviceProfileView } from '@cyborg/projections';
 import { type Link, selfLink } from '../http/links';
-import { cyborgTimestamp } from '../http/timestamps';
+import { cyborgTimestamp } from '@cyborg/contracts';
 
 /** A device profile on the wire (Cyborg §4.1). */
 export interface DeviceProfileBody {

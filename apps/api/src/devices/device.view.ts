@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { DeviceView } from '@cyborg/projections';
 import { type Link, selfLink } from '../http/links';
 import type { Microversion } from '../http/microversion';
-import { cyborgTimestamp } from '../http/timestamps';
+import { cyborgTimestamp } from '@cyborg/contracts';
 
 /** A device on the wire (Cyborg §7.1); `status` only from microversion 2.3. */
 export interface DeviceBody {

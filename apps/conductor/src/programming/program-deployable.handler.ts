@@ -19,7 +19,7 @@ import {
   Streams,
 } from '@cyborg/contracts';
 import { checkProgrammable, decideRecordProgramming, DomainError, type DomainEvent } from '@cyborg/domain';
-import { type Checkpoint, CommandExecutor } from '@cyborg/event-store';
+import { CommandExecutor } from '@cyborg/event-store';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
 import { ArqStreams } from '../arqs/arq-streams';
 import { failureOf, runCommand } from '../command-failure';
@@ -122,7 +122,7 @@ export class ProgramDeployableHandler {
       this.logger.warn({ msg: 'programming failed', hostname, deployable: deployableName, reason: reply.reason });
       throw failureOfProgram(reply.reason, reply.problem);
     }
-    return { result: { programmed: true }, checkpoint: latest(start.checkpoint, end.checkpoint) };
+    return { result: { programmed: true }, checkpoint: end.checkpoint ?? start.checkpoint };
   }
 
   private async askAgent(hostname: string, work: ProgramDeployableWork): Promise<ProgramWorkReply> {
@@ -161,10 +161,6 @@ function failureOfProgram(reason: string, problem: ProgramProblem | undefined): 
     default:
       return RpcFailure.badReply(message, { code: 'programming_failed' });
   }
-}
-
-function latest(a: Checkpoint | null, b: Checkpoint | null): Checkpoint | null {
-  return b ?? a;
 }
 
 @Controller()
