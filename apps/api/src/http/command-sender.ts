@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Settings } from '@cyborg/config';
-import { type CommandReply, conductorSubject } from '@cyborg/contracts';
+import { type CallerDto, type CommandReply, conductorSubject } from '@cyborg/contracts';
 import { RpcClient } from '@cyborg/messaging';
 import { Projections } from '@cyborg/projections';
 import { callerFrom } from './caller';
@@ -27,10 +27,11 @@ export class CommandSender {
 
   /** `timeoutMs`: for commands that wait on a host (programming); the RPC timeout otherwise. */
   async send<R>(request: Request, command: string, body: object, options: { timeoutMs?: number } = {}): Promise<R> {
-    const commandId = commandIdFor(request);
+    const caller = callerFrom(request);
+    const commandId = commandIdFor(request, caller);
     const reply = await this.rpc.request<CommandReply<R>>(
       conductorSubject(command),
-      { ...body, commandId, caller: callerFrom(request) },
+      { ...body, commandId, caller },
       options.timeoutMs ? { timeoutMs: options.timeoutMs } : {},
     );
     const caughtUp = await this.projections.waitFor(reply.checkpoint, this.settings.READ_YOUR_WRITES_TIMEOUT_MS);
@@ -42,13 +43,19 @@ export class CommandSender {
   }
 }
 
-/** A retried request with the same Idempotency-Key is the same command: it takes effect once. */
-function commandIdFor(request: Request): string {
+/**
+ * A retried request with the same Idempotency-Key is the same command: it
+ * takes effect once. Keys belong to the caller's project: the command id is
+ * derived from both, so another project sending the same key makes its own
+ * command and never gets this one's answer (nor learns that it exists).
+ */
+export function commandIdFor(request: Request, caller: Pick<CallerDto, 'projectId'>): string {
   const key = request.get(IDEMPOTENCY_KEY);
   if (key === undefined) return randomUUID();
   const trimmed = key.trim();
   if (trimmed === '' || trimmed.length > MAX_COMMAND_ID) {
     throw new BadRequestException(`${IDEMPOTENCY_KEY} must be 1 to ${MAX_COMMAND_ID} characters long`);
   }
-  return trimmed;
+  const scoped = JSON.stringify([caller.projectId ?? null, trimmed]);
+  return `idempotency-key:${createHash('sha256').update(scoped).digest('hex')}`;
 }
