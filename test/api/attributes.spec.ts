@@ -286,7 +286,7 @@ describe('deleting', () => {
 });
 
 describe('policy', () => {
-  it('lets only accelerator admins create and delete', async () => {
+  it('lets only the admin create and delete', async () => {
     const fake = await deployable('FakeDevice');
     const member = { 'X-User-Id': 'm', 'X-Project-Id': 'p', 'X-Roles': 'member,reader' };
     const denied = await create({ deployable_id: fake.id, key: 'k', value: 'v' }, member);
@@ -295,9 +295,14 @@ describe('policy', () => {
     const deleteDenied = await http('DELETE', `/v2/attributes/${randomUUID()}`, { headers: member });
     expect(fault(deleteDenied)).toBe('Access was denied to the following resource: cyborg:attribute:delete');
 
-    const acceleratorAdmin = { 'X-User-Id': 'aa', 'X-Project-Id': 'p', 'X-Roles': 'accelerator_admin' };
-    const made = await create({ deployable_id: fake.id, key: 'trait_aa', value: 'v' }, acceleratorAdmin);
+    const manager = { 'X-User-Id': 'mg', 'X-Project-Id': 'p', 'X-Roles': 'manager,member,reader' };
+    const managerDenied = await create({ deployable_id: fake.id, key: 'k', value: 'v' }, manager);
+    expect(fault(managerDenied)).toBe('Access was denied to the following resource: cyborg:attribute:create');
+    expect((await http('GET', '/v2/attributes', { headers: manager })).status).toBe(200);
+
+    const admin = { 'X-User-Id': 'pa', 'X-Project-Id': 'p', 'X-Roles': 'admin,manager,member,reader' };
+    const made = await create({ deployable_id: fake.id, key: 'trait_pa', value: 'v' }, admin);
     expect(made.status).toBe(201);
-    expect((await http('DELETE', `/v2/attributes/${made.body.uuid}`, { headers: acceleratorAdmin })).status).toBe(204);
+    expect((await http('DELETE', `/v2/attributes/${made.body.uuid}`, { headers: admin })).status).toBe(204);
   });
 });

@@ -519,7 +519,11 @@ describe("Cyborg's rules for bad requests", () => {
     expect((await getArq(u)).body.state).toBe('Initial');
 
     // An admin at 2.1 may bind for another project: the ARQ moves to it.
-    const admin = { ...novaFor(projectA), 'X-Roles': 'admin', 'OpenStack-API-Version': 'accelerator 2.1' };
+    const admin = {
+      ...novaFor(projectA),
+      'X-Roles': 'admin,manager,member,reader',
+      'OpenStack-API-Version': 'accelerator 2.1',
+    };
     expect((await patch(withProject, admin)).status).toBe(202);
     expect((await getArq(u, admin)).body.project_id).toBe(projectB);
     expect((await call('DELETE', `/v2/accelerator_requests/${u}`, { headers: admin })).status).toBe(204);

@@ -40,7 +40,8 @@ let cli: Cli;
 const hostname = `audit-${randomUUID().slice(0, 6)}`;
 const A = 'project-a';
 const B = 'project-b';
-const ops = { 'X-User-Id': 'ops', 'X-Roles': 'admin,member,reader', 'OpenStack-System-Scope': 'all' };
+// The cloud admin: the admin role on a project-scoped token (2023 secure RBAC).
+const ops = { 'X-User-Id': 'ops', 'X-Project-Id': 'ops-project', 'X-Roles': 'admin,manager,member,reader' };
 const V23 = { 'OpenStack-API-Version': 'accelerator 2.3' };
 const personas: Record<string, Record<string, string>> = {
   member: userOf(A),
@@ -71,6 +72,7 @@ interface Moment {
 
 const moments: Moment[] = [];
 const arqUuids: string[] = [];
+const projectOfArq = new Map<string, string>();
 const requestIds: Record<string, string> = {};
 let devices: Record<'gpu' | 'nvme' | 'qat', string>;
 let addedDevice: string;
@@ -181,6 +183,7 @@ async function createArqs(profile: string, project: string): Promise<string[]> {
   expect(answer.status).toBe(201);
   const uuids = answer.body.arqs.map((arq) => arq.uuid);
   arqUuids.push(...uuids);
+  for (const uuid of uuids) projectOfArq.set(uuid, project);
   return uuids;
 }
 
@@ -568,7 +571,7 @@ describe('usage: per project, from the bind events', () => {
   });
 });
 
-describe('REST: admin-only audit endpoints', () => {
+describe('REST: the whole log for the admin, its own ARQs for a project', () => {
   // Events are listed gap-free: once no transaction older than the day's last event is still open.
   beforeAll(async () => {
     const last = await logPosition();
@@ -653,26 +656,46 @@ describe('REST: admin-only audit endpoints', () => {
     }
   });
 
-  it('refuses non-admins: project members, readers and services (403)', async () => {
-    const paths = [
-      '/v2/events',
-      `/v2/accelerator_requests/${b1}/history`,
-      `/v2/devices/${devices.gpu}/history`,
-      `/v2/hosts/${hostname}/history`,
-    ];
+  it("shows a project only its own ARQs' events and histories, and devices and hosts to no one but the admin", async () => {
     for (const [persona, headers] of Object.entries(personas)) {
-      for (const path of paths) {
+      const own = await call<History>('GET', `/v2/accelerator_requests/${a1}/history`, { headers });
+      expect({ persona, status: own.status }).toEqual({ persona, status: 200 });
+      expect(own.body).toEqual(JSON.parse(JSON.stringify(await historyOf(store, 'arq', a1))));
+      const theirs = await call('GET', `/v2/accelerator_requests/${b1}/history`, { headers });
+      expect({ persona, status: theirs.status, text: theirs.text }).toEqual({
+        persona,
+        status: 404,
+        text: expect.stringContaining(`ExtArq not found with uuid=${b1}`),
+      });
+      for (const [path, rule] of [
+        [`/v2/devices/${devices.gpu}/history`, 'cyborg:device:history'],
+        [`/v2/hosts/${hostname}/history`, 'cyborg:host:history'],
+        [`/v2/events?project_id=${B}`, 'cyborg:event:get_all_projects'],
+      ]) {
         const answer = await call('GET', path, { headers });
         expect({ persona, path, status: answer.status, text: answer.text }).toEqual({
           persona,
           path,
           status: 403,
-          text: expect.stringContaining('Access was denied to the following resource: cyborg:audit:read'),
+          text: expect.stringContaining(`Access was denied to the following resource: ${rule}`),
         });
       }
+      const events = await call<{ events: AuditEvent[] }>('GET', '/v2/events?limit=1000', { headers });
+      expect({ persona, status: events.status }).toEqual({ persona, status: 200 });
+      const streams = new Set(events.body.events.map((e) => e.stream_id));
+      const ownStreams = arqUuids.filter((uuid) => projectOfArq.get(uuid) === A).map((uuid) => `arq-${uuid}`);
+      expect([...streams].every((stream) => ownStreams.includes(stream))).toBe(true);
+      expect(streams).toContain(`arq-${a1}`);
+      const mine = await call<{ events: AuditEvent[] }>('GET', `/v2/events?project_id=${A}`, { headers });
+      expect(mine.body.events.map((e) => e.event_id)).toEqual(
+        events.body.events
+          .filter((e) => mine.body.events.some((m) => m.event_id === e.event_id))
+          .map((e) => e.event_id),
+      );
     }
-    const accelAdmin = { 'X-User-Id': 'aa', 'X-Project-Id': A, 'X-Roles': 'accelerator_admin' };
-    expect((await call('GET', '/v2/events?limit=1', { headers: accelAdmin })).status).toBe(200);
+    const whole = await call<{ events: AuditEvent[] }>('GET', '/v2/events?limit=1000', { headers: ops });
+    expect(new Set(whole.body.events.map((e) => e.stream_id))).toContain(`arq-${b1}`);
+    expect(new Set(whole.body.events.map((e) => e.category))).toContain('host');
   });
 
   it('shows a project its own usage only; admins every project', async () => {
@@ -728,7 +751,7 @@ describe('the CLI, run as operators run it, against the same database', () => {
     expect(events.stdout.split('\n')[0]).toMatch(/^POSITION +OCCURRED AT +STREAM +V +TYPE +WHO +COMMAND +SUMMARY$/);
     expect(events.stdout).toContain('ArqCreated/v2');
     const history = await cli.run(['history', 'device', devices.nvme]);
-    expect(history.stdout).toMatch(/DeviceDisabled {2}by ops {2}\(set_device_status req-/);
+    expect(history.stdout).toMatch(/DeviceDisabled {2}by ops@ops-project {2}\(set_device_status req-/);
     expect(history.stdout).toContain('status: enabled -> maintaining');
     const host = await cli.run(['state-at', 'host', hostname, '--at', momentOf('a1 bound').at.toISOString()]);
     expect(host.stdout).toContain(`${hostname}_0000:3b:00.0`);

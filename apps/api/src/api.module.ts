@@ -1,6 +1,6 @@
 import { APP_GUARD } from '@nestjs/core';
 import { Policy } from '@cyborg/policy';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
@@ -67,7 +67,7 @@ export class ApiModule {
       ],
       providers: [
         { provide: Settings, useValue: settings },
-        { provide: Policy, useFactory: () => Policy.fromFile(settings.POLICY_FILE) },
+        { provide: Policy, useFactory: () => policyOf(settings) },
         { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,
         CommandSender,
@@ -77,4 +77,18 @@ export class ApiModule {
       ],
     };
   }
+}
+
+/** The policy file over the defaults, enforced as the two oslo.policy settings say. */
+function policyOf(settings: Settings): Policy {
+  const logger = new Logger('policy');
+  return Policy.fromFile(settings.POLICY_FILE, {
+    enforceScope: settings.POLICY_ENFORCE_SCOPE,
+    enforceNewDefaults: settings.POLICY_ENFORCE_NEW_DEFAULTS,
+    onScopeMismatch: (rule, scope, scopeTypes) =>
+      logger.warn({
+        msg: `policy ${rule} is for ${scopeTypes.join(', ')}-scoped tokens but was checked with a ${scope}-scoped one; POLICY_ENFORCE_SCOPE=false lets it through to the rule's check`,
+        rule,
+      }),
+  });
 }

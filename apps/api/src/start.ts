@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { RunningService, Settings } from '@cyborg/config';
+import { isLoopback, type RunningService, type Settings } from '@cyborg/config';
 import { ApiModule } from './api.module';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
@@ -12,6 +12,8 @@ const BODY_LIMIT = '256kb';
 
 export interface RunningApi extends RunningService {
   url: string;
+  /** The address and port the server is bound to. */
+  address: { host: string; port: number };
 }
 
 /** The HTTP edge: Cyborg v2 API, health, read models kept by projections. */
@@ -28,7 +30,30 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   await app.listen(settings.API_PORT, settings.API_HOST);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : settings.API_PORT;
-  const url = `http://${settings.API_HOST === '0.0.0.0' ? '127.0.0.1' : settings.API_HOST}:${port}`;
-  logger.log({ msg: 'api listening', url });
-  return { name: 'api', url, close: () => app.close() };
+  const bound = typeof address === 'object' && address ? address.address : settings.API_HOST;
+  const host = settings.API_HOST;
+  const reachable =
+    host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${reachable}:${port}`;
+  logger.log({ msg: 'api listening', url, host, port });
+  warnOfNoauth(settings, logger, host, port);
+  return { name: 'api', url, address: { host: bound, port }, close: () => app.close() };
+}
+
+/** noauth believes whatever identity a request claims: say so at every start, and loudly off loopback. */
+function warnOfNoauth(settings: Settings, logger: LoggerService, host: string, port: number): void {
+  if (settings.AUTH_STRATEGY !== 'noauth') return;
+  const meaning =
+    'AUTH_STRATEGY=noauth: no token is checked; identity comes from the X-User-Id, X-Project-Id, X-Roles and ' +
+    'X-Service-Roles headers, and a request without them is the cloud admin with a service token';
+  if (isLoopback(host)) {
+    logger.warn({ msg: `${meaning}. Listening on ${host} only: anyone on this machine is admin.`, host });
+    return;
+  }
+  logger.warn({
+    msg:
+      `NOAUTH API ON A NON-LOOPBACK ADDRESS (${host}): ANYONE WHO CAN REACH PORT ${port} IS ADMIN. ` +
+      `${meaning}. Use AUTH_STRATEGY=keystone, or unset API_HOST to listen on 127.0.0.1 only.`,
+    host,
+  });
 }

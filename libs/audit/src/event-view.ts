@@ -1,3 +1,4 @@
+import { isAdmin } from '@cyborg/contracts';
 import type { EventData, EventMetadata, RecordedEvent } from '@cyborg/event-store';
 import type { DataSource } from 'typeorm';
 import { summarize } from './summaries';
@@ -44,7 +45,7 @@ export interface AuditEvent {
 
 export function whoOf(metadata: EventMetadata): Who {
   const roles = metadata.roles ?? [];
-  const actor = metadata.userId ?? (roles.includes('admin') ? 'admin' : metadata.service ? 'service' : '-');
+  const actor = metadata.userId ?? (isAdmin(roles) ? 'admin' : metadata.service ? 'service' : '-');
   return {
     user_id: metadata.userId ?? null,
     project_id: metadata.projectId ?? null,

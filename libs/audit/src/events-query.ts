@@ -26,6 +26,11 @@ export interface EventFilter {
   toPosition?: number;
   /** Events the project caused, or about its ARQs. */
   projectId?: string;
+  /**
+   * Only the events of the ARQs this project created: all a project sees of
+   * the log (never another project's, nor what its users did to them).
+   */
+  visibleToProject?: string;
   userId?: string;
   /** Events of the host's stream, or naming the host (binds). */
   hostname?: string;
@@ -120,6 +125,12 @@ function conditionsOf(filter: EventFilter, params: unknown[]): string[] {
       `(metadata->>'projectId' = ${project} OR data->>'projectId' = ${project}
         OR (category = 'arq' AND stream_id IN (
           SELECT stream_id FROM events WHERE type = 'ArqCreated' AND data->>'projectId' = ${project})))`,
+    );
+  }
+  if (filter.visibleToProject !== undefined) {
+    where.push(
+      `category = 'arq' AND stream_id IN (
+        SELECT stream_id FROM events WHERE type = 'ArqCreated' AND data->>'projectId' = ${p(filter.visibleToProject)})`,
     );
   }
   if (filter.userId) where.push(`metadata->>'userId' = ${p(filter.userId)}`);

@@ -51,6 +51,13 @@ export interface History {
   entries: HistoryEntry[];
 }
 
+/** The project that created an ARQ, from its history; whose history it is. */
+export function arqProjectOf(history: History): string | null {
+  const created = history.entries.find((entry) => entry.changes.project_id !== undefined);
+  const project = created?.changes.project_id.to;
+  return typeof project === 'string' ? project : null;
+}
+
 /**
  * The timeline of one ARQ, device, deployable, host or device profile: every
  * event that changed it, oldest first. Null when the log never knew it.

@@ -1,4 +1,4 @@
-import { InvalidSettingsError, loadSettings } from './settings';
+import { InvalidSettingsError, isLoopback, loadSettings } from './settings';
 
 describe('settings', () => {
   it('work on one machine with no environment at all', () => {
@@ -11,6 +11,23 @@ describe('settings', () => {
       BIND_TIMEOUT_MS: 60_000,
     });
     expect(s.PLACEMENT_URL).toBeUndefined();
+  });
+
+  it('listen on loopback under noauth unless API_HOST says otherwise', () => {
+    expect(loadSettings({}).API_HOST).toBe('127.0.0.1');
+    expect(loadSettings({ API_HOST: '' }).API_HOST).toBe('127.0.0.1');
+    expect(loadSettings({ API_HOST: '0.0.0.0' }).API_HOST).toBe('0.0.0.0');
+    expect(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].every(isLoopback)).toBe(true);
+    expect(['0.0.0.0', '::', '10.0.0.5', 'api.example.org'].some(isLoopback)).toBe(false);
+  });
+
+  it('enforce scope and the new policy defaults unless told not to, as oslo.policy', () => {
+    expect(loadSettings({})).toMatchObject({ POLICY_ENFORCE_SCOPE: true, POLICY_ENFORCE_NEW_DEFAULTS: true });
+    expect(loadSettings({ POLICY_ENFORCE_SCOPE: 'false', POLICY_ENFORCE_NEW_DEFAULTS: 'False' })).toMatchObject({
+      POLICY_ENFORCE_SCOPE: false,
+      POLICY_ENFORCE_NEW_DEFAULTS: false,
+    });
+    expect(() => loadSettings({ POLICY_ENFORCE_SCOPE: 'maybe' })).toThrow(/POLICY_ENFORCE_SCOPE must be true or false/);
   });
 
   it('read numbers and optional URLs from the environment, ignoring unrelated variables', () => {

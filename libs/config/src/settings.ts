@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsJSON,
@@ -15,6 +16,13 @@ import {
 } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const word = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  return word === '' ? undefined : value;
+};
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -37,8 +45,14 @@ export class Settings {
   @IsString()
   NATS_URL = 'nats://127.0.0.1:4222';
 
+  /**
+   * The address the API listens on. Unset: `127.0.0.1` under noauth (anyone
+   * who reaches a noauth API is whoever they say), every interface otherwise.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
   @IsString()
-  API_HOST = '0.0.0.0';
+  API_HOST!: string;
 
   @Transform(toInt)
   @IsInt()
@@ -53,6 +67,24 @@ export class Settings {
    */
   @IsIn(['noauth'], { message: 'AUTH_STRATEGY must be noauth: keystone token validation is not available yet' })
   AUTH_STRATEGY = 'noauth' as const;
+
+  /**
+   * oslo.policy's `enforce_scope`: a token of a scope a rule is not for
+   * (a system-scoped token: every rule is for projects) is refused; false
+   * lets the rule's check decide and logs a warning.
+   */
+  @Transform(toBool)
+  @IsBoolean({ message: 'POLICY_ENFORCE_SCOPE must be true or false' })
+  POLICY_ENFORCE_SCOPE = true;
+
+  /**
+   * oslo.policy's `enforce_new_defaults`: only the 2023 secure-RBAC defaults
+   * count; false ORs each rule's pre-2023 check in (any token of a project
+   * passes the persona rules), as upstream master does in its transition.
+   */
+  @Transform(toBool)
+  @IsBoolean({ message: 'POLICY_ENFORCE_NEW_DEFAULTS must be true or false' })
+  POLICY_ENFORCE_NEW_DEFAULTS = true;
 
   /** An operator policy file (YAML or JSON: rule name -> oslo.policy check string) overriding the defaults. */
   @Transform(emptyToUndefined)
@@ -207,10 +239,21 @@ export class Settings {
   LOG_FORMAT: 'json' | 'text' = 'json';
 }
 
+const LOOPBACK = '127.0.0.1';
+
+/** Whether an address is this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
 export class InvalidSettingsError extends Error {}
 
 /** Settings without a default: absent from `new Settings()`, so named here. */
-const OPTIONAL_SETTINGS = ['PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE', 'BITSTREAM_SOURCE'];
+const OPTIONAL_SETTINGS = ['API_HOST', 'PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE', 'BITSTREAM_SOURCE'];
 
 /** Reads and validates the settings; a bad value stops the service with a message naming it. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
@@ -222,5 +265,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
     throw new InvalidSettingsError(`invalid settings:\n  ${lines.join('\n  ')}`);
   }
+  settings.API_HOST ??= settings.AUTH_STRATEGY === 'noauth' ? LOOPBACK : '0.0.0.0';
   return settings;
 }

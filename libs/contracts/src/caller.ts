@@ -20,6 +20,12 @@ export class CallerDto {
   @MaxLength(255, { each: true })
   roles: string[] = [];
 
+  /** Set for a domain-scoped token (oslo.policy's `domain_id`). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  domainId?: string | null;
+
   /** `all` for a system-scoped token; null for a project-scoped one. */
   @IsOptional()
   @IsString()

@@ -16,3 +16,4 @@ export * from './commands/attribute.commands';
 export * from './commands/program.work';
 export * from './commands/heartbeat.command';
 export * from './timestamps';
+export * from './visibility';

@@ -17,17 +17,17 @@ import {
 import type { Request } from 'express';
 import {
   type BindArqsResult,
-  type CallerDto,
   ConductorCommands,
   type CreateArqsResult,
   type DeleteArqsResult,
   MAX_ARQS_PER_COMMAND,
   type UnbindArqsResult,
+  visibilityOf,
 } from '@cyborg/contracts';
 import { canonicalUuid, RESOLVED_ARQ_STATES } from '@cyborg/domain';
 import { RpcFailure } from '@cyborg/messaging';
-import { type ArqVisibility, ArqsReadModel } from '@cyborg/projections';
-import { callerFrom, isAdmin } from '../http/caller';
+import { ArqsReadModel } from '@cyborg/projections';
+import { callerFrom } from '../http/caller';
 import { CommandSender } from '../http/command-sender';
 import { UnresolvedArqsError } from '../http/cyborg-error';
 import { type Microversion, RequestedMicroversion, Versioned } from '../http/microversion';
@@ -233,10 +233,6 @@ export class AcceleratorRequestsController {
       uuids: values.map((value) => canonicalUuid(value)!),
     });
   }
-}
-
-function visibilityOf(caller: CallerDto): ArqVisibility {
-  return { admin: isAdmin(caller), projectId: caller.projectId ?? null };
 }
 
 /** A query parameter typed as a uuid (`instance`), in WSME's words when it is not one (§1.4). */

@@ -1,7 +1,6 @@
 import { BadRequestException, ForbiddenException, NotFoundException } from '@nestjs/common';
-import { type ArqBindingDto, type CallerDto, MAX_ARQS_PER_COMMAND } from '@cyborg/contracts';
+import { type ArqBindingDto, type CallerDto, isAdmin, MAX_ARQS_PER_COMMAND } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
-import { isAdmin } from '../http/caller';
 import { type Microversion, requireMicroversion } from '../http/microversion';
 
 export type ArqPatch = { kind: 'bind'; bindings: ArqBindingDto[] } | { kind: 'unbind'; uuids: string[] };
@@ -42,7 +41,7 @@ export function parseArqPatch(body: unknown, version: Microversion, caller: Call
       arqKind = name;
       if (path === '/project_id') {
         requireMicroversion(version, 1);
-        if (!isAdmin(caller))
+        if (!isAdmin(caller.roles))
           throw new ForbiddenException('Access was denied to the following resource: cyborg:arq:update');
       } else if (typeof path !== 'string' || !BIND_FIELDS.some((f) => `/${f}` === path)) {
         throw patchError(`Invalid path in patch ${String(path)}`);

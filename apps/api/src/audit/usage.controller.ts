@@ -1,4 +1,4 @@
-import { Controller, ForbiddenException, Get, Query, Req } from '@nestjs/common';
+import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { parseUsagePeriod, type UsageReport, usageOf } from '@cyborg/audit';
 import { EventStore } from '@cyborg/event-store';
@@ -8,14 +8,15 @@ import { Versioned } from '../http/microversion';
 import { Authorize } from '../http/policy.guard';
 import { strictQuery } from '../http/query';
 import { auditRead } from './audit-errors';
+import { projectOfRead } from './project-scope';
 
 const ALL_PROJECTS = 'cyborg:usage:get_all_projects';
 
 /**
  * Per-project usage from the bind events (as `cyborg usage`): accelerators
  * and devices held at `until`, accelerator-hours in [since, until) by
- * resource class and device type. A project sees its own; audit readers
- * see every project, or the one `project_id` names.
+ * resource class and device type. A project sees its own; the admin
+ * (`cyborg:usage:get_all_projects`) every project, or the one `project_id` names.
  */
 @Controller('v2/usage')
 @Versioned()
@@ -29,21 +30,7 @@ export class UsageController {
   @Get()
   async get(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<UsageReport> {
     const { since, until, project_id: asked } = strictQuery(query, ['since', 'until', 'project_id']);
-    const caller = callerFrom(request);
-    const credentials = {
-      userId: caller.userId ?? null,
-      projectId: caller.projectId ?? null,
-      roles: caller.roles,
-      systemScope: caller.systemScope ?? null,
-    };
-    const target = { project_id: caller.projectId, user_id: caller.userId };
-    let projectId = asked?.trim() || undefined;
-    if (!this.policy.allows(ALL_PROJECTS, credentials, target)) {
-      if (!caller.projectId || (projectId !== undefined && projectId !== caller.projectId)) {
-        throw new ForbiddenException(`Access was denied to the following resource: ${ALL_PROJECTS}`);
-      }
-      projectId = caller.projectId;
-    }
+    const { projectId } = projectOfRead(this.policy, ALL_PROJECTS, callerFrom(request), asked);
     return auditRead(() => usageOf(this.store, { ...parseUsagePeriod({ since, until }), projectId }));
   }
 }

@@ -4,9 +4,14 @@ import type { Request } from 'express';
 /** keystonemiddleware's `service_token_roles` default: a service token must carry one of these. */
 const SERVICE_TOKEN_ROLES = ['service'];
 
+/** The noauth operator's roles: `admin` and what Keystone's bootstrap makes it imply. */
+const NOAUTH_OPERATOR_ROLES = ['admin', 'manager', 'member', 'reader'];
+const NOAUTH_OPERATOR_PROJECT = 'admin';
+
 const IDENTITY_HEADERS = [
   'X-User-Id',
   'X-Project-Id',
+  'X-Domain-Id',
   'X-Roles',
   'X-Service-Roles',
   'X-Service-Token',
@@ -15,23 +20,29 @@ const IDENTITY_HEADERS = [
 
 /**
  * Who is asking, from the headers keystonemiddleware sets (or a test sets,
- * with AUTH_STRATEGY=noauth). The one place identity is read; policy builds
- * on what this returns. A request with none of them is the single-machine
- * operator: an admin with a service token.
+ * with AUTH_STRATEGY=noauth). The one place identity is read; policy and
+ * `visibilityOf` build on what this returns.
+ *
+ * noauth only: a request with none of them is the single-machine operator,
+ * the cloud admin as Keystone's bootstrap makes it (the `admin` role and the
+ * roles it implies, on the `admin` project) with a service token. So anyone
+ * who reaches a noauth API is admin.
  */
 export function callerFrom(request: Request): CallerDto {
   const requestId = (request as Request & { requestId?: string }).requestId ?? null;
   if (IDENTITY_HEADERS.every((name) => header(request, name) === null)) {
     return {
       userId: null,
-      projectId: null,
-      roles: ['admin', 'member', 'reader'],
-      systemScope: 'all',
+      projectId: NOAUTH_OPERATOR_PROJECT,
+      roles: [...NOAUTH_OPERATOR_ROLES],
+      systemScope: null,
       service: true,
       requestId,
     };
   }
   const serviceRoles = list(header(request, 'X-Service-Roles'));
+  // keystonemiddleware sets X-Domain-Id for a domain-scoped token.
+  const domainId = header(request, 'X-Domain-Id');
   return {
     userId: header(request, 'X-User-Id'),
     projectId: header(request, 'X-Project-Id'),
@@ -42,12 +53,8 @@ export function callerFrom(request: Request): CallerDto {
     service:
       serviceRoles.some((role) => SERVICE_TOKEN_ROLES.includes(role)) || header(request, 'X-Service-Token') !== null,
     requestId,
+    ...(domainId && { domainId }),
   };
-}
-
-/** Cyborg's `is_admin`: the literal role `admin` (§1.2). */
-export function isAdmin(caller: CallerDto): boolean {
-  return caller.roles.includes('admin');
 }
 
 function header(request: Request, name: string): string | null {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type CallerDto, Streams } from '@cyborg/contracts';
+import { type CallerDto, Streams, visibilityOf } from '@cyborg/contracts';
 import {
   type ArqCaller,
   type ArqState,
@@ -33,7 +33,8 @@ export class ArqStreams {
 
 /** The ARQ rules' view of a caller: `admin` is the role, a service token its own flag (Cyborg §1.2). */
 export function arqCallerOf(caller: CallerDto): ArqCaller {
-  return { projectId: caller.projectId ?? null, admin: caller.roles.includes('admin'), service: caller.service };
+  const { allProjects, projectId } = visibilityOf(caller);
+  return { projectId, admin: allProjects, service: caller.service };
 }
 
 /** The conductor itself, recorded on the events it decides alone (a bind's end), with why. */

@@ -11,6 +11,7 @@ import {
   type ArqDeletedV1,
   ArqUnbound,
   type ArqUnboundV1,
+  canSee,
   type DeviceProfileGroup,
   resourcesOfGroup,
 } from '@cyborg/contracts';
@@ -35,7 +36,7 @@ export interface ArqCaller {
 
 /** Another project's ARQ is invisible (404, never 403); ARQs without a project are admins' only. */
 export function isArqVisible(arq: Pick<Arq, 'projectId'>, caller: ArqCaller): boolean {
-  return caller.admin || (arq.projectId !== null && arq.projectId === caller.projectId);
+  return canSee({ allProjects: caller.admin, projectId: caller.projectId }, arq.projectId);
 }
 
 /**

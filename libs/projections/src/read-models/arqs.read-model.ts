@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { canSee, type ProjectVisibility } from '@cyborg/contracts';
 import { type PageRequest, pageSql } from './page';
 
 export interface ArqView {
@@ -22,11 +23,8 @@ export interface ArqView {
   updatedAt: Date | null;
 }
 
-/** Whose ARQs a caller sees (Cyborg §5.7): all for admins, else its project's; none without a project. */
-export interface ArqVisibility {
-  admin: boolean;
-  projectId: string | null;
-}
+/** Whose ARQs a caller sees (Cyborg §5.7): the one rule, `visibilityOf` in contracts. */
+export type ArqVisibility = ProjectVisibility;
 
 export interface ArqFilter {
   instanceUuid?: string;
@@ -63,7 +61,8 @@ export class ArqsReadModel {
   async list(visibility: ArqVisibility, filter: ArqFilter = {}, page: PageRequest = {}): Promise<ArqView[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (!visibility.admin) {
+    // canSee in SQL: a NULL project never equals the caller's, so project-less ARQs stay the admins'.
+    if (!visibility.allProjects) {
       params.push(visibility.projectId);
       where.push(`project_id = $${params.length}`);
     }
@@ -75,7 +74,7 @@ export class ArqsReadModel {
       params.push(filter.states);
       where.push(`state = ANY($${params.length}::text[])`);
     }
-    const scope = visibility.admin ? undefined : { sql: 'project_id = $1', params: [visibility.projectId] };
+    const scope = visibility.allProjects ? undefined : { sql: 'project_id = $1', params: [visibility.projectId] };
     const paged = await pageSql(this.dataSource, page, { name: 'arqs', orderColumn: 'id', scope }, params);
     if (paged.after) where.push(paged.after);
     const rows: Row[] = await this.dataSource.query(
@@ -88,9 +87,7 @@ export class ArqsReadModel {
   async byUuid(uuid: string, visibility: ArqVisibility): Promise<ArqView | null> {
     const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM arqs WHERE uuid = $1`, [uuid]);
     const row = rows[0];
-    if (!row || !(visibility.admin || (row.project_id !== null && row.project_id === visibility.projectId))) {
-      return null;
-    }
+    if (!row || !canSee(visibility, row.project_id)) return null;
     return toView(row);
   }
 }
