@@ -24,11 +24,24 @@
 #                        default /tmp/placement-PORT
 #   PLACEMENT_HOST       bind address, default 127.0.0.1 (0.0.0.0 in a container)
 #   PLACEMENT_DEBUG      "true" to log at DEBUG level (default false)
+#   PLACEMENT_AUTH_STRATEGY  noauth2 (default) or keystone: every request
+#                        except GET / then needs a Keystone token, checked by
+#                        keystonemiddleware (python3-keystonemiddleware) as
+#                        the service user below. No memcached: validated
+#                        tokens are not cached (token_cache_time = -1), so a
+#                        revoked token is refused at once.
+#   PLACEMENT_KEYSTONE_AUTH_URL       Keystone, default http://127.0.0.1:5000/v3
+#   PLACEMENT_SERVICE_USERNAME        default placement
+#   PLACEMENT_SERVICE_PASSWORD        default placement-password
+#   PLACEMENT_SERVICE_PROJECT_NAME    default service (user and project in
+#                                     domain Default)
+#   (test/support/keystone.ts makes this user with roles service and admin
+#   on project service; Placement 8.0's policy wants admin for its APIs.)
 #
 # Installing needs root (apt-get install python3-placement) and happens only
 # when the package is missing.
 #
-# Talking to it (noauth2): every request except GET / needs
+# Talking to it with noauth2 (the default): every request except GET / needs
 #   x-auth-token: admin                     (user "admin" => role admin)
 #   OpenStack-API-Version: placement 1.39   (max in 8.0.0; default is 1.0)
 # e.g.
@@ -48,6 +61,11 @@ STATE=${PLACEMENT_STATE_DIR:-/tmp/placement-$PORT}
 CONF=$STATE/placement.conf
 PIDFILE=$STATE/placement-api.pid
 LOG=$STATE/placement-api.log
+AUTH_STRATEGY=${PLACEMENT_AUTH_STRATEGY:-noauth2}
+case "$AUTH_STRATEGY" in
+    noauth2 | keystone) ;;
+    *) echo "PLACEMENT_AUTH_STRATEGY must be noauth2 or keystone, not $AUTH_STRATEGY" >&2; exit 2 ;;
+esac
 
 # Where to probe it: a wildcard bind address is reached over loopback.
 case "$HOST" in
@@ -95,12 +113,16 @@ our_pid() {  # print PID from our pid file if that process is still ours
 }
 
 install_placement() {
-    if dpkg -s python3-placement >/dev/null 2>&1; then return 0; fi
-    [ "$(id -u)" = 0 ] || { log "python3-placement missing and not root"; exit 1; }
-    log "installing python3-placement (Debian 12: 8.0.0-2)"
+    local missing=()
+    for p in python3-placement $([ "$AUTH_STRATEGY" = keystone ] && echo python3-keystonemiddleware); do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" = 0 ] || { log "missing ${missing[*]} and not root"; exit 1; }
+    log "installing ${missing[*]} (Debian 12: python3-placement 8.0.0-2)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        python3-placement >/dev/null
+        "${missing[@]}" >/dev/null
 }
 
 write_config() {
@@ -111,11 +133,29 @@ debug = ${PLACEMENT_DEBUG:-false}
 use_stderr = true
 
 [api]
-auth_strategy = noauth2
+auth_strategy = $AUTH_STRATEGY
 
 [placement_database]
 connection = sqlite:///$STATE/placement.sqlite
 EOF
+    if [ "$AUTH_STRATEGY" = keystone ]; then
+        local auth_url=${PLACEMENT_KEYSTONE_AUTH_URL:-http://127.0.0.1:5000/v3}
+        cat >> "$CONF" <<EOF
+
+[keystone_authtoken]
+www_authenticate_uri = $auth_url
+auth_url = $auth_url
+auth_type = password
+username = ${PLACEMENT_SERVICE_USERNAME:-placement}
+password = ${PLACEMENT_SERVICE_PASSWORD:-placement-password}
+user_domain_name = Default
+project_name = ${PLACEMENT_SERVICE_PROJECT_NAME:-service}
+project_domain_name = Default
+interface = public
+token_cache_time = -1
+service_token_roles_required = true
+EOF
+    fi
 }
 
 db_sync() {
@@ -164,7 +204,7 @@ do_start() {
     done
     http_ok || { log "not answering after 30 s; see $LOG"; exit 1; }
     t1=$(date +%s.%N)
-    log "up: PID $(cat "$PIDFILE"), $URL, db sync + start took" \
+    log "up: PID $(cat "$PIDFILE"), $URL ($AUTH_STRATEGY), db sync + start took" \
         "$(awk "BEGIN{printf \"%.2f\", $t1-$t0}") s; log $LOG"
     echo "$URL"
 }

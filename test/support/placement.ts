@@ -19,16 +19,27 @@ export const PLACEMENT_HEADERS = {
   'content-type': 'application/json',
 };
 
+export interface TestPlacementOptions {
+  /**
+   * Put Placement behind keystonemiddleware, validating tokens against this
+   * Keystone (e.g. TestKeystone's `authUrl`) as the service user
+   * `placement` / `placement-password` of project `service`. Without it,
+   * Placement runs with noauth2.
+   */
+  keystoneAuthUrl?: string;
+}
+
 /** A real OpenStack Placement of its own (SQLite in a temp dir) on a free port; stopped and removed after. */
 export class TestPlacement {
   private constructor(
     readonly port: number,
     private readonly stateDir: string,
+    private readonly keystoneAuthUrl: string | null,
   ) {}
 
-  static async start(): Promise<TestPlacement> {
+  static async start(options: TestPlacementOptions = {}): Promise<TestPlacement> {
     const stateDir = await mkdtemp(join(tmpdir(), 'cyborg-placement-'));
-    const placement = new TestPlacement(await freePort(), stateDir);
+    const placement = new TestPlacement(await freePort(), stateDir, options.keystoneAuthUrl ?? null);
     await placement.script('start');
     return placement;
   }
@@ -42,11 +53,21 @@ export class TestPlacement {
     await rm(this.stateDir, { recursive: true, force: true });
   }
 
-  /** One call, as an operator or Nova would make it; the body parsed when there is one. */
-  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /**
+   * One call, as an operator or Nova would make it; the body parsed when
+   * there is one. `token` replaces noauth2's `admin` (behind Keystone, a
+   * real token is needed).
+   */
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: T }> {
+    if (this.keystoneAuthUrl && token === undefined) throw new Error('Placement behind Keystone needs a token');
     const response = await fetch(`${this.url}${path}`, {
       method,
-      headers: PLACEMENT_HEADERS,
+      headers: { ...PLACEMENT_HEADERS, ...(token === undefined ? {} : { 'x-auth-token': token }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -55,7 +76,13 @@ export class TestPlacement {
 
   private async script(action: string): Promise<void> {
     await run('bash', [SCRIPT, String(this.port), action], {
-      env: { ...process.env, PLACEMENT_STATE_DIR: this.stateDir },
+      env: {
+        ...process.env,
+        PLACEMENT_STATE_DIR: this.stateDir,
+        ...(this.keystoneAuthUrl
+          ? { PLACEMENT_AUTH_STRATEGY: 'keystone', PLACEMENT_KEYSTONE_AUTH_URL: this.keystoneAuthUrl }
+          : { PLACEMENT_AUTH_STRATEGY: 'noauth2' }),
+      },
       timeout: PLACEMENT_START_TIMEOUT_MS - 10_000,
     });
   }

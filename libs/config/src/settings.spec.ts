@@ -51,6 +51,27 @@ describe('settings', () => {
     expect(bad).toThrow(/AGENT_HOSTNAME must be a DNS hostname/);
   });
 
+  it('read Keystone and the service user, with domains Default, public endpoints and a 60 s token cache', () => {
+    const s = loadSettings({ KEYSTONE_AUTH_URL: 'http://127.0.0.1:5000/v3', SERVICE_PASSWORD: 'pw' });
+    expect(s).toMatchObject({
+      KEYSTONE_AUTH_URL: 'http://127.0.0.1:5000/v3',
+      SERVICE_USERNAME: 'cyborg',
+      SERVICE_PROJECT_NAME: 'service',
+      SERVICE_USER_DOMAIN_NAME: 'Default',
+      SERVICE_PROJECT_DOMAIN_NAME: 'Default',
+      KEYSTONE_INTERFACE: 'public',
+      SERVICE_TOKEN_ROLES: 'service',
+      TOKEN_CACHE_TTL_SECONDS: 60,
+    });
+    expect(s.KEYSTONE_REGION_NAME).toBeUndefined();
+    expect(s.SERVICE_APPLICATION_CREDENTIAL_ID).toBeUndefined();
+    const bad = () =>
+      loadSettings({ KEYSTONE_INTERFACE: 'private', TOKEN_CACHE_TTL_SECONDS: '-1', SERVICE_TOKEN_ROLES: ',' });
+    expect(bad).toThrow(/KEYSTONE_INTERFACE must be public, internal or admin/);
+    expect(bad).toThrow(/TOKEN_CACHE_TTL_SECONDS/);
+    expect(bad).toThrow(/SERVICE_TOKEN_ROLES must be role names/);
+  });
+
   it('refuse keystone auth until token validation exists, rather than trusting headers', () => {
     expect(() => loadSettings({ AUTH_STRATEGY: 'keystone' })).toThrow(/keystone token validation is not available yet/);
   });

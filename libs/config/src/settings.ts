@@ -92,6 +92,70 @@ export class Settings {
   @IsString()
   POLICY_FILE?: string;
 
+  /** Keystone's identity endpoint (v3), where the services' service user logs in and tokens are validated. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  KEYSTONE_AUTH_URL?: string;
+
+  /** The service user the services authenticate as (password login, with SERVICE_PASSWORD). */
+  @IsString()
+  SERVICE_USERNAME = 'cyborg';
+
+  /** The service user's password; never logged. Unused when an application credential is set. */
+  @IsString()
+  SERVICE_PASSWORD = '';
+
+  /** The project the service user's token is scoped to. */
+  @IsString()
+  SERVICE_PROJECT_NAME = 'service';
+
+  @IsString()
+  @MinLength(1)
+  SERVICE_USER_DOMAIN_NAME = 'Default';
+
+  @IsString()
+  @MinLength(1)
+  SERVICE_PROJECT_DOMAIN_NAME = 'Default';
+
+  /** An application credential to authenticate with instead of the password (with its secret). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  SERVICE_APPLICATION_CREDENTIAL_ID?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  SERVICE_APPLICATION_CREDENTIAL_SECRET?: string;
+
+  /** Which catalog endpoints the services use. */
+  @IsIn(['public', 'internal', 'admin'], { message: 'KEYSTONE_INTERFACE must be public, internal or admin' })
+  KEYSTONE_INTERFACE: 'public' | 'internal' | 'admin' = 'public';
+
+  /** The catalog region the services use; unset takes the first endpoint of any region. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  KEYSTONE_REGION_NAME?: string;
+
+  /** Comma-separated roles that make an X-Service-Token count (keystonemiddleware's `service_token_roles`). */
+  @IsString()
+  @Matches(/^\s*[^,\s]+(\s*,\s*[^,\s]+)*\s*$/, {
+    message: 'SERVICE_TOKEN_ROLES must be role names, comma-separated',
+  })
+  SERVICE_TOKEN_ROLES = 'service';
+
+  /**
+   * How long a validated token's answer is reused, in seconds: a revoked
+   * token keeps working for at most this long; 0 asks Keystone every time.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  TOKEN_CACHE_TTL_SECONDS = 60;
+
   /** OpenStack Placement; when unset, placement-sync says so and does nothing. */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -253,7 +317,17 @@ export function isLoopback(host: string): boolean {
 export class InvalidSettingsError extends Error {}
 
 /** Settings without a default: absent from `new Settings()`, so named here. */
-const OPTIONAL_SETTINGS = ['API_HOST', 'PLACEMENT_URL', 'NOVA_URL', 'POLICY_FILE', 'BITSTREAM_SOURCE'];
+const OPTIONAL_SETTINGS = [
+  'API_HOST',
+  'PLACEMENT_URL',
+  'NOVA_URL',
+  'POLICY_FILE',
+  'BITSTREAM_SOURCE',
+  'KEYSTONE_AUTH_URL',
+  'SERVICE_APPLICATION_CREDENTIAL_ID',
+  'SERVICE_APPLICATION_CREDENTIAL_SECRET',
+  'KEYSTONE_REGION_NAME',
+];
 
 /** Reads and validates the settings; a bad value stops the service with a message naming it. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
