@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument, YAMLMap } from 'yaml';
@@ -35,7 +36,7 @@ import { Cli } from './cli';
  */
 let system: TestSystem;
 let api: string;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 let cli: Cli;
 const hostname = `audit-${randomUUID().slice(0, 6)}`;
 const A = 'project-a';

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import {
   ArqBindFailed,
   type ArqBindFailedV1,
@@ -59,7 +60,7 @@ export interface ArqAudit {
 
 export const initialArqAudit: ArqAudit = { arq: initialArqState, updatedAt: null, bindFailure: null };
 
-export function evolveArqAudit(state: ArqAudit, event: RecordedEvent): ArqAudit {
+export function evolveArqAudit(state: ArqAudit, event: RecordedEvent<CyborgEvent>): ArqAudit {
   const arq = evolveArq(state.arq, event);
   if (event.type === ArqCreated.type) return { arq, updatedAt: null, bindFailure: null };
   const bindFailure =
@@ -132,9 +133,10 @@ const DEVICE_TOUCHES: readonly string[] = [
   DeviceDraining.type,
 ];
 
-export function evolveHostAudit(state: HostAudit, event: RecordedEvent): HostAudit {
+export function evolveHostAudit(state: HostAudit, event: RecordedEvent<CyborgEvent>): HostAudit {
   const host = evolveHost(state.host, event);
-  const uuid = typeof event.data.uuid === 'string' ? event.data.uuid : '';
+  const data: Record<string, unknown> = event.data;
+  const uuid = typeof data.uuid === 'string' ? data.uuid : '';
   const at = event.occurredAt;
   const added = { id: event.position, createdAt: at, updatedAt: null };
   let { devices, deployables, attributes } = state;

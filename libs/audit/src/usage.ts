@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import {
   ArqBound,
   AttributeAdded,
@@ -81,7 +82,7 @@ export function parseUsagePeriod(params: { since?: string; until?: string }): Us
  * usage half of quotas. An interval runs from `ArqBound` to the event that
  * ended it, clipped to the period; still-bound ARQs run to its end.
  */
-export async function usageOf(store: EventStore, query: UsageQuery): Promise<UsageReport> {
+export async function usageOf(store: EventStore<CyborgEvent>, query: UsageQuery): Promise<UsageReport> {
   const intervals = await bindIntervals(store, query.until);
   const catalog = await inventoryCatalog(store);
   return summarizeUsage(
@@ -92,7 +93,7 @@ export async function usageOf(store: EventStore, query: UsageQuery): Promise<Usa
 }
 
 /** Every bind interval begun before `until`, from the ARQ streams that were ever bound. */
-export async function bindIntervals(store: EventStore, until: Date): Promise<BindInterval[]> {
+export async function bindIntervals(store: EventStore<CyborgEvent>, until: Date): Promise<BindInterval[]> {
   const rows: EventRow[] = await store.dataSource.query(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'arq' AND occurred_at < $2
@@ -141,7 +142,7 @@ export interface InventoryCatalog {
   resourceClasses: ReadonlyMap<string, string>;
 }
 
-async function inventoryCatalog(store: EventStore): Promise<InventoryCatalog> {
+async function inventoryCatalog(store: EventStore<CyborgEvent>): Promise<InventoryCatalog> {
   const rows: EventRow[] = await store.dataSource.query(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'host' AND (type = ANY($1::text[]) OR (type = ANY($2::text[]) AND data->>'key' = 'rc'))
@@ -154,7 +155,7 @@ async function inventoryCatalog(store: EventStore): Promise<InventoryCatalog> {
   const deviceTypes = new Map<string, string>();
   const resourceClasses = new Map<string, string>();
   for (const row of rows) {
-    const event: RecordedEvent = store.toRecorded(row);
+    const event: RecordedEvent<CyborgEvent> = store.toRecorded(row);
     if (event.type === DeviceAdded.type || event.type === DeviceUpdated.type) {
       const d = event.data as unknown as DeviceAddedV1;
       deviceTypes.set(d.uuid, d.type);

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query } from '@nestjs/common';
 import { type AuditEvent, EVENT_FILTER_PARAMS, parseEventFilter, readEvents } from '@cyborg/audit';
 import { EventStore } from '@cyborg/event-store';
@@ -16,7 +17,7 @@ import { auditRead } from './audit-errors';
 @Controller('v2/events')
 @Versioned()
 export class EventsController {
-  constructor(private readonly store: EventStore) {}
+  constructor(private readonly store: EventStore<CyborgEvent>) {}
 
   @Authorize('cyborg:audit:read')
   @Get()

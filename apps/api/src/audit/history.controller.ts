@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
 import { type History, type HistoryKind, historyOf } from '@cyborg/audit';
 import { EventStore } from '@cyborg/event-store';
@@ -15,7 +16,7 @@ import { auditRead } from './audit-errors';
 @Controller('v2')
 @Versioned()
 export class HistoryController {
-  constructor(private readonly store: EventStore) {}
+  constructor(private readonly store: EventStore<CyborgEvent>) {}
 
   @Authorize('cyborg:audit:read')
   @Get('accelerator_requests/:uuid/history')

@@ -110,6 +110,7 @@ const created = (uuid = arqUuid, group: Record<string, string> = profileGroups[0
     deviceProfileGroup: group,
     projectId: project,
     createdAt: now,
+    resourceClass: null,
   },
 });
 
