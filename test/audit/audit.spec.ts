@@ -597,7 +597,14 @@ describe('REST: admin-only audit endpoints', () => {
     expect(boundB.map((e) => e.stream_id).sort()).toEqual([`arq-${b1}`, `arq-${b2}`].sort());
     const bindRequest = await list(`request_id=${requestIds.bindB}`);
     expect(bindRequest.map((e) => e.type).sort()).toEqual(
-      ['ArqBindStarted', 'ArqBindStarted', 'AttachHandleAllocated', 'AttachHandleAllocated'].sort(),
+      // The instance's stream records its ARQs in the same append.
+      [
+        'ArqBindStarted',
+        'ArqBindStarted',
+        'AttachHandleAllocated',
+        'AttachHandleAllocated',
+        'InstanceArqsBound',
+      ].sort(),
     );
     expect(bindRequest.every((e) => e.why.command === 'bind_arqs' && e.who.project_id === B)).toBe(true);
     const byOps = await list('user_id=ops&category=host');
