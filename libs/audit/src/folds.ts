@@ -1,17 +1,14 @@
 import type { CyborgEvent } from '@cyborg/contracts';
 import {
   ArqBindFailed,
-  type ArqBindFailedV1,
   ArqBindStarted,
   ArqBound,
   ArqCreated,
   ArqUnbound,
   AttributeAdded,
-  type AttributeAddedV1,
   AttributeRemoved,
   AttributeUpdated,
   DeployableAdded,
-  type DeployableAddedV1,
   DeployableDraining,
   DeployableProgrammed,
   DeployableRemoved,
@@ -63,8 +60,7 @@ export const initialArqAudit: ArqAudit = { arq: initialArqState, updatedAt: null
 export function evolveArqAudit(state: ArqAudit, event: RecordedEvent<CyborgEvent>): ArqAudit {
   const arq = evolveArq(state.arq, event);
   if (event.type === ArqCreated.type) return { arq, updatedAt: null, bindFailure: null };
-  const bindFailure =
-    event.type === ArqBindFailed.type ? (event.data as unknown as ArqBindFailedV1).reason : state.bindFailure;
+  const bindFailure = event.type === ArqBindFailed.type ? event.data.reason : state.bindFailure;
   const updatedAt = ARQ_UPDATES.includes(event.type) ? event.occurredAt : state.updatedAt;
   return { arq, updatedAt: arq.arq ? updatedAt : null, bindFailure };
 }
@@ -149,7 +145,7 @@ export function evolveHostAudit(state: HostAudit, event: RecordedEvent<CyborgEve
       break;
     case DeployableAdded.type:
     case DeployableUpdated.type: {
-      const d = event.data as unknown as DeployableAddedV1;
+      const d = event.data;
       const links = {
         deviceId: devices.get(d.deviceUuid)?.id ?? null,
         parentId: d.parentUuid ? (deployables.get(d.parentUuid)?.id ?? null) : null,
@@ -168,7 +164,7 @@ export function evolveHostAudit(state: HostAudit, event: RecordedEvent<CyborgEve
       deployables = without(deployables, uuid);
       break;
     case AttributeAdded.type: {
-      const d = event.data as unknown as AttributeAddedV1;
+      const d = event.data;
       attributes = put(attributes, uuid, { ...added, deployableId: deployables.get(d.deployableUuid)?.id ?? null });
       break;
     }

@@ -1,14 +1,5 @@
 import type { CyborgEvent } from '@cyborg/contracts';
-import {
-  ArqBound,
-  AttributeAdded,
-  type AttributeAddedV1,
-  AttributeUpdated,
-  type AttributeUpdatedV1,
-  DeviceAdded,
-  type DeviceAddedV1,
-  DeviceUpdated,
-} from '@cyborg/contracts';
+import { ArqBound, AttributeAdded, AttributeUpdated, DeviceAdded, DeviceUpdated } from '@cyborg/contracts';
 import { type ArqState, evolveArq, initialArqState } from '@cyborg/domain';
 import { EVENT_COLUMNS, type EventRow, type EventStore, type RecordedEvent } from '@cyborg/event-store';
 import { AuditInputError } from './errors';
@@ -157,11 +148,10 @@ async function inventoryCatalog(store: EventStore<CyborgEvent>): Promise<Invento
   for (const row of rows) {
     const event: RecordedEvent<CyborgEvent> = store.toRecorded(row);
     if (event.type === DeviceAdded.type || event.type === DeviceUpdated.type) {
-      const d = event.data as unknown as DeviceAddedV1;
+      const d = event.data;
       deviceTypes.set(d.uuid, d.type);
-    } else {
-      const d = event.data as unknown as AttributeAddedV1 | AttributeUpdatedV1;
-      resourceClasses.set(d.deployableUuid, d.value);
+    } else if (event.type === AttributeAdded.type || event.type === AttributeUpdated.type) {
+      resourceClasses.set(event.data.deployableUuid, event.data.value);
     }
   }
   return { deviceTypes, resourceClasses };
