@@ -1,9 +1,19 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
+import {
+  agentSubject,
+  AgentWork,
+  type BindArqsResult,
+  type CommandReply,
+  conductorSubject,
+  ConductorCommands,
+  type DeleteArqsResult,
+  type ReportInventoryResult,
+} from '@cyborg/contracts';
 import { EventStore } from '@cyborg/event-store';
-import { RpcClient } from '@cyborg/messaging';
+import { RpcClient, RpcFailure } from '@cyborg/messaging';
 import { arqsProjection, Projections } from '@cyborg/projections';
 import { type TestDatabase } from '../support/database';
 import { FakeNova } from '../support/fake-nova';
@@ -33,7 +43,7 @@ let db: TestDatabase;
 let nova: FakeNova;
 let api: string;
 let rpc: RpcClient;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 const hostname = `arq-${randomUUID().slice(0, 6)}`;
 const hostFile = () => system.hostFile;
 const projectA = 'project-a';
@@ -368,6 +378,58 @@ describe('allocation, decided on the host stream', () => {
     expect(
       (await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: userOf(projectA) })).status,
     ).toBe(204);
+  });
+
+  it("frees the handle of an ARQ deleted by instance at once, though the API's read model did not list it", async () => {
+    const [arq] = await createArqs(fpgaProfile);
+    const instance = randomUUID();
+    expect((await bind(arq.uuid, fakeRp, instance)).status).toBe(202);
+    const { attach_handle_uuid: handle } = await resolved(arq.uuid);
+    // What a delete by instance sends when the API's read model lags behind the bind: no ARQs named.
+    const deleted = await rpc.request<CommandReply<DeleteArqsResult>>(conductorSubject(ConductorCommands.deleteArqs), {
+      commandId: randomUUID(),
+      caller: { roles: ['service'], service: true, projectId: projectA },
+      uuids: [],
+      instanceUuid: instance,
+    });
+    expect(deleted.result.deleted).toEqual([arq.uuid]);
+    expect((await heldHandles()).has(handle!)).toBe(false);
+    // The instance is free for its next ARQ, which binds.
+    const [next] = await createArqs(fpgaProfile);
+    expect((await bind(next.uuid, fakeRp, instance)).status).toBe(202);
+    expect((await resolved(next.uuid)).state).toBe('Bound');
+    const gone = await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) });
+    expect(gone.status).toBe(204);
+    expect((await heldHandles()).size).toBe(0);
+  });
+
+  it('lets one of two concurrent binds of different ARQs to one instance through, decided on its stream', async () => {
+    const arqs = [...(await createArqs(fpgaProfile)), ...(await createArqs(fpgaProfile))];
+    const instance = randomUUID();
+    // Straight to the conductor, as two API processes whose read models both showed the instance empty.
+    const outcomes = await Promise.allSettled(
+      arqs.map((arq) =>
+        rpc.request<CommandReply<BindArqsResult>>(conductorSubject(ConductorCommands.bindArqs), {
+          commandId: randomUUID(),
+          caller: { roles: ['service'], service: true, projectId: projectA },
+          bindings: [{ uuid: arq.uuid, hostname, deviceRpUuid: fakeRp, instanceUuid: instance }],
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(RpcFailure);
+    expect(refused.reason).toMatchObject({
+      status: 400,
+      message: `Couldn't apply patch. Reason: Instance ${instance} already has accelerator requests. Cannot bind additional ARQs.`,
+    });
+    expect(
+      (await call('DELETE', `/v2/accelerator_requests?instance=${instance}`, { headers: novaFor(projectA) })).status,
+    ).toBe(204);
+    for (const arq of arqs) {
+      await call('DELETE', `/v2/accelerator_requests?arqs=${arq.uuid}`, { headers: userOf(projectA) });
+    }
+    expect((await heldHandles()).size).toBe(0);
   });
 
   it('refuses a device that left the host while a handle is in use, and removes it once that handle is released', async () => {

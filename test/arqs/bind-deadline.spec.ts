@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -29,7 +30,7 @@ let nova: FakeNova;
 let api: string;
 let client: INestApplicationContext;
 let rpc: RpcClient;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 let conductor: RunningService | null = null;
 const services: RunningService[] = [];
 // Registered and reported by hand: no agent serves it (until the last test starts one).

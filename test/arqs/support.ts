@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
 import { Streams } from '@cyborg/contracts';
 import { evolveHost, fold, type HostState, initialHostState } from '@cyborg/domain';
@@ -77,6 +78,6 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 }
 
 /** The host as the conductor decides on it: its stream, folded. */
-export async function hostState(store: EventStore, hostname: string): Promise<HostState> {
+export async function hostState(store: EventStore<CyborgEvent>, hostname: string): Promise<HostState> {
   return fold(await store.readStream(Streams.host(hostname)), evolveHost, initialHostState);
 }

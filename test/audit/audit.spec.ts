@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument, YAMLMap } from 'yaml';
@@ -35,7 +36,7 @@ import { Cli } from './cli';
  */
 let system: TestSystem;
 let api: string;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 let cli: Cli;
 const hostname = `audit-${randomUUID().slice(0, 6)}`;
 const A = 'project-a';
@@ -599,7 +600,14 @@ describe('REST: the whole log for the admin, its own ARQs for a project', () => 
     expect(boundB.map((e) => e.stream_id).sort()).toEqual([`arq-${b1}`, `arq-${b2}`].sort());
     const bindRequest = await list(`request_id=${requestIds.bindB}`);
     expect(bindRequest.map((e) => e.type).sort()).toEqual(
-      ['ArqBindStarted', 'ArqBindStarted', 'AttachHandleAllocated', 'AttachHandleAllocated'].sort(),
+      // The instance's stream records its ARQs in the same append.
+      [
+        'ArqBindStarted',
+        'ArqBindStarted',
+        'AttachHandleAllocated',
+        'AttachHandleAllocated',
+        'InstanceArqsBound',
+      ].sort(),
     );
     expect(bindRequest.every((e) => e.why.command === 'bind_arqs' && e.who.project_id === B)).toBe(true);
     const byOps = await list('user_id=ops&category=host');

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ export class TestSystem {
   dir: string;
   apiUrl: string;
   rpc: RpcClient;
-  store: EventStore;
+  store: EventStore<CyborgEvent>;
 
   private constructor(private readonly options: TestSystemOptions) {}
 

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { loadSettings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { createDataSource, ensureDatabase, EventStore, EventTypeRegistry } from '@cyborg/event-store';
@@ -23,6 +24,6 @@ export async function withDatabase<T>(run: (dataSource: DataSource, url: string)
 }
 
 /** The event log, read as every service reads it: old schema versions upcast to the current ones. */
-export function withEventStore<T>(run: (store: EventStore, url: string) => Promise<T>): Promise<T> {
+export function withEventStore<T>(run: (store: EventStore<CyborgEvent>, url: string) => Promise<T>): Promise<T> {
   return withDatabase((dataSource, url) => run(new EventStore(dataSource, EventTypeRegistry.from(eventSchemas)), url));
 }

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import pg from 'pg';
 import {
   type Checkpoint,
@@ -166,7 +167,11 @@ export interface EventsRead {
  * Only events of finished transactions are read (as every log reader does),
  * so paging or following never skips one that commits late.
  */
-export async function readEvents(store: EventStore, filter: EventFilter, page: EventPage): Promise<EventsRead> {
+export async function readEvents(
+  store: EventStore<CyborgEvent>,
+  filter: EventFilter,
+  page: EventPage,
+): Promise<EventsRead> {
   const params: unknown[] = [];
   const where = conditionsOf(filter, params);
   let after = page.after ?? LOG_START;
@@ -196,7 +201,7 @@ export async function readEvents(store: EventStore, filter: EventFilter, page: E
   return { events: recorded.map((e) => auditEventOf(e, commands)), checkpoint };
 }
 
-async function markerCheckpoint(store: EventStore, marker: string): Promise<Checkpoint> {
+async function markerCheckpoint(store: EventStore<CyborgEvent>, marker: string): Promise<Checkpoint> {
   const rows: { transaction_id: string; position: string }[] = await store.dataSource.query(
     `SELECT transaction_id, position FROM events WHERE event_id::text = $1`,
     [marker],
@@ -219,7 +224,11 @@ export interface FollowOptions {
 }
 
 /** Tails the log: reads what matches, then waits for a notification (or the poll interval), until aborted. */
-export async function followEvents(store: EventStore, filter: EventFilter, options: FollowOptions): Promise<void> {
+export async function followEvents(
+  store: EventStore<CyborgEvent>,
+  filter: EventFilter,
+  options: FollowOptions,
+): Promise<void> {
   const { signal } = options;
   let checkpoint = options.after ?? (await store.head());
   let wake: (() => void) | null = null;

@@ -1,16 +1,14 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import {
   ArqBindFailed,
-  type ArqBindFailedV1,
   ArqBindStarted,
   ArqBound,
   ArqCreated,
   ArqUnbound,
   AttributeAdded,
-  type AttributeAddedV1,
   AttributeRemoved,
   AttributeUpdated,
   DeployableAdded,
-  type DeployableAddedV1,
   DeployableDraining,
   DeployableProgrammed,
   DeployableRemoved,
@@ -59,11 +57,10 @@ export interface ArqAudit {
 
 export const initialArqAudit: ArqAudit = { arq: initialArqState, updatedAt: null, bindFailure: null };
 
-export function evolveArqAudit(state: ArqAudit, event: RecordedEvent): ArqAudit {
+export function evolveArqAudit(state: ArqAudit, event: RecordedEvent<CyborgEvent>): ArqAudit {
   const arq = evolveArq(state.arq, event);
   if (event.type === ArqCreated.type) return { arq, updatedAt: null, bindFailure: null };
-  const bindFailure =
-    event.type === ArqBindFailed.type ? (event.data as unknown as ArqBindFailedV1).reason : state.bindFailure;
+  const bindFailure = event.type === ArqBindFailed.type ? event.data.reason : state.bindFailure;
   const updatedAt = ARQ_UPDATES.includes(event.type) ? event.occurredAt : state.updatedAt;
   return { arq, updatedAt: arq.arq ? updatedAt : null, bindFailure };
 }
@@ -132,9 +129,10 @@ const DEVICE_TOUCHES: readonly string[] = [
   DeviceDraining.type,
 ];
 
-export function evolveHostAudit(state: HostAudit, event: RecordedEvent): HostAudit {
+export function evolveHostAudit(state: HostAudit, event: RecordedEvent<CyborgEvent>): HostAudit {
   const host = evolveHost(state.host, event);
-  const uuid = typeof event.data.uuid === 'string' ? event.data.uuid : '';
+  const data: Record<string, unknown> = event.data;
+  const uuid = typeof data.uuid === 'string' ? data.uuid : '';
   const at = event.occurredAt;
   const added = { id: event.position, createdAt: at, updatedAt: null };
   let { devices, deployables, attributes } = state;
@@ -147,7 +145,7 @@ export function evolveHostAudit(state: HostAudit, event: RecordedEvent): HostAud
       break;
     case DeployableAdded.type:
     case DeployableUpdated.type: {
-      const d = event.data as unknown as DeployableAddedV1;
+      const d = event.data;
       const links = {
         deviceId: devices.get(d.deviceUuid)?.id ?? null,
         parentId: d.parentUuid ? (deployables.get(d.parentUuid)?.id ?? null) : null,
@@ -166,7 +164,7 @@ export function evolveHostAudit(state: HostAudit, event: RecordedEvent): HostAud
       deployables = without(deployables, uuid);
       break;
     case AttributeAdded.type: {
-      const d = event.data as unknown as AttributeAddedV1;
+      const d = event.data;
       attributes = put(attributes, uuid, { ...added, deployableId: deployables.get(d.deployableUuid)?.id ?? null });
       break;
     }

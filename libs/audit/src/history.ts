@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Streams } from '@cyborg/contracts';
 import {
   type DeviceProfileNameState,
@@ -62,7 +63,11 @@ export function arqProjectOf(history: History): string | null {
  * The timeline of one ARQ, device, deployable, host or device profile: every
  * event that changed it, oldest first. Null when the log never knew it.
  */
-export async function historyOf(store: EventStore, kind: HistoryKind, id: string): Promise<History | null> {
+export async function historyOf(
+  store: EventStore<CyborgEvent>,
+  kind: HistoryKind,
+  id: string,
+): Promise<History | null> {
   switch (kind) {
     case 'arq': {
       const uuid = uuidOf(id, 'ARQ');
@@ -116,17 +121,17 @@ export async function historyOf(store: EventStore, kind: HistoryKind, id: string
 }
 
 interface Step {
-  event: RecordedEvent;
+  event: RecordedEvent<CyborgEvent>;
   changes: Changes;
 }
 
 /** Folds a stream, keeping the events that concern the thing, each with what it changed of the thing's snapshot. */
 function walk<S>(
-  events: readonly RecordedEvent[],
+  events: readonly RecordedEvent<CyborgEvent>[],
   initial: S,
-  evolve: (state: S, event: RecordedEvent) => S,
+  evolve: (state: S, event: RecordedEvent<CyborgEvent>) => S,
   snapshot: (state: S) => Snapshot,
-  relevant: (event: RecordedEvent) => boolean,
+  relevant: (event: RecordedEvent<CyborgEvent>) => boolean,
 ): Step[] {
   const steps: Step[] = [];
   let state = initial;
@@ -144,7 +149,7 @@ function walk<S>(
 }
 
 async function history(
-  store: EventStore,
+  store: EventStore<CyborgEvent>,
   kind: HistoryKind,
   id: string,
   streams: string[],
@@ -294,8 +299,13 @@ const heldBy = (handles: readonly { allocatedTo: string | null }[]) =>
     .sort();
 
 /** Whether a host-stream event names the device or deployable, or something that belongs to it. */
-function concerns(event: RecordedEvent, kind: 'device' | 'deployable', uuid: string, related: Set<string>): boolean {
-  const d = event.data;
+function concerns(
+  event: RecordedEvent<CyborgEvent>,
+  kind: 'device' | 'deployable',
+  uuid: string,
+  related: Set<string>,
+): boolean {
+  const d: Record<string, unknown> = event.data;
   const owner = kind === 'device' ? d.deviceUuid : d.deployableUuid;
   // Deployables and handles of a device (handles of a deployable) join it as they appear.
   if (owner === uuid && typeof d.uuid === 'string') related.add(d.uuid);
@@ -303,11 +313,11 @@ function concerns(event: RecordedEvent, kind: 'device' | 'deployable', uuid: str
 }
 
 /** A profile named by uuid: its stream. By name: the name's stream and every profile that held the name. */
-async function profileStreams(store: EventStore, id: string): Promise<string[]> {
+async function profileStreams(store: EventStore<CyborgEvent>, id: string): Promise<string[]> {
   if (isUuidLike(id)) return [Streams.deviceProfile(uuidOf(id, 'device profile'))];
   const nameStream = Streams.deviceProfileName(id);
   const holders = (await store.readStream(nameStream))
-    .map((e) => e.data.uuid)
+    .map((e) => ('uuid' in e.data ? e.data.uuid : null))
     .filter((uuid): uuid is string => typeof uuid === 'string');
   return [nameStream, ...[...new Set(holders)].map((uuid) => Streams.deviceProfile(uuid))];
 }

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Streams } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
 import type { EventStore, RecordedEvent } from '@cyborg/event-store';
@@ -63,7 +64,12 @@ export interface StateAt {
  * domain's evolve functions over its stream up to that moment. Null when the
  * log never knew it.
  */
-export async function stateAt(store: EventStore, kind: StateKind, id: string, moment: Moment): Promise<StateAt | null> {
+export async function stateAt(
+  store: EventStore<CyborgEvent>,
+  kind: StateKind,
+  id: string,
+  moment: Moment,
+): Promise<StateAt | null> {
   switch (kind) {
     case 'arq': {
       const uuid = uuidOf(id, 'ARQ');
@@ -78,7 +84,7 @@ export async function stateAt(store: EventStore, kind: StateKind, id: string, mo
       const hosts = await hostsHolding(store, 'device', uuid);
       if (hosts.length === 0) return null;
       // A device belongs to one host; should it have moved, the latest host that knew it then speaks.
-      let best: { seen: RecordedEvent[]; record: DeviceRecord | null } | null = null;
+      let best: { seen: RecordedEvent<CyborgEvent>[]; record: DeviceRecord | null } | null = null;
       for (const hostname of hosts) {
         const seen = upTo(await readHostStream(store, hostname), moment);
         const record = deviceRecordOf(seen.reduce(evolveHostAudit, initialHostAudit(hostname)), uuid);
@@ -120,7 +126,13 @@ export function hostRecordOf(state: HostAudit): HostRecord {
   };
 }
 
-function result(kind: StateKind, id: string, moment: Moment, seen: RecordedEvent[], state: StateAt['state']): StateAt {
+function result(
+  kind: StateKind,
+  id: string,
+  moment: Moment,
+  seen: RecordedEvent<CyborgEvent>[],
+  state: StateAt['state'],
+): StateAt {
   const last = seen[seen.length - 1];
   return {
     kind,

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { DeployableAdded, DeviceAdded, Streams } from '@cyborg/contracts';
 import type { EventStore, RecordedEvent } from '@cyborg/event-store';
 import type { Moment } from './moments';
@@ -6,7 +7,11 @@ import type { Moment } from './moments';
  * The host streams that ever held a device or deployable. Devices and
  * deployables live on `host-<hostname>`; their uuid is in the Added event's data.
  */
-export async function hostsHolding(store: EventStore, kind: 'device' | 'deployable', uuid: string): Promise<string[]> {
+export async function hostsHolding(
+  store: EventStore<CyborgEvent>,
+  kind: 'device' | 'deployable',
+  uuid: string,
+): Promise<string[]> {
   const type = kind === 'device' ? DeviceAdded.type : DeployableAdded.type;
   const rows: { stream_id: string }[] = await store.dataSource.query(
     `SELECT stream_id FROM events WHERE category = 'host' AND type = $1 AND data->>'uuid' = $2
@@ -16,15 +21,16 @@ export async function hostsHolding(store: EventStore, kind: 'device' | 'deployab
   return rows.map((r) => r.stream_id.slice('host-'.length));
 }
 
-export const readHostStream = (store: EventStore, hostname: string) => store.readStream(Streams.host(hostname));
+export const readHostStream = (store: EventStore<CyborgEvent>, hostname: string) =>
+  store.readStream(Streams.host(hostname));
 
 /**
  * The events of one stream as they stood at a moment: the longest prefix (in
  * version order) of events at or before it. A prefix, so a state is always one
  * the stream really passed through.
  */
-export function upTo(events: readonly RecordedEvent[], moment: Moment): RecordedEvent[] {
-  const out: RecordedEvent[] = [];
+export function upTo(events: readonly RecordedEvent<CyborgEvent>[], moment: Moment): RecordedEvent<CyborgEvent>[] {
+  const out: RecordedEvent<CyborgEvent>[] = [];
   for (const event of events) {
     const after = moment.kind === 'time' ? event.occurredAt > moment.at : event.position > moment.position;
     if (after) break;
@@ -34,7 +40,7 @@ export function upTo(events: readonly RecordedEvent[], moment: Moment): Recorded
 }
 
 /** The log's order: (transaction id, position). */
-export function compareLogOrder(a: RecordedEvent, b: RecordedEvent): number {
+export function compareLogOrder(a: RecordedEvent<CyborgEvent>, b: RecordedEvent<CyborgEvent>): number {
   const ta = BigInt(a.transactionId);
   const tb = BigInt(b.transactionId);
   return ta !== tb ? (ta < tb ? -1 : 1) : a.position - b.position;

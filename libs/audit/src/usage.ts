@@ -1,13 +1,5 @@
-import {
-  ArqBound,
-  AttributeAdded,
-  type AttributeAddedV1,
-  AttributeUpdated,
-  type AttributeUpdatedV1,
-  DeviceAdded,
-  type DeviceAddedV1,
-  DeviceUpdated,
-} from '@cyborg/contracts';
+import type { CyborgEvent } from '@cyborg/contracts';
+import { ArqBound, AttributeAdded, AttributeUpdated, DeviceAdded, DeviceUpdated } from '@cyborg/contracts';
 import { type ArqState, evolveArq, initialArqState } from '@cyborg/domain';
 import { EVENT_COLUMNS, type EventRow, type EventStore, type RecordedEvent } from '@cyborg/event-store';
 import { AuditInputError } from './errors';
@@ -81,7 +73,7 @@ export function parseUsagePeriod(params: { since?: string; until?: string }): Us
  * usage half of quotas. An interval runs from `ArqBound` to the event that
  * ended it, clipped to the period; still-bound ARQs run to its end.
  */
-export async function usageOf(store: EventStore, query: UsageQuery): Promise<UsageReport> {
+export async function usageOf(store: EventStore<CyborgEvent>, query: UsageQuery): Promise<UsageReport> {
   const intervals = await bindIntervals(store, query.until);
   const catalog = await inventoryCatalog(store);
   return summarizeUsage(
@@ -92,7 +84,7 @@ export async function usageOf(store: EventStore, query: UsageQuery): Promise<Usa
 }
 
 /** Every bind interval begun before `until`, from the ARQ streams that were ever bound. */
-export async function bindIntervals(store: EventStore, until: Date): Promise<BindInterval[]> {
+export async function bindIntervals(store: EventStore<CyborgEvent>, until: Date): Promise<BindInterval[]> {
   const rows: EventRow[] = await store.dataSource.query(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'arq' AND occurred_at < $2
@@ -141,7 +133,7 @@ export interface InventoryCatalog {
   resourceClasses: ReadonlyMap<string, string>;
 }
 
-async function inventoryCatalog(store: EventStore): Promise<InventoryCatalog> {
+async function inventoryCatalog(store: EventStore<CyborgEvent>): Promise<InventoryCatalog> {
   const rows: EventRow[] = await store.dataSource.query(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'host' AND (type = ANY($1::text[]) OR (type = ANY($2::text[]) AND data->>'key' = 'rc'))
@@ -154,13 +146,12 @@ async function inventoryCatalog(store: EventStore): Promise<InventoryCatalog> {
   const deviceTypes = new Map<string, string>();
   const resourceClasses = new Map<string, string>();
   for (const row of rows) {
-    const event: RecordedEvent = store.toRecorded(row);
+    const event: RecordedEvent<CyborgEvent> = store.toRecorded(row);
     if (event.type === DeviceAdded.type || event.type === DeviceUpdated.type) {
-      const d = event.data as unknown as DeviceAddedV1;
+      const d = event.data;
       deviceTypes.set(d.uuid, d.type);
-    } else {
-      const d = event.data as unknown as AttributeAddedV1 | AttributeUpdatedV1;
-      resourceClasses.set(d.deployableUuid, d.value);
+    } else if (event.type === AttributeAdded.type || event.type === AttributeUpdated.type) {
+      resourceClasses.set(event.data.deployableUuid, event.data.value);
     }
   }
   return { deviceTypes, resourceClasses };

@@ -6,6 +6,7 @@ export const Streams = {
   deviceProfile: (uuid: string) => `device_profile-${uuid}`,
   deviceProfileName,
   arq: (uuid: string) => `arq-${uuid}`,
+  instance: (uuid: string) => `instance-${uuid}`,
 } as const;
 
 const MAX_STREAM_ID = 255;

@@ -15,3 +15,6 @@ export * from './host/programming';
 export * from './arq/arq.state';
 export * from './arq/arq.errors';
 export * from './arq/arq.decide';
+export * from './arq/arq-batch.decide';
+export * from './instance/instance';
+export * from './aggregates';

@@ -6,9 +6,7 @@ export class WrongExpectedVersionError extends Error {
     readonly expectedVersion: number,
     readonly actualVersion: number | null,
   ) {
-    super(
-      `stream ${streamId} is at version ${actualVersion ?? 'unknown'}, expected ${expectedVersion}`,
-    );
+    super(`stream ${streamId} is at version ${actualVersion ?? 'unknown'}, expected ${expectedVersion}`);
     this.name = 'WrongExpectedVersionError';
   }
 }
@@ -27,5 +25,14 @@ export class InvalidAppendError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidAppendError';
+  }
+}
+
+/** The command id was recorded before (by this command or a concurrent run of it): nothing was written. */
+export class CommandAlreadyHandledError extends Error {
+  readonly code = 'command_already_handled';
+  constructor(readonly commandId: string) {
+    super(`command ${commandId} was handled before`);
+    this.name = 'CommandAlreadyHandledError';
   }
 }

@@ -1,9 +1,10 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { CommandExecutor } from './command-executor';
+import { CommandHandler } from './command-handler';
 import { createDataSource, type DatabaseOptions, migrate } from './database/data-source';
 import { ensureDatabase } from './database/ensure-database';
 import { EventStore } from './event-store';
+import { HostHeartbeats } from './host-heartbeats';
 import { EventTypeRegistry } from './upcasters';
 
 export interface EventStoreModuleOptions extends DatabaseOptions {
@@ -20,7 +21,8 @@ class DataSourceCloser implements OnApplicationShutdown {
 
 /**
  * The database of a service: creates it if missing, runs migrations, and
- * provides the TypeORM DataSource, the EventStore and the CommandExecutor.
+ * provides the TypeORM DataSource, the EventStore, the CommandHandler and the
+ * host heartbeats.
  * Each service owns its DataSource, so several services share one process.
  */
 @Module({})
@@ -41,10 +43,15 @@ export class EventStoreModule {
           },
         },
         DataSourceCloser,
-        { provide: EventStore, inject: [DataSource], useFactory: (ds: DataSource) => new EventStore(ds, options.registry) },
-        { provide: CommandExecutor, inject: [EventStore], useFactory: (store: EventStore) => new CommandExecutor(store) },
+        {
+          provide: EventStore,
+          inject: [DataSource],
+          useFactory: (ds: DataSource) => new EventStore(ds, options.registry),
+        },
+        { provide: CommandHandler, inject: [EventStore], useFactory: (store: EventStore) => new CommandHandler(store) },
+        { provide: HostHeartbeats, inject: [DataSource], useFactory: (ds: DataSource) => new HostHeartbeats(ds) },
       ],
-      exports: [DataSource, EventStore, CommandExecutor],
+      exports: [DataSource, EventStore, CommandHandler, HostHeartbeats],
     };
   }
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import {
   type Checkpoint,
-  CommandExecutor,
+  CommandHandler,
   CommandIdReusedError,
   EventStore,
   EventTypeRegistry,
@@ -39,10 +39,21 @@ describe('appending', () => {
     const stream = `arq-${id()}`;
     await store.append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: { n: 1 } }] }]);
     await store.append([
-      { streamId: stream, expectedVersion: 1, events: [{ type: 'b', data: { n: 2 } }, { type: 'c', data: { n: 3 } }] },
+      {
+        streamId: stream,
+        expectedVersion: 1,
+        events: [
+          { type: 'b', data: { n: 2 } },
+          { type: 'c', data: { n: 3 } },
+        ],
+      },
     ]);
     const events = await store.readStream(stream);
-    expect(events.map((e) => [e.version, e.type, e.data.n])).toEqual([[1, 'a', 1], [2, 'b', 2], [3, 'c', 3]]);
+    expect(events.map((e) => [e.version, e.type, e.data.n])).toEqual([
+      [1, 'a', 1],
+      [2, 'b', 2],
+      [3, 'c', 3],
+    ]);
     expect(events[0].prevHash).toBeNull();
     expect(events[1].prevHash).toBe(events[0].hash);
     expect(events[2].prevHash).toBe(events[1].hash);
@@ -90,7 +101,12 @@ describe('appending', () => {
       .append([{ streamId: stream, expectedVersion: 0, events: [{ type: 'a', data: {} }] }])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedVersionError);
-    expect(error).toMatchObject({ streamId: stream, expectedVersion: 0, actualVersion: 1, code: 'wrong_expected_version' });
+    expect(error).toMatchObject({
+      streamId: stream,
+      expectedVersion: 0,
+      actualVersion: 1,
+      code: 'wrong_expected_version',
+    });
   });
 
   it('refuses malformed appends before touching the database', async () => {
@@ -211,9 +227,24 @@ describe('chain heads cached per stream', () => {
            $6::integer[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::bigint[], $12::text[],
            $13::integer[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb, $18::timestamptz)`,
         [
-          [moved, fresh], ['host', 'arq'], [1, 0], [1, 0], [wrong, null], [1, 1], [wrong, wrong],
-          [id(), id()], [moved, fresh], ['host', 'arq'], [2, 1], ['b', 'x'], [1, 1], ['{}', '{}'], [wrong, null],
-          [wrong, wrong], '{}', new Date().toISOString(),
+          [moved, fresh],
+          ['host', 'arq'],
+          [1, 0],
+          [1, 0],
+          [wrong, null],
+          [1, 1],
+          [wrong, wrong],
+          [id(), id()],
+          [moved, fresh],
+          ['host', 'arq'],
+          [2, 1],
+          ['b', 'x'],
+          [1, 1],
+          ['{}', '{}'],
+          [wrong, null],
+          [wrong, wrong],
+          '{}',
+          new Date().toISOString(),
         ],
       );
     expect(rows.map((r) => [r.stream_id, Number(r.version), r.last_hash, r.position])).toEqual([
@@ -358,16 +389,18 @@ describe('the log cannot be changed', () => {
 });
 
 describe('idempotent commands', () => {
+  /** A stream kind whose state is its event count. */
+  const counter = { initial: 0, evolve: (n: number) => n + 1 };
+
   it('appends nothing when a command id is replayed and returns the first result', async () => {
-    const executor = new CommandExecutor(store);
+    const commands = new CommandHandler(store);
     const stream = `device_profile-${id()}`;
-    let decisions = 0;
     const command = { commandId: id(), type: 'create', payload: { name: 'x' }, metadata: { userId: 'u' } };
     const run = () =>
-      executor.execute(command, async () => {
-        decisions++;
+      commands.handle(command, async (read) => {
+        const { state } = await read(counter, stream);
         return {
-          appends: [{ streamId: stream, expectedVersion: 0, events: [{ type: 'created', data: { name: 'x' } }] }],
+          appends: [{ streamId: stream, events: state === 0 ? [{ type: 'created', data: { name: 'x' } }] : [] }],
           result: { uuid: stream },
         };
       });
@@ -377,20 +410,67 @@ describe('idempotent commands', () => {
     for (const r of replays) {
       expect(r).toEqual({ ...first, duplicate: true });
     }
-    expect(decisions).toBe(1);
     const events = await store.readStream(stream);
     expect(events).toHaveLength(1);
     expect(events[0].metadata.commandId).toBe(command.commandId);
   });
 
+  it('records the command in the statement that appends its events: no other statement on the happy path', async () => {
+    const commands = new CommandHandler(store);
+    const stream = `device_profile-${id()}`;
+    const command = { commandId: id(), type: 'create', payload: {}, metadata: {} };
+    const statements: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      statements.push(String(text).trim().split(/\s+/).slice(0, 4).join(' '));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await commands.handle(command, async () => ({
+        appends: [{ streamId: stream, events: [{ type: 'created', data: {} }] }],
+        result: null,
+      }));
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    // A new stream needs no read of its head: one statement, and no SELECT of the commands table.
+    const append = statements.filter((s) => !s.startsWith("SELECT set_config('synchronous_commit'"));
+    expect(append).toEqual(['SELECT * FROM append_command($1::text[],']);
+    const rows = await db.dataSource.query(`SELECT command_type, position FROM commands WHERE command_id = $1`, [
+      command.commandId,
+    ]);
+    expect(rows).toEqual([{ command_type: 'create', position: expect.any(String) }]);
+  });
+
+  it('answers a replay that its first run makes impossible with the first result, not the refusal', async () => {
+    const commands = new CommandHandler(store);
+    const stream = `arq-${id()}`;
+    const command = { commandId: id(), type: 'once', payload: {}, metadata: {} };
+    const run = () =>
+      commands.handle(command, async (read) => {
+        const { state } = await read(counter, stream);
+        if (state > 0) throw new Error('already done');
+        return { appends: [{ streamId: stream, events: [{ type: 'done', data: {} }] }], result: 'first' };
+      });
+    const first = await run();
+    await expect(run()).resolves.toEqual({ ...first, duplicate: true });
+    await expect(
+      commands.handle({ ...command, commandId: id() }, async (read) => {
+        await read(counter, stream);
+        throw new Error('already done');
+      }),
+    ).rejects.toThrow('already done');
+  });
+
   it('runs concurrent duplicates once even when they append to different new streams', async () => {
-    const executor = new CommandExecutor(store);
+    const commands = new CommandHandler(store);
     const command = { commandId: id(), type: 'create', payload: { n: 1 }, metadata: {} };
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, () =>
-        executor.execute(command, async () => {
+        commands.handle(command, async () => {
           const stream = `arq-${id()}`;
-          return { appends: [{ streamId: stream, expectedVersion: 0, events: [{ type: 'created', data: {} }] }], result: stream };
+          return { appends: [{ streamId: stream, events: [{ type: 'created', data: {} }] }], result: stream };
         }),
       ),
     );
@@ -403,25 +483,26 @@ describe('idempotent commands', () => {
   });
 
   it('refuses a command id reused for a different command', async () => {
-    const executor = new CommandExecutor(store);
+    const commands = new CommandHandler(store);
     const commandId = id();
     const decide = async () => ({ appends: [], result: null });
-    await executor.execute({ commandId, type: 'a', payload: { n: 1 }, metadata: {} }, decide);
+    await commands.handle({ commandId, type: 'a', payload: { n: 1 }, metadata: {} }, decide);
     await expect(
-      executor.execute({ commandId, type: 'a', payload: { n: 2 }, metadata: {} }, decide),
+      commands.handle({ commandId, type: 'a', payload: { n: 2 }, metadata: {} }, decide),
     ).rejects.toBeInstanceOf(CommandIdReusedError);
   });
 
-  it('decides again after a conflict and then succeeds', async () => {
-    const executor = new CommandExecutor(store);
+  it('decides again after a conflict, against the reloaded stream, and then succeeds', async () => {
+    const commands = new CommandHandler(store);
     const stream = `host-${id()}`;
     const bump = () =>
-      executor.execute({ commandId: id(), type: 'bump', payload: {}, metadata: {} }, async () => {
-        const version = await store.streamVersion(stream);
-        return { appends: [{ streamId: stream, expectedVersion: version, events: [{ type: 'bumped', data: { version } }] }], result: version };
+      commands.handle({ commandId: id(), type: 'bump', payload: {}, metadata: {} }, async (read) => {
+        const { version } = await read(counter, stream);
+        return { appends: [{ streamId: stream, events: [{ type: 'bumped', data: { version } }] }], result: version };
       });
-    await Promise.all(Array.from({ length: 8 }, bump));
+    const results = await Promise.all(Array.from({ length: 8 }, bump));
     expect(await store.streamVersion(stream)).toBe(8);
+    expect(results.map((r) => r.result).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });
 
@@ -436,8 +517,13 @@ describe('event schema versions', () => {
     );
     await v2.append([{ streamId: stream, expectedVersion: 1, events: [{ type: 'ArqCreated', data: { groupId: 1 } }] }]);
     const events = await v2.readStream(stream);
-    expect(events.map((e) => [e.schemaVersion, e.data.groupId])).toEqual([[2, 0], [2, 1]]);
-    const raw = await db.dataSource.query(`SELECT schema_version FROM events WHERE stream_id = $1 ORDER BY version`, [stream]);
+    expect(events.map((e) => [e.schemaVersion, e.data.groupId])).toEqual([
+      [2, 0],
+      [2, 1],
+    ]);
+    const raw = await db.dataSource.query(`SELECT schema_version FROM events WHERE stream_id = $1 ORDER BY version`, [
+      stream,
+    ]);
     expect(raw.map((r: { schema_version: number }) => r.schema_version)).toEqual([1, 2]);
     expect((await verifyEventLog(db.dataSource)).breaks.filter((b) => b.streamId === stream)).toEqual([]);
   });

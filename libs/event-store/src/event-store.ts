@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { InvalidAppendError, WrongExpectedVersionError } from './errors';
+import { CommandAlreadyHandledError, InvalidAppendError, WrongExpectedVersionError } from './errors';
 import { eventHash } from './hash';
 import {
   type AppendRequest,
   type AppendResult,
   type Checkpoint,
   type EventData,
+  type EventLike,
   type EventMetadata,
   type ExpectedVersion,
   type RecordedEvent,
@@ -41,8 +42,8 @@ export interface ReadAllOptions {
   types?: readonly string[];
 }
 
-export interface ReadAllResult {
-  events: RecordedEvent[];
+export interface ReadAllResult<E extends EventLike = EventLike> {
+  events: RecordedEvent<E>[];
   /** Where the next read starts; past the last event scanned, filtered or not. */
   checkpoint: Checkpoint;
 }
@@ -55,8 +56,15 @@ const MAX_STALE_ATTEMPTS = 5;
 const NOTIFY_GAP_MS = 5;
 /** SQLSTATE raised by append_to_streams for a stream at another version than expected. */
 const WRONG_EXPECTED_VERSION = 'CY409';
+/** SQLSTATE raised by append_command for a command id already recorded. */
+const COMMAND_HANDLED = 'CY410';
 
-const nothingAppended = (): AppendResult => ({ versions: {}, checkpoint: null, events: [] });
+/** append_to_streams' parameters, typed. */
+const APPEND_ARGS = `$1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::integer[], $7::text[],
+  $8::uuid[], $9::text[], $10::text[], $11::bigint[], $12::text[], $13::integer[], $14::jsonb[], $15::text[],
+  $16::text[], $17::jsonb, $18::timestamptz`;
+
+const nothingAppended = <E extends EventLike>(): AppendResult<E> => ({ versions: {}, checkpoint: null, events: [] });
 
 interface PlannedStream {
   streamId: string;
@@ -65,6 +73,22 @@ interface PlannedStream {
   metadata: EventMetadata;
   occurredAt: Date;
   events: { eventId: string; type: string; schemaVersion: number; data: EventData }[];
+}
+
+/** A command's record, written with its events: a replay of its id is answered from it. */
+export interface CommandRecord {
+  commandId: string;
+  type: string;
+  /** sha256 of the command's type and payload: the same id with another payload is refused. */
+  payloadHash: string;
+  result: unknown;
+}
+
+/** A command as recorded: its first result and where its events sit. */
+export interface RecordedCommand {
+  payloadHash: string;
+  result: unknown;
+  checkpoint: Checkpoint | null;
 }
 
 interface HeadRow {
@@ -86,7 +110,7 @@ interface AppendRow {
  * The append-only event log in PostgreSQL. Writers append to streams with an
  * expected version; readers follow the whole log in a gap-free order.
  */
-export class EventStore {
+export class EventStore<E extends EventLike = EventLike> {
   private readonly appendListeners = new Set<() => void>();
   /** Each stream's last version and hash as last seen: what the next append hashes from. */
   private readonly heads = new Map<string, { version: number; hash: string | null }>();
@@ -97,7 +121,7 @@ export class EventStore {
 
   constructor(
     readonly dataSource: DataSource,
-    readonly registry: EventTypeRegistry = new EventTypeRegistry(),
+    readonly registry: EventTypeRegistry<E> = new EventTypeRegistry<E>(),
   ) {}
 
   /** Called after each committed append of this process; returns the unsubscribe. */
@@ -150,15 +174,75 @@ export class EventStore {
    * WrongExpectedVersionError. With the chain heads known, this is one
    * statement and one round trip (append_to_streams, its own transaction).
    */
-  async append(requests: AppendRequest[], metadata: EventMetadata = {}): Promise<AppendResult> {
+  async append(requests: AppendRequest<E>[], metadata: EventMetadata = {}): Promise<AppendResult<E>> {
+    return this.appendWith(requests, metadata, null);
+  }
+
+  /**
+   * Appends a command's events and records the command in the same
+   * statement (append_command): one round trip. A command id recorded
+   * before fails it with CommandAlreadyHandledError and nothing is written.
+   * Without events, only the command is recorded.
+   */
+  async appendCommand(
+    requests: AppendRequest<E>[],
+    metadata: EventMetadata,
+    command: CommandRecord,
+  ): Promise<AppendResult<E>> {
+    return this.appendWith(requests, { ...metadata, commandId: command.commandId }, command);
+  }
+
+  private async appendWith(
+    requests: AppendRequest<E>[],
+    metadata: EventMetadata,
+    command: CommandRecord | null,
+  ): Promise<AppendResult<E>> {
     validate(requests);
     const plan = this.plan(requests, metadata);
-    let result = plan.length === 0 ? nothingAppended() : await this.tryAppend(this.dataSource.manager, plan);
+    if (plan.length === 0) {
+      if (command && !(await this.recordCommand(command))) throw new CommandAlreadyHandledError(command.commandId);
+      return nothingAppended<E>();
+    }
+    let result = await this.tryAppend(this.dataSource.manager, plan, command);
     // A stale chain head (another process appended): again in a transaction, which keeps the streams locked
     // from its first try on, so a second stale answer cannot follow.
-    result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan));
+    result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan, command));
     if (result.checkpoint) this.committed();
     return result;
+  }
+
+  /** Records a command that appended nothing; false when its id was recorded before. */
+  private async recordCommand(command: CommandRecord): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `INSERT INTO commands (command_id, command_type, payload_hash, result, position)
+       VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (command_id) DO NOTHING RETURNING 1`,
+      [command.commandId, command.type, command.payloadHash, JSON.stringify(command.result ?? null)],
+    );
+    return rows.length === 1;
+  }
+
+  /** A command recorded before, or null. */
+  async recordedCommand(commandId: string): Promise<RecordedCommand | null> {
+    const rows: { payload_hash: string; result: unknown; transaction_id: string; position: string | null }[] =
+      await this.dataSource.query(
+        `SELECT payload_hash, result, transaction_id, position FROM commands WHERE command_id = $1`,
+        [commandId],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    const checkpoint =
+      row.position === null ? null : { transactionId: row.transaction_id, position: Number(row.position) };
+    return { payloadHash: row.payload_hash, result: row.result, checkpoint };
+  }
+
+  /** Streams of a category whose last event has this type (e.g. ARQs left `BindStarted`). */
+  async streamsEndingWith(category: string, type: string): Promise<string[]> {
+    const rows: { stream_id: string }[] = await this.dataSource.query(
+      `SELECT s.stream_id FROM streams s JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
+       WHERE s.category = $1 AND e.type = $2`,
+      [category, type],
+    );
+    return rows.map((r) => r.stream_id);
   }
 
   /**
@@ -167,19 +251,23 @@ export class EventStore {
    */
   async appendInTransaction(
     tx: EntityManager,
-    requests: AppendRequest[],
+    requests: AppendRequest<E>[],
     metadata: EventMetadata = {},
-  ): Promise<AppendResult> {
+  ): Promise<AppendResult<E>> {
     validate(requests);
     const plan = this.plan(requests, metadata);
-    return plan.length === 0 ? nothingAppended() : this.appendPlan(tx, plan);
+    return plan.length === 0 ? nothingAppended<E>() : this.appendPlan(tx, plan);
   }
 
-  private async appendPlan(tx: EntityManager, plan: PlannedStream[]): Promise<AppendResult> {
+  private async appendPlan(
+    tx: EntityManager,
+    plan: PlannedStream[],
+    command: CommandRecord | null = null,
+  ): Promise<AppendResult<E>> {
     // A stale answer leaves the streams locked until the transaction ends and the cache holding their
     // heads, so the next try goes through (or conflicts); the bound only guards against a bug.
     for (let attempt = 1; ; attempt++) {
-      const result = await this.tryAppend(tx, plan);
+      const result = await this.tryAppend(tx, plan, command);
       if (result) return result;
       if (attempt >= MAX_STALE_ATTEMPTS) {
         throw new Error(`append to ${plan.map((s) => s.streamId).join(', ')}: chain heads kept moving`);
@@ -188,7 +276,7 @@ export class EventStore {
   }
 
   /** The streams of an append with events, in lock order, each event's immutable part fixed once. */
-  private plan(requests: AppendRequest[], metadata: EventMetadata): PlannedStream[] {
+  private plan(requests: AppendRequest<E>[], metadata: EventMetadata): PlannedStream[] {
     const occurredAt = new Date();
     return requests
       .filter((r) => r.events.length > 0)
@@ -213,7 +301,11 @@ export class EventStore {
    * first where none is cached). Null when a head was stale: the cache then
    * holds the current heads, read under the streams' locks.
    */
-  private async tryAppend(manager: EntityManager, plan: PlannedStream[]): Promise<AppendResult | null> {
+  private async tryAppend(
+    manager: EntityManager,
+    plan: PlannedStream[],
+    command: CommandRecord | null,
+  ): Promise<AppendResult<E> | null> {
     const unknown = plan.filter((s) => this.knownHead(s) === null).map((s) => s.streamId);
     if (unknown.length > 0) {
       const rows: HeadRow[] = await manager.query(
@@ -246,8 +338,15 @@ export class EventStore {
         prevHash = hash;
         recorded.push({ ...e, hash });
         const values = [
-          e.eventId, e.streamId, e.category, e.version, e.type, e.schemaVersion,
-          JSON.stringify(e.data), e.prevHash, hash,
+          e.eventId,
+          e.streamId,
+          e.category,
+          e.version,
+          e.type,
+          e.schemaVersion,
+          JSON.stringify(e.data),
+          e.prevHash,
+          hash,
         ];
         values.forEach((v, column) => events[column].push(v));
       });
@@ -260,13 +359,17 @@ export class EventStore {
 
     let rows: AppendRow[];
     try {
-      rows = await manager.query(
-        `SELECT * FROM append_to_streams($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-           $6::integer[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::bigint[], $12::text[],
-           $13::integer[], $14::jsonb[], $15::text[], $16::text[], $17::jsonb, $18::timestamptz)`,
-        [...streams, ...events, JSON.stringify(plan[0].metadata), plan[0].occurredAt.toISOString()],
-      );
+      const params = [...streams, ...events, JSON.stringify(plan[0].metadata), plan[0].occurredAt.toISOString()];
+      rows = command
+        ? await manager.query(
+            `SELECT * FROM append_command(${APPEND_ARGS}, $19::text, $20::text, $21::text, $22::jsonb)`,
+            [...params, command.commandId, command.type, command.payloadHash, JSON.stringify(command.result ?? null)],
+          )
+        : await manager.query(`SELECT * FROM append_to_streams(${APPEND_ARGS})`, params);
     } catch (error) {
+      if (command && (error as { code?: string }).code === COMMAND_HANDLED) {
+        throw new CommandAlreadyHandledError(command.commandId);
+      }
       throw wrongExpectedVersion(error, plan) ?? error;
     }
     if (rows[0]?.position === null) {
@@ -281,7 +384,9 @@ export class EventStore {
       transactionId: rows[i].transaction_id as string,
     }));
     const last = appended[appended.length - 1];
-    return { versions, checkpoint: { transactionId: last.transactionId, position: last.position }, events: appended };
+    const checkpoint = { transactionId: last.transactionId, position: last.position };
+    // The events are the caller's own, typed as it gave them.
+    return { versions, checkpoint, events: appended as RecordedEvent<E>[] };
   }
 
   /** The version and hash an append to this stream chains from, when known without asking the database. */
@@ -301,7 +406,10 @@ export class EventStore {
   }
 
   /** The events of one stream, oldest first, upcast to their current schema. */
-  async readStream(streamId: string, options: { fromVersion?: number; manager?: EntityManager } = {}) {
+  async readStream(
+    streamId: string,
+    options: { fromVersion?: number; manager?: EntityManager } = {},
+  ): Promise<RecordedEvent<E>[]> {
     const rows: EventRow[] = await (options.manager ?? this.dataSource.manager).query(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`,
       [streamId, options.fromVersion ?? 0],
@@ -316,10 +424,9 @@ export class EventStore {
 
   /** The current version of a stream; 0 when it has no events. */
   async streamVersion(streamId: string, manager?: EntityManager): Promise<number> {
-    const rows = await (manager ?? this.dataSource.manager).query(
-      `SELECT version FROM streams WHERE stream_id = $1`,
-      [streamId],
-    );
+    const rows = await (manager ?? this.dataSource.manager).query(`SELECT version FROM streams WHERE stream_id = $1`, [
+      streamId,
+    ]);
     return rows[0] ? Number(rows[0].version) : 0;
   }
 
@@ -328,7 +435,7 @@ export class EventStore {
    * sees the same. Only transactions older than every running one are read,
    * so an event that commits late can never land behind the checkpoint.
    */
-  async readAll(options: ReadAllOptions = {}, manager?: EntityManager): Promise<ReadAllResult> {
+  async readAll(options: ReadAllOptions = {}, manager?: EntityManager): Promise<ReadAllResult<E>> {
     const after = options.after ?? LOG_START;
     const limit = options.limit ?? 500;
     const rows: EventRow[] = await (manager ?? this.dataSource.manager).query(
@@ -357,9 +464,10 @@ export class EventStore {
     return rows[0] ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) } : LOG_START;
   }
 
-  toRecorded(row: EventRow): RecordedEvent {
+  /** A row as the event its type registered, upcast to the current schema: the one place rows become typed events. */
+  toRecorded(row: EventRow): RecordedEvent<E> {
     const { schemaVersion, data } = this.registry.upcast(row.type, row.schema_version, row.data);
-    return {
+    const recorded: RecordedEvent = {
       eventId: row.event_id,
       streamId: row.stream_id,
       category: row.category,
@@ -374,6 +482,8 @@ export class EventStore {
       prevHash: row.prev_hash,
       hash: row.hash,
     };
+    // The registry's schemas say what each type's data is at its current version.
+    return recorded as RecordedEvent<E>;
   }
 }
 
@@ -388,7 +498,7 @@ function wrongExpectedVersion(error: unknown, plan: PlannedStream[]): WrongExpec
 
 const STREAM_ID = /^[a-z][a-z0-9_]*-[^\s]+$/;
 
-function validate(requests: AppendRequest[]): void {
+function validate(requests: AppendRequest<EventLike>[]): void {
   const seen = new Set<string>();
   let total = 0;
   for (const r of requests) {

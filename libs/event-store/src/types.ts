@@ -13,41 +13,48 @@ export interface EventMetadata {
 
 export type EventData = Record<string, unknown>;
 
-/** An event to append: type names are explicit strings, never class names. */
-export interface NewEvent<D extends EventData = EventData> {
-  type: string;
-  data: D;
+/**
+ * An event as the store sees it: an explicit type name (never a class name)
+ * and JSON data. A store is typed by the union of its events (`E`); readers
+ * get that union, upcast to each type's current schema version.
+ */
+export type EventLike = { type: string; data: EventData };
+
+/** An event to append. */
+export type NewEvent<E extends EventLike = EventLike> = E & {
   /** Defaults to the current schema version registered for the type, else 1. */
   schemaVersion?: number;
   /** Defaults to a random UUID. */
   eventId?: string;
-}
+};
 
 /** A stream's version is the number of events in it: 0 is an empty (new) stream. */
 export type ExpectedVersion = number | 'any';
 export const NO_STREAM = 0;
 
-export interface AppendRequest {
+export interface AppendRequest<E extends EventLike = EventLike> {
   streamId: string;
   expectedVersion: ExpectedVersion;
-  events: NewEvent[];
+  events: NewEvent<E>[];
 }
 
-export interface RecordedEvent<D extends EventData = EventData> {
+/** Where an event sits in the log and who caused it: what the store adds to an event. */
+export interface RecordedEventFields {
   eventId: string;
   streamId: string;
   category: string;
   version: number;
   position: number;
   transactionId: string;
-  type: string;
   schemaVersion: number;
-  data: D;
   metadata: EventMetadata;
   occurredAt: Date;
   prevHash: string | null;
   hash: string;
 }
+
+/** An event read from the log; over a union of events, a union narrowed by `type`. */
+export type RecordedEvent<E extends EventLike = EventLike> = E & RecordedEventFields;
 
 /**
  * A reader's place in the global log: the pair (transaction id, position).
@@ -61,12 +68,12 @@ export interface Checkpoint {
 
 export const LOG_START: Checkpoint = Object.freeze({ transactionId: '0', position: 0 });
 
-export interface AppendResult {
+export interface AppendResult<E extends EventLike = EventLike> {
   /** Version of each stream after the append, by stream id. */
   versions: Record<string, number>;
   /** Where the last appended event sits in the log; null when nothing was appended. */
   checkpoint: Checkpoint | null;
-  events: RecordedEvent[];
+  events: RecordedEvent<E>[];
 }
 
 export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {

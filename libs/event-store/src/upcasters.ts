@@ -1,4 +1,4 @@
-import type { EventData } from './types';
+import type { EventData, EventLike } from './types';
 
 export type Upcast = (data: EventData) => EventData;
 
@@ -12,11 +12,18 @@ interface EventTypeEntry {
  * Event types and their schema versions. Old events are upcast on every read
  * path (aggregates, projections, relay, audit), never rewritten in the log.
  */
-export class EventTypeRegistry {
+export class EventTypeRegistry<E extends EventLike = EventLike> {
+  /** Type only: the union of events a store with this registry reads and appends. */
+  declare readonly events?: E;
   private readonly types = new Map<string, EventTypeEntry>();
 
-  static from(schemas: readonly { type: string; schemaVersion: number; upcasts?: Record<number, Upcast> }[]): EventTypeRegistry {
-    const registry = new EventTypeRegistry();
+  /** `schemas.events`, a type only, names the union of the events the schemas describe. */
+  static from<E extends EventLike = EventLike>(
+    schemas: readonly { type: string; schemaVersion: number; upcasts?: Record<number, Upcast> }[] & {
+      readonly events?: E;
+    },
+  ): EventTypeRegistry<E> {
+    const registry = new EventTypeRegistry<E>();
     for (const s of schemas) registry.register(s.type, s.schemaVersion, s.upcasts ?? {});
     return registry;
   }

@@ -3,7 +3,6 @@ import { DeviceProfiles1795228683656 } from './migrations/1795228683656-device-p
 import { Inventory1795229178383 } from './migrations/1795229178383-inventory';
 import { PlacementSyncStatus1795235000000 } from './migrations/1795235000000-placement-sync-status';
 import { Arqs1795236000000 } from './migrations/1795236000000-arqs';
-import { HostHeartbeats1795240000000 } from './migrations/1795240000000-host-heartbeats';
 import { ProjectionRebuilds1795241500000 } from './migrations/1795241500000-projection-rebuilds';
 
 /** Read-model table migrations, in order. */
@@ -13,8 +12,6 @@ export const readModelMigrations: (new () => object)[] = [
   // Written by placement-sync rather than a projection; the API reads it.
   PlacementSyncStatus1795235000000,
   Arqs1795236000000,
-  // Written by the conductors from agents' heartbeats.
-  HostHeartbeats1795240000000,
   // Progress of blue/green rebuilds, for `projections status`.
   ProjectionRebuilds1795241500000,
 ];

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ export class FaultSystem {
   apiUrl: string;
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
-  store: EventStore;
+  store: EventStore<CyborgEvent>;
 
   static async start(): Promise<FaultSystem> {
     const system = new FaultSystem();

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   ArqBindFailed,
@@ -50,11 +51,14 @@ export async function eventually<T>(
   }
 }
 
-async function streamsOf(system: FaultSystem, category: 'arq' | 'host'): Promise<Map<string, RecordedEvent[]>> {
+async function streamsOf(
+  system: FaultSystem,
+  category: 'arq' | 'host',
+): Promise<Map<string, RecordedEvent<CyborgEvent>[]>> {
   const rows: { stream_id: string }[] = await system.db.query(`SELECT stream_id FROM streams WHERE category = $1`, [
     category,
   ]);
-  const streams = new Map<string, RecordedEvent[]>();
+  const streams = new Map<string, RecordedEvent<CyborgEvent>[]>();
   for (const { stream_id } of rows) streams.set(stream_id, await system.store.readStream(stream_id));
   return streams;
 }

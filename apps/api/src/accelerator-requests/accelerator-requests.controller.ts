@@ -202,8 +202,9 @@ export class AcceleratorRequestsController {
     const instanceUuid = uuidQueryParam(instance!);
     const caller = callerFrom(request);
     if (!caller.service) throw new ForbiddenException(SERVICE_TOKEN_NEEDED);
+    // The conductor also deletes what the instance's stream holds: a read model that has not caught up
+    // with a bind yet must not leave that ARQ bound, holding its handle.
     const bound = await this.arqs.list(visibilityOf(caller), { instanceUuid });
-    if (bound.length === 0) return;
     await this.commands.send<DeleteArqsResult>(request, ConductorCommands.deleteArqs, {
       uuids: bound.map((arq) => arq.uuid),
       instanceUuid,

@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { type AuditEvent, EVENT_FILTER_PARAMS, parseEventFilter, readEvents } from '@cyborg/audit';
@@ -25,7 +26,7 @@ const ALL_PROJECTS = 'cyborg:event:get_all_projects';
 @Versioned()
 export class EventsController {
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStore<CyborgEvent>,
     private readonly policy: Policy,
   ) {}
 

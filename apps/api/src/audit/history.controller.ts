@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { arqProjectOf, type History, type HistoryKind, historyOf } from '@cyborg/audit';
-import { canSee, visibilityOf } from '@cyborg/contracts';
+import { canSee, type CyborgEvent, visibilityOf } from '@cyborg/contracts';
 import { EventStore } from '@cyborg/event-store';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
@@ -20,7 +20,7 @@ import { auditRead } from './audit-errors';
 @Controller('v2')
 @Versioned()
 export class HistoryController {
-  constructor(private readonly store: EventStore) {}
+  constructor(private readonly store: EventStore<CyborgEvent>) {}
 
   @Authorize('cyborg:arq:history')
   @Get('accelerator_requests/:uuid/history')

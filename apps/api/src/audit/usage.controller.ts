@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { parseUsagePeriod, type UsageReport, usageOf } from '@cyborg/audit';
@@ -22,7 +23,7 @@ const ALL_PROJECTS = 'cyborg:usage:get_all_projects';
 @Versioned()
 export class UsageController {
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStore<CyborgEvent>,
     private readonly policy: Policy,
   ) {}
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Backoff } from '@cyborg/config';
 import {
   agentSubject,
   AgentWork,
@@ -36,7 +37,8 @@ export class AgentWorkClient {
     const deadline = Date.parse(work.deadline);
     const subject = agentSubject(hostname, AgentWork.bind);
     let lastProblem = 'no agent answered';
-    for (let wait = RETRY_MIN_MS; ; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+    const backoff = new Backoff({ initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
+    for (;;) {
       if (signal.aborted) return null;
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, reason: `The bind did not finish by its deadline: ${lastProblem}.` };
@@ -61,7 +63,7 @@ export class AgentWorkClient {
           return { ok: false, reason: `The agent of host ${hostname} refused the bind: ${failure.message}` };
         }
         lastProblem = `no agent of host ${hostname} answered (${failure.message})`;
-        await sleep(Math.min(wait, Math.max(0, deadline - Date.now())), signal);
+        await backoff.wait(signal, deadline - Date.now());
       }
     }
   }
@@ -88,17 +90,4 @@ export class AgentWorkClient {
         }),
       );
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

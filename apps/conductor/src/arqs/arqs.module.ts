@@ -3,7 +3,6 @@ import { Settings } from '@cyborg/config';
 import { MessagingModule } from '@cyborg/messaging';
 import { NovaNotifier } from '../nova/nova-notifier';
 import { AgentWorkClient } from './agent-work.client';
-import { ArqStreams } from './arq-streams';
 import { BindArqsController, BindArqsHandler } from './bind-arqs.handler';
 import { BindJobs } from './bind-jobs';
 import { CreateArqsController, CreateArqsHandler } from './create-arqs.handler';
@@ -37,7 +36,6 @@ export class ArqsModule {
       ],
       providers: [
         { provide: Settings, useValue: settings },
-        ArqStreams,
         HostLocks,
         AgentWorkClient,
         NovaNotifier,

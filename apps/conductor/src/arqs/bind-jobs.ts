@@ -1,10 +1,22 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Settings } from '@cyborg/config';
-import { ArqBindStarted, type ArqBindStartedV1, type PrepareAttachHandleWork, Streams } from '@cyborg/contracts';
-import { type Arq, type BindOutcome, decideConfirmBind, decideRecordProgramming } from '@cyborg/domain';
-import { type Checkpoint, CommandExecutor, type AppendRequest } from '@cyborg/event-store';
+import { retry, Settings } from '@cyborg/config';
+import {
+  ArqBindStarted,
+  type ArqBindStartedV1,
+  type CyborgEvent,
+  type PrepareAttachHandleWork,
+  Streams,
+} from '@cyborg/contracts';
+import {
+  ArqAggregate,
+  type BindOutcome,
+  decideConfirmBind,
+  decideRecordProgramming,
+  HostAggregate,
+} from '@cyborg/domain';
+import { type Checkpoint, CommandHandler, EventStore } from '@cyborg/event-store';
 import { AgentWorkClient } from './agent-work.client';
-import { ArqStreams, conductorMetadata } from './arq-streams';
+import { conductorMetadata } from './arq-streams';
 
 /** How a bind ended, as recorded. */
 export interface BindResolution {
@@ -21,8 +33,9 @@ const TAKEOVER_GRACE_MS = 1000;
 const WATCHDOG_GRACE_MS = 250;
 
 /**
- * Drives started binds to their end: asks the host's agent to prepare the
- * handle, then records `Bound` or `BindFailed`, always by the deadline. At
+ * Owns a bind's deadline: chooses it (BIND_TIMEOUT_MS from the bind), and
+ * drives started binds to their end by it: asks the host's agent to prepare
+ * the handle, then records `Bound` or `BindFailed`, always by the deadline. At
  * start, and then every BIND_TIMEOUT_MS, it sweeps the log for binds left
  * `BindStarted` (a conductor stopped mid-bind): those past their deadline
  * fail, the others are resumed. A bind's end is a command with a fixed id,
@@ -36,8 +49,8 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly streams: ArqStreams,
-    private readonly executor: CommandExecutor,
+    private readonly store: EventStore<CyborgEvent>,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly agents: AgentWorkClient,
     private readonly settings: Settings,
   ) {}
@@ -62,6 +75,11 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     // Unfinished binds stay BindStarted in the log; the next sweep (here or elsewhere) ends them.
     this.stopping.abort();
     await Promise.all([...this.running.values()]);
+  }
+
+  /** When a bind starting now must have ended (ISO 8601); recorded in its BindStarted. */
+  deadlineOfNewBind(): string {
+    return new Date(Date.now() + this.settings.BIND_TIMEOUT_MS).toISOString();
   }
 
   /** Ends a started bind; one run per bind attempt in this process. Null: abandoned at shutdown. */
@@ -115,65 +133,58 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   /** Records the end; retried (the database may be away) until it is recorded or the conductor stops. */
   private async confirm(started: ArqBindStartedV1, outcome: BindOutcome): Promise<BindResolution | null> {
     const { uuid, attempt } = started;
-    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
-      try {
-        const recorded = await this.executor.execute<{ state: BindResolution['state'] }>(
-          {
-            commandId: `confirm_bind:${jobId(uuid, attempt)}`,
-            type: 'confirm_bind',
-            payload: { uuid, attempt },
-            metadata: conductorMetadata(outcome.ok ? undefined : outcome.reason),
-          },
-          async () => {
-            const { state, version } = await this.streams.arq(uuid);
-            const events = decideConfirmBind({ attempt, outcome }, state);
-            const appends: AppendRequest[] = [{ streamId: Streams.arq(uuid), expectedVersion: version, events }];
-            // What the agent programmed is true of the device whatever became of the ARQ.
-            if (outcome.ok && outcome.programmed) {
-              const host = await this.streams.host(started.hostname);
-              const programmed = decideRecordProgramming(
-                {
-                  hostname: started.hostname,
-                  deployableUuid: started.attachHandle.deployableUuid,
-                  programmed: outcome.programmed,
-                  arqUuid: uuid,
-                },
-                host.state,
-              );
-              if (programmed.length > 0)
-                appends.push({
-                  streamId: Streams.host(started.hostname),
-                  expectedVersion: host.version,
-                  events: programmed,
-                });
-            }
-            return {
-              appends,
-              result: { state: events.length === 0 ? null : outcome.ok ? 'Bound' : 'BindFailed' },
-            };
-          },
-        );
-        if (!recorded.duplicate && recorded.result.state === 'BindFailed' && !outcome.ok) {
-          this.logger.warn({
-            msg: 'bind failed',
-            arq: uuid,
-            attempt,
-            hostname: started.hostname,
-            reason: outcome.reason,
-          });
-        }
-        return {
-          arqUuid: uuid,
-          instanceUuid: started.instanceUuid,
-          state: recorded.result.state,
-          checkpoint: recorded.checkpoint,
-        };
-      } catch (error) {
-        if (this.stopping.signal.aborted) return null;
-        this.logger.warn({ msg: 'recording the end of a bind failed, retrying', arq: uuid, error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
+    const record = () =>
+      this.commands.handle<{ state: BindResolution['state'] }>(
+        {
+          commandId: `confirm_bind:${jobId(uuid, attempt)}`,
+          type: 'confirm_bind',
+          payload: { uuid, attempt },
+          metadata: conductorMetadata(outcome.ok ? undefined : outcome.reason),
+        },
+        async (read) => {
+          const arq = await read(ArqAggregate, Streams.arq(uuid));
+          const events = decideConfirmBind({ attempt, outcome }, arq.state);
+          const appends: { streamId: string; events: CyborgEvent[] }[] = [{ streamId: Streams.arq(uuid), events }];
+          // What the agent programmed is true of the device whatever became of the ARQ.
+          if (outcome.ok && outcome.programmed) {
+            const host = await read(HostAggregate, Streams.host(started.hostname));
+            const programmed = decideRecordProgramming(
+              {
+                hostname: started.hostname,
+                deployableUuid: started.attachHandle.deployableUuid,
+                programmed: outcome.programmed,
+                arqUuid: uuid,
+              },
+              host.state,
+            );
+            appends.push({ streamId: Streams.host(started.hostname), events: programmed });
+          }
+          return { appends, result: { state: events.length === 0 ? null : outcome.ok ? 'Bound' : 'BindFailed' } };
+        },
+      );
+    let recorded;
+    try {
+      recorded = await retry(record, {
+        initialMs: 100,
+        maxMs: 5000,
+        retryOn: () => true,
+        signal: this.stopping.signal,
+        onRetry: (error) =>
+          this.logger.warn({ msg: 'recording the end of a bind failed, retrying', arq: uuid, error: String(error) }),
+      });
+    } catch (error) {
+      if (this.stopping.signal.aborted) return null;
+      throw error;
     }
+    if (!recorded.duplicate && recorded.result.state === 'BindFailed' && !outcome.ok) {
+      this.logger.warn({ msg: 'bind failed', arq: uuid, attempt, hostname: started.hostname, reason: outcome.reason });
+    }
+    return {
+      arqUuid: uuid,
+      instanceUuid: started.instanceUuid,
+      state: recorded.result.state,
+      checkpoint: recorded.checkpoint,
+    };
   }
 
   /**
@@ -183,15 +194,11 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
    * conductor ended.
    */
   private async sweep(atStart: boolean): Promise<void> {
-    const rows: { stream_id: string }[] = await this.streams.store.dataSource.query(
-      `SELECT s.stream_id FROM streams s JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
-       WHERE s.category = 'arq' AND e.type = $1`,
-      [ArqBindStarted.type],
-    );
-    for (const { stream_id } of rows) {
+    const streams = await this.store.streamsEndingWith('arq', ArqBindStarted.type);
+    for (const streamId of streams) {
       if (this.stopping.signal.aborted) return;
-      const { state } = await this.streams.arq(stream_id.slice('arq-'.length));
-      const started = state.arq ? startedOf(state.arq) : null;
+      const { state } = await this.commands.read(ArqAggregate, streamId);
+      const started = state.arq?.state === 'BindStarted' ? state.arq.bind : null;
       if (!started || this.running.has(jobId(started.uuid, started.attempt))) continue;
       if (!atStart && Date.parse(started.deadline) + TAKEOVER_GRACE_MS > Date.now()) continue;
       this.logger.log({
@@ -207,22 +214,6 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
 
 export function jobId(arqUuid: string, attempt: number): string {
   return `${arqUuid}:${attempt}`;
-}
-
-/** The bind in progress of an ARQ, as its BindStarted recorded it. */
-function startedOf(arq: Arq): ArqBindStartedV1 | null {
-  if (arq.state !== 'BindStarted' || !arq.holding || !arq.deadline || !arq.hostname) return null;
-  return {
-    uuid: arq.uuid,
-    attempt: arq.attempt,
-    hostname: arq.hostname,
-    deviceRpUuid: arq.deviceRpUuid ?? '',
-    instanceUuid: arq.instanceUuid ?? '',
-    projectId: arq.projectId,
-    attachHandle: arq.holding.handle,
-    deadline: arq.deadline,
-    ...(arq.programming ? { programming: arq.programming } : {}),
-  };
 }
 
 function deadlineWatch(

@@ -7,20 +7,19 @@ import {
   ConductorCommands,
   CreateArqsCommand,
   type CreateArqsResult,
+  type CyborgEvent,
   MAX_ARQS_PER_COMMAND,
   Streams,
 } from '@cyborg/contracts';
 import {
   arqCountsOfGroups,
   decideCreateArqs,
+  DeviceProfileAggregate,
+  DeviceProfileNameAggregate,
   DomainError,
-  evolveDeviceProfile,
-  evolveDeviceProfileName,
-  fold,
-  initialDeviceProfileNameState,
   initialDeviceProfileState,
 } from '@cyborg/domain';
-import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
 import { arqCallerOf } from './arq-streams';
 
@@ -31,10 +30,7 @@ import { arqCallerOf } from './arq-streams';
  */
 @Injectable()
 export class CreateArqsHandler {
-  constructor(
-    private readonly store: EventStore,
-    private readonly executor: CommandExecutor,
-  ) {}
+  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
 
   async handle(command: CreateArqsCommand): Promise<CommandReply<CreateArqsResult>> {
     const caller = arqCallerOf(command.caller);
@@ -42,25 +38,17 @@ export class CreateArqsHandler {
     // Chosen once and grown as needed: a decision retried after a conflict keeps its uuids.
     const uuids: string[] = [];
     const outcome = await runCommand(() =>
-      this.executor.execute<CreateArqsResult>(
+      this.commands.handle<CreateArqsResult>(
         {
           commandId: command.commandId,
           type: ConductorCommands.createArqs,
           payload: { deviceProfileName: name },
           metadata: { ...command.caller },
         },
-        async () => {
-          const holder = fold(
-            await this.store.readStream(Streams.deviceProfileName(name)),
-            evolveDeviceProfileName,
-            initialDeviceProfileNameState,
-          ).holder;
+        async (read) => {
+          const { holder } = (await read(DeviceProfileNameAggregate, Streams.deviceProfileName(name))).state;
           const profile = holder
-            ? fold(
-                await this.store.readStream(Streams.deviceProfile(holder)),
-                evolveDeviceProfile,
-                initialDeviceProfileState,
-              )
+            ? (await read(DeviceProfileAggregate, Streams.deviceProfile(holder))).state
             : initialDeviceProfileState;
           const wanted = profile.profile ? arqCountsOfGroups(profile.profile.groups).reduce((a, b) => a + b, 0) : 0;
           while (uuids.length < Math.min(wanted, MAX_ARQS_PER_COMMAND)) uuids.push(randomUUID());
@@ -76,7 +64,7 @@ export class CreateArqsHandler {
           );
           if (arqs instanceof DomainError) throw failureOf(arqs);
           return {
-            appends: arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), expectedVersion: 0, events: arq.events })),
+            appends: arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), events: arq.events })),
             result: {
               arqs: arqs.map(({ created }) => ({
                 uuid: created.uuid,

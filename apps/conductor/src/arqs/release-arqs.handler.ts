@@ -1,83 +1,63 @@
 import { Controller, Injectable } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  ArqDeleted,
-  type ArqDeletedV1,
-  ArqUnbound,
-  type ArqUnboundV1,
   type CommandReply,
   conductorSubject,
   ConductorCommands,
+  type CyborgEvent,
   DeleteArqsCommand,
   type DeleteArqsResult,
-  type HeldAttachHandleV1,
   Streams,
   UnbindArqsCommand,
   type UnbindArqsResult,
 } from '@cyborg/contracts';
 import {
-  type ArqCaller,
-  type ArqState,
-  decideDeleteArq,
-  decideUnbindArq,
-  type DomainEvent,
+  ArqAggregate,
+  arqsOfInstanceDelete,
+  decideReleaseArqs,
   DomainError,
-  evolveHost,
-  fold,
-  hostOfHeldHandle,
-  type HostState,
-  initialHostState,
-  type ReleaseDecision,
+  InstanceAggregate,
+  type ReleaseArqs,
+  type ReleasedHandle,
+  streamsOfRelease,
 } from '@cyborg/domain';
-import { type AppendRequest, CommandExecutor, type StreamState } from '@cyborg/event-store';
+import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
 import { AgentWorkClient } from './agent-work.client';
-import { arqCallerOf, ArqStreams } from './arq-streams';
+import { appendsOf, arqCallerOf, loadArqBatch } from './arq-streams';
 import { HostLocks } from './host-locks';
 
-type Decide = (uuid: string, arq: ArqState, host: HostState) => ReleaseDecision | DomainError;
-
-interface Released {
-  arqUuid: string;
-  hostname: string;
-  handle: HeldAttachHandleV1;
-  attempt: number;
-}
-
 /**
- * Unbind and delete: each ARQ's events and the release of the handle it
- * holds (then the removal of whatever drained and now holds nothing) commit
- * together, so no handle is ever left in use without an ARQ holding it. The
- * agent is then asked to tidy the host (remove an mdev), best effort.
+ * Unbind and delete: loads the ARQs (for a delete by instance, also those
+ * the instance's stream holds), the hosts of the handles they hold and their
+ * instances, and lets the domain decide the release (decideReleaseArqs),
+ * appended together. The agents are then asked to tidy the hosts of the
+ * handles released (remove an mdev), best effort.
  */
 @Injectable()
 export class ReleaseArqsHandler {
   constructor(
-    private readonly streams: ArqStreams,
-    private readonly executor: CommandExecutor,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly locks: HostLocks,
     private readonly agents: AgentWorkClient,
   ) {}
 
   async unbind(command: UnbindArqsCommand): Promise<CommandReply<UnbindArqsResult>> {
-    const caller = arqCallerOf(command.caller);
-    const decide: Decide = (uuid, arq, host) => decideUnbindArq(uuid, caller, arq, host);
-    const done = await this.release(
-      command,
-      ConductorCommands.unbindArqs,
-      { uuids: command.uuids },
-      command.uuids,
-      decide,
-    );
+    const release: ReleaseArqs = { kind: 'unbind', uuids: command.uuids, caller: arqCallerOf(command.caller) };
+    const done = await this.release(command, ConductorCommands.unbindArqs, { uuids: command.uuids }, release);
     return { result: { unbound: done.uuids }, checkpoint: done.checkpoint };
   }
 
   async delete(command: DeleteArqsCommand): Promise<CommandReply<DeleteArqsResult>> {
-    const caller: ArqCaller = arqCallerOf(command.caller);
     const { instanceUuid } = command;
-    const decide: Decide = (uuid, arq, host) => decideDeleteArq({ uuid, caller, instanceUuid }, arq, host);
+    const release: ReleaseArqs = {
+      kind: 'delete',
+      uuids: command.uuids,
+      caller: arqCallerOf(command.caller),
+      instanceUuid,
+    };
     const payload = { uuids: command.uuids, instanceUuid: instanceUuid ?? null };
-    const done = await this.release(command, ConductorCommands.deleteArqs, payload, command.uuids, decide);
+    const done = await this.release(command, ConductorCommands.deleteArqs, payload, release);
     return { result: { deleted: done.uuids }, checkpoint: done.checkpoint };
   }
 
@@ -85,62 +65,28 @@ export class ReleaseArqsHandler {
     command: UnbindArqsCommand | DeleteArqsCommand,
     type: string,
     payload: object,
-    requested: string[],
-    decide: Decide,
+    release: ReleaseArqs,
   ) {
-    const uuids = [...new Set(requested)];
     // The hosts whose handles these ARQs hold, to run with this conductor's binds there one at a time.
-    const before = await Promise.all(uuids.map((uuid) => this.streams.arq(uuid)));
-    const heldOn = before.map((s) => hostOfHeldHandle(s.state)).filter((h): h is string => h !== null);
-    let released: Released[] = [];
-    const outcome = await this.locks.run(heldOn, () =>
+    const before = await Promise.all(release.uuids.map((uuid) => this.commands.read(ArqAggregate, Streams.arq(uuid))));
+    let released: ReleasedHandle[] = [];
+    const outcome = await this.locks.run(streamsOfRelease(before.map((b) => b.state)).hostnames, () =>
       runCommand(() =>
-        this.executor.execute<{ uuids: string[] }>(
+        this.commands.handle<{ uuids: string[] }>(
           { commandId: command.commandId, type, payload, metadata: { ...command.caller } },
-          async () => {
-            const arqs = await Promise.all(uuids.map((uuid) => this.streams.arq(uuid)));
-            const hosts = new Map<string, StreamState<HostState> & { events: DomainEvent[] }>();
-            for (const { state } of arqs) {
-              const hostname = hostOfHeldHandle(state);
-              if (hostname && !hosts.has(hostname))
-                hosts.set(hostname, { ...(await this.streams.host(hostname)), events: [] });
-            }
-            const appends: AppendRequest[] = [];
-            const done: string[] = [];
-            const refusals: DomainError[] = [];
-            released = [];
-            for (const [i, uuid] of uuids.entries()) {
-              const { state, version } = arqs[i];
-              const hostname = hostOfHeldHandle(state);
-              const host = hostname ? hosts.get(hostname)! : { state: initialHostState, version: 0, events: [] };
-              const decision = decide(uuid, state, host.state);
-              if (decision instanceof DomainError) {
-                refusals.push(decision);
-                continue;
-              }
-              if (decision.arqEvents.length === 0) continue;
-              // Two ARQs releasing on one host: the second decides on the state after the first.
-              host.state = fold(decision.hostEvents, evolveHost, host.state);
-              host.events.push(...decision.hostEvents);
-              appends.push({ streamId: Streams.arq(uuid), expectedVersion: version, events: decision.arqEvents });
-              done.push(uuid);
-              const releasedUuid = releasedHandleOf(decision.arqEvents);
-              if (releasedUuid && hostname && state.arq?.holding) {
-                released.push({
-                  arqUuid: uuid,
-                  hostname,
-                  handle: state.arq.holding.handle,
-                  attempt: state.arq.attempt,
-                });
-              }
-            }
-            // Cyborg answers a missing ARQ (404) before a forbidden one (403), and changes nothing.
-            const refusal = refusals.find((r) => r.kind === 'not_found') ?? refusals[0];
-            if (refusal) throw failureOf(refusal);
-            for (const [hostname, host] of hosts) {
-              appends.push({ streamId: Streams.host(hostname), expectedVersion: host.version, events: host.events });
-            }
-            return { appends, result: { uuids: done } };
+          async (read) => {
+            // By instance, the instance's own stream says which ARQs are bound to it, whatever a read model shows.
+            const uuids = release.instanceUuid
+              ? arqsOfInstanceDelete(
+                  release.uuids,
+                  (await read(InstanceAggregate, Streams.instance(release.instanceUuid))).state,
+                )
+              : [...new Set(release.uuids)];
+            const state = await loadArqBatch(read, uuids, streamsOfRelease);
+            const decision = decideReleaseArqs({ ...release, uuids }, state);
+            if (decision instanceof DomainError) throw failureOf(decision);
+            released = decision.released;
+            return { appends: appendsOf(decision), result: { uuids: decision.done } };
           },
         ),
       ),
@@ -156,14 +102,6 @@ export class ReleaseArqsHandler {
     }
     return { uuids: outcome.result.uuids, checkpoint: outcome.checkpoint };
   }
-}
-
-function releasedHandleOf(events: DomainEvent[]): string | null {
-  for (const event of events) {
-    if (event.type === ArqUnbound.type) return (event.data as unknown as ArqUnboundV1).releasedAttachHandleUuid;
-    if (event.type === ArqDeleted.type) return (event.data as unknown as ArqDeletedV1).releasedAttachHandleUuid;
-  }
-  return null;
 }
 
 @Controller()

@@ -4,22 +4,21 @@ import {
   type CommandReply,
   conductorSubject,
   ConductorCommands,
+  type CyborgEvent,
   SetDeviceStatusCommand,
   type SetDeviceStatusResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideSetDeviceStatus, DomainError } from '@cyborg/domain';
-import { CommandExecutor } from '@cyborg/event-store';
+import { decideSetDeviceStatus, DomainError, HostAggregate } from '@cyborg/domain';
+import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
-import { ArqStreams } from './arq-streams';
 import { HostLocks } from './host-locks';
 
 /** Device disable/enable (Cyborg §7.4), on the host stream, where binds read it. */
 @Injectable()
 export class SetDeviceStatusHandler {
   constructor(
-    private readonly streams: ArqStreams,
-    private readonly executor: CommandExecutor,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly locks: HostLocks,
   ) {}
 
@@ -27,19 +26,19 @@ export class SetDeviceStatusHandler {
     const { hostname, deviceUuid, status } = command;
     const outcome = await this.locks.run([hostname], () =>
       runCommand(() =>
-        this.executor.execute<SetDeviceStatusResult>(
+        this.commands.handle<SetDeviceStatusResult>(
           {
             commandId: command.commandId,
             type: ConductorCommands.setDeviceStatus,
             payload: { hostname, deviceUuid, status },
             metadata: { ...command.caller },
           },
-          async () => {
-            const { state, version } = await this.streams.host(hostname);
+          async (read) => {
+            const { state } = await read(HostAggregate, Streams.host(hostname));
             const events = decideSetDeviceStatus({ hostname, deviceUuid, status }, state);
             if (events instanceof DomainError) throw failureOf(events);
             return {
-              appends: [{ streamId: Streams.host(hostname), expectedVersion: version, events }],
+              appends: [{ streamId: Streams.host(hostname), events }],
               result: { changed: events.length > 0 },
             };
           },

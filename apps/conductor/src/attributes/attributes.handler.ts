@@ -7,19 +7,13 @@ import {
   ConductorCommands,
   CreateAttributeCommand,
   type CreateAttributeResult,
+  type CyborgEvent,
   DeleteAttributeCommand,
   type DeleteAttributeResult,
   Streams,
 } from '@cyborg/contracts';
-import {
-  decideCreateAttribute,
-  decideDeleteAttribute,
-  DomainError,
-  evolveHost,
-  type HostState,
-  initialHostState,
-} from '@cyborg/domain';
-import { CommandExecutor, EventStore, StreamStateCache } from '@cyborg/event-store';
+import { decideCreateAttribute, decideDeleteAttribute, DomainError, HostAggregate } from '@cyborg/domain';
+import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
 
 /**
@@ -30,14 +24,7 @@ import { failureOf, runCommand } from '../command-failure';
  */
 @Injectable()
 export class AttributesHandler {
-  private readonly hosts: StreamStateCache<HostState>;
-
-  constructor(
-    store: EventStore,
-    private readonly executor: CommandExecutor,
-  ) {
-    this.hosts = new StreamStateCache(store, initialHostState, evolveHost, 1000);
-  }
+  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
 
   async create(command: CreateAttributeCommand): Promise<CommandReply<CreateAttributeResult>> {
     const { hostname, deployableUuid, key, value } = command;
@@ -45,19 +32,19 @@ export class AttributesHandler {
     const uuid = randomUUID();
     const streamId = Streams.host(hostname);
     const outcome = await runCommand(() =>
-      this.executor.execute<CreateAttributeResult>(
+      this.commands.handle<CreateAttributeResult>(
         {
           commandId: command.commandId,
           type: ConductorCommands.createAttribute,
           payload: { hostname, deployableUuid, key, value },
           metadata: { ...command.caller },
         },
-        async () => {
-          const { state, version } = await this.hosts.load(streamId);
+        async (read) => {
+          const { state } = await read(HostAggregate, streamId);
           const events = decideCreateAttribute({ hostname, uuid, deployableUuid, key, value }, state);
           if (events instanceof DomainError) throw failureOf(events);
           return {
-            appends: [{ streamId, expectedVersion: version, events }],
+            appends: [{ streamId, events }],
             result: { uuid, deployableUuid, key, value },
           };
         },
@@ -70,18 +57,18 @@ export class AttributesHandler {
     const { hostname, attributeUuid } = command;
     const streamId = Streams.host(hostname);
     const outcome = await runCommand(() =>
-      this.executor.execute<DeleteAttributeResult>(
+      this.commands.handle<DeleteAttributeResult>(
         {
           commandId: command.commandId,
           type: ConductorCommands.deleteAttribute,
           payload: { hostname, attributeUuid },
           metadata: { ...command.caller },
         },
-        async () => {
-          const { state, version } = await this.hosts.load(streamId);
+        async (read) => {
+          const { state } = await read(HostAggregate, streamId);
           const events = decideDeleteAttribute({ hostname, uuid: attributeUuid }, state);
           if (events instanceof DomainError) throw failureOf(events);
-          return { appends: [{ streamId, expectedVersion: version, events }], result: { uuid: attributeUuid } };
+          return { appends: [{ streamId, events }], result: { uuid: attributeUuid } };
         },
       ),
     );

@@ -7,19 +7,17 @@ import {
   ConductorCommands,
   CreateDeviceProfileCommand,
   type CreateDeviceProfileResult,
+  type CyborgEvent,
   Streams,
 } from '@cyborg/contracts';
 import {
   decideCreateDeviceProfile,
+  DeviceProfileAggregate,
+  DeviceProfileNameAggregate,
   DomainError,
-  evolveDeviceProfile,
-  evolveDeviceProfileName,
-  fold,
-  initialDeviceProfileNameState,
-  initialDeviceProfileState,
   parseDeviceProfile,
 } from '@cyborg/domain';
-import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
 
 /**
@@ -29,10 +27,7 @@ import { failureOf, runCommand } from '../command-failure';
  */
 @Injectable()
 export class CreateDeviceProfileHandler {
-  constructor(
-    private readonly store: EventStore,
-    private readonly executor: CommandExecutor,
-  ) {}
+  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
 
   async handle(command: CreateDeviceProfileCommand): Promise<CommandReply<CreateDeviceProfileResult>> {
     const spec = parseDeviceProfile(command);
@@ -48,29 +43,25 @@ export class CreateDeviceProfileHandler {
       groups: command.groups,
     };
     const outcome = await runCommand(() =>
-      this.executor.execute<CreateDeviceProfileResult>(
+      this.commands.handle<CreateDeviceProfileResult>(
         {
           commandId: command.commandId,
           type: ConductorCommands.createDeviceProfile,
           payload,
           metadata: { ...command.caller },
         },
-        async () => {
-          const [profileEvents, nameEvents] = await Promise.all([
-            this.store.readStream(profileStream),
-            this.store.readStream(nameStream),
+        async (read) => {
+          const [profile, name] = await Promise.all([
+            read(DeviceProfileAggregate, profileStream),
+            read(DeviceProfileNameAggregate, nameStream),
           ]);
           const now = new Date().toISOString();
-          const decision = decideCreateDeviceProfile(
-            { spec, uuid, now },
-            fold(profileEvents, evolveDeviceProfile, initialDeviceProfileState),
-            fold(nameEvents, evolveDeviceProfileName, initialDeviceProfileNameState),
-          );
+          const decision = decideCreateDeviceProfile({ spec, uuid, now }, profile.state, name.state);
           if (decision instanceof DomainError) throw failureOf(decision);
           return {
             appends: [
-              { streamId: profileStream, expectedVersion: profileEvents.length, events: decision.profileEvents },
-              { streamId: nameStream, expectedVersion: nameEvents.length, events: decision.nameEvents },
+              { streamId: profileStream, events: decision.profileEvents },
+              { streamId: nameStream, events: decision.nameEvents },
             ],
             result: { uuid, name: spec.name, description: spec.description, groups: spec.groups, createdAt: now },
           };

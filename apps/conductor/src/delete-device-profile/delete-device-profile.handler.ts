@@ -4,6 +4,7 @@ import {
   type CommandReply,
   conductorSubject,
   ConductorCommands,
+  type CyborgEvent,
   DeleteDeviceProfileCommand,
   type DeleteDeviceProfileResult,
   Streams,
@@ -12,14 +13,13 @@ import {
   canonicalUuid,
   decideDeleteDeviceProfile,
   type DeleteDeviceProfile,
+  DeviceProfileAggregate,
+  DeviceProfileNameAggregate,
+  type DeviceProfileNameState,
   DomainError,
-  evolveDeviceProfile,
-  evolveDeviceProfileName,
-  fold,
-  initialDeviceProfileNameState,
   initialDeviceProfileState,
 } from '@cyborg/domain';
-import { type AppendRequest, CommandExecutor, EventStore, type RecordedEvent } from '@cyborg/event-store';
+import { CommandHandler, type Decision } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
 
 /**
@@ -29,10 +29,7 @@ import { failureOf, runCommand } from '../command-failure';
  */
 @Injectable()
 export class DeleteDeviceProfileHandler {
-  constructor(
-    private readonly store: EventStore,
-    private readonly executor: CommandExecutor,
-  ) {}
+  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
 
   async handle(command: DeleteDeviceProfileCommand): Promise<CommandReply<DeleteDeviceProfileResult>> {
     const targets = command.profiles.map((value): DeleteDeviceProfile & { uuid: string | null } => {
@@ -40,45 +37,36 @@ export class DeleteDeviceProfileHandler {
       return uuid ? { value, by: 'uuid', uuid } : { value, by: 'name', uuid: null };
     });
     const outcome = await runCommand(() =>
-      this.executor.execute<DeleteDeviceProfileResult>(
+      this.commands.handle<DeleteDeviceProfileResult>(
         {
           commandId: command.commandId,
           type: ConductorCommands.deleteDeviceProfile,
           payload: { profiles: command.profiles },
           metadata: { ...command.caller },
         },
-        async () => {
-          const appends: AppendRequest[] = [];
+        async (read) => {
+          const appends: Decision<unknown, CyborgEvent>['appends'] = [];
           const deleted: string[] = [];
+          const nameOf = async (name: string) =>
+            (await read(DeviceProfileNameAggregate, Streams.deviceProfileName(name))).state;
           for (const target of targets) {
-            let nameEvents: RecordedEvent[] | null = null;
+            let name: DeviceProfileNameState | null = null;
             let uuid = target.uuid;
             if (uuid === null) {
-              nameEvents = await this.store.readStream(Streams.deviceProfileName(target.value));
-              uuid = fold(nameEvents, evolveDeviceProfileName, initialDeviceProfileNameState).holder;
+              name = await nameOf(target.value);
+              uuid = name.holder;
             }
             if (uuid !== null && deleted.includes(uuid)) continue; // named twice, e.g. by uuid and by name
-            const profileEvents = uuid === null ? [] : await this.store.readStream(Streams.deviceProfile(uuid));
-            const profile = fold(profileEvents, evolveDeviceProfile, initialDeviceProfileState);
-            if (profile.profile && nameEvents === null) {
-              nameEvents = await this.store.readStream(Streams.deviceProfileName(profile.profile.name));
-            }
-            const name = fold(nameEvents ?? [], evolveDeviceProfileName, initialDeviceProfileNameState);
-            const decision = decideDeleteDeviceProfile(target, profile, name);
+            const profile =
+              uuid === null
+                ? initialDeviceProfileState
+                : (await read(DeviceProfileAggregate, Streams.deviceProfile(uuid))).state;
+            if (profile.profile && name === null) name = await nameOf(profile.profile.name);
+            const decision = decideDeleteDeviceProfile(target, profile, name ?? { holder: null });
             if (decision instanceof DomainError) throw failureOf(decision);
             deleted.push(decision.uuid);
-            appends.push({
-              streamId: Streams.deviceProfile(decision.uuid),
-              expectedVersion: profileEvents.length,
-              events: decision.profileEvents,
-            });
-            if (decision.nameEvents.length > 0) {
-              appends.push({
-                streamId: Streams.deviceProfileName(decision.name),
-                expectedVersion: nameEvents?.length ?? 0,
-                events: decision.nameEvents,
-              });
-            }
+            appends.push({ streamId: Streams.deviceProfile(decision.uuid), events: decision.profileEvents });
+            appends.push({ streamId: Streams.deviceProfileName(decision.name), events: decision.nameEvents });
           }
           return { appends, result: { deleted } };
         },

@@ -9,14 +9,15 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import { Settings } from '@cyborg/config';
 import {
   ConductorCommands,
+  type CyborgEvent,
   HeartbeatCommand,
   type HeartbeatResult,
   hostCommandPattern,
   Streams,
 } from '@cyborg/contracts';
-import { decideHostDown, decideHostUp } from '@cyborg/domain';
-import { CommandExecutor, EventStore } from '@cyborg/event-store';
-import { ArqStreams, conductorMetadata } from '../arqs/arq-streams';
+import { decideHostDown, decideHostUp, HostAggregate } from '@cyborg/domain';
+import { CommandHandler, HostHeartbeats } from '@cyborg/event-store';
+import { conductorMetadata } from '../arqs/arq-streams';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
 /**
@@ -32,9 +33,8 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
   private checking: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: EventStore,
-    private readonly streams: ArqStreams,
-    private readonly executor: CommandExecutor,
+    private readonly heartbeats: HostHeartbeats,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly settings: Settings,
   ) {}
 
@@ -56,30 +56,26 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async heartbeat(hostname: string): Promise<HeartbeatResult> {
-    await this.store.dataSource.query(
-      `INSERT INTO host_heartbeats (hostname, last_seen_at) VALUES ($1, now())
-       ON CONFLICT (hostname) DO UPDATE SET last_seen_at = now()`,
-      [hostname],
-    );
+    await this.heartbeats.heard(hostname);
     return { cameBack: await this.heard(hostname) };
   }
 
   /** The host's agent was heard: a host marked down comes back. */
   async heard(hostname: string): Promise<boolean> {
-    const { state } = await this.streams.host(hostname);
+    const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));
     if (!state.down) return false;
-    const outcome = await this.executor.execute<{ up: boolean }>(
+    const outcome = await this.commands.handle<{ up: boolean }>(
       {
         commandId: `host_up:${hostname}:${new Date().toISOString()}`,
         type: 'host_up',
         payload: { hostname },
         metadata: conductorMetadata('the host was heard again'),
       },
-      async () => {
-        const current = await this.streams.host(hostname);
+      async (read) => {
+        const current = await read(HostAggregate, Streams.host(hostname));
         const events = decideHostUp(hostname, current.state);
         return {
-          appends: [{ streamId: Streams.host(hostname), expectedVersion: current.version, events }],
+          appends: [{ streamId: Streams.host(hostname), events }],
           result: { up: events.length > 0 },
         };
       },
@@ -89,28 +85,24 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async markSilentHostsDown(): Promise<void> {
-    const rows: { hostname: string; last_seen_at: Date }[] = await this.store.dataSource.query(
-      `SELECT hostname, last_seen_at FROM host_heartbeats
-       WHERE last_seen_at < now() - make_interval(secs => $1::float8 / 1000)`,
-      [this.settings.HOST_DOWN_AFTER_MS],
-    );
-    for (const { hostname, last_seen_at } of rows) {
-      const { state } = await this.streams.host(hostname);
+    for (const silent of await this.heartbeats.silentFor(this.settings.HOST_DOWN_AFTER_MS)) {
+      const { hostname } = silent;
+      const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));
       if (!state.registered || state.down) continue;
-      const lastSeenAt = last_seen_at.toISOString();
+      const lastSeenAt = silent.lastSeenAt.toISOString();
       // One id per silence: two conductors noticing it record it once.
-      const outcome = await this.executor.execute<{ down: boolean }>(
+      const outcome = await this.commands.handle<{ down: boolean }>(
         {
           commandId: `host_down:${hostname}:${lastSeenAt}`,
           type: 'host_down',
           payload: { hostname, lastSeenAt },
           metadata: conductorMetadata(`no heartbeat since ${lastSeenAt}`),
         },
-        async () => {
-          const current = await this.streams.host(hostname);
+        async (read) => {
+          const current = await read(HostAggregate, Streams.host(hostname));
           const events = decideHostDown(hostname, lastSeenAt, current.state);
           return {
-            appends: [{ streamId: Streams.host(hostname), expectedVersion: current.version, events }],
+            appends: [{ streamId: Streams.host(hostname), events }],
             result: { down: events.length > 0 },
           };
         },

@@ -1,3 +1,5 @@
+import { Backoff } from '@cyborg/config';
+
 /** One `accelerator-request-bound` event: Nova waits for one per ARQ of an instance (Cyborg §10.4). */
 export interface ArqBoundEvent {
   /** The instance the ARQ was bound to. */
@@ -54,13 +56,11 @@ export class NovaClient {
       })),
     });
     const retries = this.options.retries ?? 5;
-    let wait = this.options.backoffMs ?? 250;
+    const first = this.options.backoffMs ?? 250;
+    const backoff = new Backoff({ initialMs: first, maxMs: first * 2 ** retries });
     let last: NovaDelivery = { delivered: false, status: null, detail: 'not sent' };
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) {
-        await sleep(wait, signal);
-        wait *= 2;
-      }
+      if (attempt > 0) await backoff.wait(signal);
       if (signal?.aborted) return last;
       const sent = await this.send(body, signal);
       if (sent.final) return sent.delivery;
@@ -132,17 +132,4 @@ function describe(error: unknown): string {
     return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
   }
   return String(error);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

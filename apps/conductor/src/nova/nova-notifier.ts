@@ -2,15 +2,12 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { Settings } from '@cyborg/config';
 import {
   ArqBindFailed,
-  type ArqBindFailedV1,
   ArqBindStarted,
-  type ArqBindStartedV1,
   ArqBound,
-  type ArqBoundV1,
   ArqDeleted,
-  type ArqDeletedV1,
   ArqUnbound,
-  type ArqUnboundV1,
+  type CyborgEvent,
+  isEvent,
   Streams,
 } from '@cyborg/contracts';
 import { EventStore, type LogProcessor, ProcessorRunner, type RecordedEvent } from '@cyborg/event-store';
@@ -30,7 +27,7 @@ export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdo
   private runner: ProcessorRunner | null = null;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStore<CyborgEvent>,
     private readonly settings: Settings,
   ) {}
 
@@ -85,35 +82,31 @@ export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** The event Nova waits for, if this log event ended a bind. */
   private async outcomeOf(event: RecordedEvent): Promise<ArqBoundEvent | null> {
-    switch (event.type) {
-      case ArqBound.type: {
-        const d = event.data as unknown as ArqBoundV1;
-        const instance = d.instanceUuid ?? (await this.instanceOfBind(d.uuid, d.attempt));
-        return instance ? { serverUuid: instance, arqUuid: d.uuid, status: 'completed' } : null;
-      }
-      case ArqBindFailed.type: {
-        const d = event.data as unknown as ArqBindFailedV1;
-        return d.instanceUuid ? { serverUuid: d.instanceUuid, arqUuid: d.uuid, status: 'failed' } : null;
-      }
-      case ArqUnbound.type:
-      case ArqDeleted.type: {
-        // Upstream: an ARQ unbound or deleted while its bind ran counts as failed.
-        const d = event.data as unknown as ArqUnboundV1 | ArqDeletedV1;
-        return d.interruptedBind
-          ? { serverUuid: d.interruptedBind.instanceUuid, arqUuid: d.uuid, status: 'failed' }
-          : null;
-      }
-      default:
-        return null;
+    if (isEvent(event, ArqBound)) {
+      const d = event.data;
+      const instance = d.instanceUuid ?? (await this.instanceOfBind(d.uuid, d.attempt));
+      return instance ? { serverUuid: instance, arqUuid: d.uuid, status: 'completed' } : null;
     }
+    if (isEvent(event, ArqBindFailed)) {
+      const d = event.data;
+      return d.instanceUuid ? { serverUuid: d.instanceUuid, arqUuid: d.uuid, status: 'failed' } : null;
+    }
+    if (isEvent(event, ArqUnbound) || isEvent(event, ArqDeleted)) {
+      // Upstream: an ARQ unbound or deleted while its bind ran counts as failed.
+      const d = event.data;
+      return d.interruptedBind
+        ? { serverUuid: d.interruptedBind.instanceUuid, arqUuid: d.uuid, status: 'failed' }
+        : null;
+    }
+    return null;
   }
 
   /** For Bound events recorded before they carried the instance. */
   private async instanceOfBind(arqUuid: string, attempt: number): Promise<string | null> {
     const events = await this.store.readStream(Streams.arq(arqUuid));
-    const started = events.find(
-      (e) => e.type === ArqBindStarted.type && (e.data as unknown as ArqBindStartedV1).attempt === attempt,
-    );
-    return started ? (started.data as unknown as ArqBindStartedV1).instanceUuid : null;
+    for (const e of events) {
+      if (e.type === ArqBindStarted.type && e.data.attempt === attempt) return e.data.instanceUuid;
+    }
+    return null;
   }
 }

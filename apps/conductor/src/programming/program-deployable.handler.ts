@@ -7,10 +7,9 @@ import {
   type CommandReply,
   conductorSubject,
   ConductorCommands,
+  type CyborgEvent,
   DeployableProgrammingFailed,
-  type DeployableProgrammingFailedV1,
   DeployableProgrammingStarted,
-  type DeployableProgrammingStartedV1,
   ProgramDeployableCommand,
   type ProgramDeployableResult,
   type ProgramDeployableWork,
@@ -18,10 +17,9 @@ import {
   type ProgramWorkReply,
   Streams,
 } from '@cyborg/contracts';
-import { checkProgrammable, decideRecordProgramming, DomainError, type DomainEvent } from '@cyborg/domain';
-import { CommandExecutor } from '@cyborg/event-store';
+import { checkProgrammable, decideRecordProgramming, DomainError, HostAggregate } from '@cyborg/domain';
+import { CommandHandler } from '@cyborg/event-store';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
-import { ArqStreams } from '../arqs/arq-streams';
 import { failureOf, runCommand } from '../command-failure';
 
 /**
@@ -36,8 +34,7 @@ export class ProgramDeployableHandler {
   private readonly logger = new Logger('programming');
 
   constructor(
-    private readonly streams: ArqStreams,
-    private readonly executor: CommandExecutor,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly rpc: RpcClient,
     private readonly settings: Settings,
   ) {}
@@ -49,15 +46,15 @@ export class ProgramDeployableHandler {
     const deadline = new Date(Date.now() + this.settings.PROGRAM_TIMEOUT_MS).toISOString();
 
     const start = await runCommand(() =>
-      this.executor.execute<{ needed: boolean; deployableName: string; driverName: string; deadline: string }>(
+      this.commands.handle<{ needed: boolean; deployableName: string; driverName: string; deadline: string }>(
         {
           commandId: `${command.commandId}:start`,
           type: ConductorCommands.programDeployable,
           payload: { hostname, deployableUuid, bitstreamId },
           metadata,
         },
-        async () => {
-          const { state, version } = await this.streams.host(hostname);
+        async (read) => {
+          const { state } = await read(HostAggregate, streamId);
           const deployable = checkProgrammable({ hostname, deployableUuid }, state);
           if (deployable instanceof DomainError) throw failureOf(deployable);
           // The agent driver that reported the device programs it (a deployable's own driver name is the vendor's).
@@ -65,15 +62,9 @@ export class ProgramDeployableHandler {
           const driverName = device?.driverName ?? deployable.driverName;
           const result = { deployableName: deployable.name, driverName, deadline };
           if (deployable.bitstreamId === bitstreamId) return { appends: [], result: { needed: false, ...result } };
-          const started: DeployableProgrammingStartedV1 = {
-            hostname,
-            uuid: deployable.uuid,
-            name: deployable.name,
-            bitstreamId,
-            deadline,
-          };
-          const events: DomainEvent[] = [{ type: DeployableProgrammingStarted.type, data: { ...started } }];
-          return { appends: [{ streamId, expectedVersion: version, events }], result: { needed: true, ...result } };
+          const data = { hostname, uuid: deployable.uuid, name: deployable.name, bitstreamId, deadline };
+          const events = [{ type: DeployableProgrammingStarted.type, data }];
+          return { appends: [{ streamId, events }], result: { needed: true, ...result } };
         },
       ),
     );
@@ -88,34 +79,28 @@ export class ProgramDeployableHandler {
       deadline: start.result.deadline,
     });
 
-    const end = await this.executor.execute<{ recorded: boolean }>(
+    const end = await this.commands.handle<{ recorded: boolean }>(
       {
         commandId: `${command.commandId}:end`,
         type: ConductorCommands.programDeployable,
         payload: { hostname, deployableUuid, bitstreamId, ok: reply.ok },
         metadata: reply.ok ? metadata : { ...metadata, reason: reply.reason },
       },
-      async () => {
-        const { state, version } = await this.streams.host(hostname);
-        let events: DomainEvent[];
+      async (read) => {
+        const { state } = await read(HostAggregate, streamId);
+        let events: CyborgEvent[];
         if (reply.ok) {
           events = decideRecordProgramming(
             { hostname, deployableUuid, programmed: reply.programmed, arqUuid: null },
             state,
           );
         } else {
-          const failed: DeployableProgrammingFailedV1 = {
-            hostname,
-            uuid: deployableUuid,
-            name: deployableName,
-            bitstreamId,
-            reason: reply.reason,
-          };
+          const data = { hostname, uuid: deployableUuid, name: deployableName, bitstreamId, reason: reply.reason };
           events = state.inventory.deployables.has(deployableUuid)
-            ? [{ type: DeployableProgrammingFailed.type, data: { ...failed } }]
+            ? [{ type: DeployableProgrammingFailed.type, data }]
             : [];
         }
-        return { appends: [{ streamId, expectedVersion: version, events }], result: { recorded: events.length > 0 } };
+        return { appends: [{ streamId, events }], result: { recorded: events.length > 0 } };
       },
     );
     if (!reply.ok) {

@@ -2,37 +2,34 @@ import { Controller, Injectable, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
   ConductorCommands,
+  type CyborgEvent,
   hostCommandPattern,
   RegisterHostCommand,
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideRegisterHost, evolveHost, fold, initialHostState } from '@cyborg/domain';
-import { CommandExecutor, EventStore } from '@cyborg/event-store';
+import { decideRegisterHost, HostAggregate } from '@cyborg/domain';
+import { CommandHandler } from '@cyborg/event-store';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
 @Injectable()
 export class RegisterHostHandler {
-  constructor(
-    private readonly store: EventStore,
-    private readonly executor: CommandExecutor,
-  ) {}
+  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
 
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
-    const outcome = await this.executor.execute(
+    const outcome = await this.commands.handle(
       {
         commandId: command.commandId,
         type: ConductorCommands.registerHost,
         payload: command,
         metadata: { ...command.caller },
       },
-      async () => {
-        const events = await this.store.readStream(streamId);
-        const state = fold(events, evolveHost, initialHostState);
+      async (read) => {
+        const { state } = await read(HostAggregate, streamId);
         const decided = decideRegisterHost(command, state);
         return {
-          appends: [{ streamId, expectedVersion: events.length, events: decided }],
+          appends: [{ streamId, events: decided }],
           result: { hostname: command.hostname, changed: decided.length > 0 },
         };
       },

@@ -3,6 +3,7 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import {
   type CommandReply,
   ConductorCommands,
+  type CyborgEvent,
   hostCommandPattern,
   ReportInventoryCommand,
   ReportInventoryErrors,
@@ -13,13 +14,12 @@ import {
 import {
   decideReportInventory,
   DomainError,
-  evolveHost,
+  HostAggregate,
   type HostState,
-  initialHostState,
   isUnchangedInventory,
 } from '@cyborg/domain';
 import { inventoryHash } from '@cyborg/drivers';
-import { CommandExecutor, EventStore, StreamStateCache } from '@cyborg/event-store';
+import { CommandHandler } from '@cyborg/event-store';
 import { RpcFailure } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
 import { HostLiveness } from '../host-liveness/host-liveness';
@@ -34,15 +34,10 @@ import { requireSubjectHost } from '../host-commands/subject-host';
 @Injectable()
 export class ReportInventoryHandler {
   private readonly logger = new Logger('report-inventory');
-  private readonly hosts: StreamStateCache<HostState>;
-
   constructor(
-    store: EventStore,
-    private readonly executor: CommandExecutor,
+    private readonly commands: CommandHandler<CyborgEvent>,
     private readonly liveness: HostLiveness,
-  ) {
-    this.hosts = new StreamStateCache(store, initialHostState, evolveHost);
-  }
+  ) {}
 
   async handle(command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
     const { hostname } = command;
@@ -53,12 +48,12 @@ export class ReportInventoryHandler {
       payload: command,
       metadata: { ...command.caller },
     };
-    const current = await this.hosts.load(streamId);
+    const current = await this.commands.read(HostAggregate, streamId);
     // A report is a sign of life: a host marked down comes back.
     if (current.state.down) await this.liveness.heard(hostname);
     if (isUnchangedInventory(command, current.state)) {
       // A replayed command still gets its first answer; a fresh one is simply unchanged.
-      const replayed = await runCommand(() => this.executor.recorded<ReportInventoryResult>(executable));
+      const replayed = await runCommand(() => this.commands.recorded<ReportInventoryResult>(executable));
       if (replayed) return { result: replayed.result, checkpoint: replayed.checkpoint };
       return { result: resultOf(hostname, current.state, 0), checkpoint: null };
     }
@@ -70,8 +65,8 @@ export class ReportInventoryHandler {
       });
     }
     const outcome = await runCommand(() =>
-      this.executor.execute<ReportInventoryResult>(executable, async () => {
-        const { state, version } = await this.hosts.load(streamId);
+      this.commands.handle<ReportInventoryResult>(executable, async (read) => {
+        const { state } = await read(HostAggregate, streamId);
         const events = decideReportInventory(command, state);
         if (events instanceof DomainError) {
           // A stale report is routine (the agent continues above it); anything else is a broken or lying agent.
@@ -81,7 +76,7 @@ export class ReportInventoryHandler {
           throw refusal(events, state);
         }
         return {
-          appends: [{ streamId, expectedVersion: version, events }],
+          appends: [{ streamId, events }],
           result:
             events.length === 0
               ? resultOf(hostname, state, 0)

@@ -112,7 +112,8 @@ export interface UnbindArqsResult {
 /**
  * Delete ARQs, releasing what they hold. By uuid: all or nothing, an unknown
  * one refuses the command. By instance (`instanceUuid` set): the ARQs the API
- * found for the instance, skipping any no longer bound to it; idempotent.
+ * found for the instance and those the instance's stream holds, skipping any
+ * no longer bound to it; idempotent.
  */
 export class DeleteArqsCommand extends CommandEnvelope {
   @IsArray()

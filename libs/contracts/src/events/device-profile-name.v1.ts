@@ -1,3 +1,4 @@
+import type { Event } from './event';
 /**
  * Stream `device_profile_name-<name>`: who holds a device-profile name. Written
  * in the same transaction as DeviceProfileCreated / DeviceProfileDeleted, so a
@@ -6,12 +7,15 @@
 export const DeviceProfileNameClaimed = { type: 'DeviceProfileNameClaimed', schemaVersion: 1 } as const;
 export const DeviceProfileNameReleased = { type: 'DeviceProfileNameReleased', schemaVersion: 1 } as const;
 
-export interface DeviceProfileNameClaimedV1 {
+export type DeviceProfileNameClaimedV1 = {
   name: string;
   uuid: string;
-}
+};
 
-export interface DeviceProfileNameReleasedV1 {
+export type DeviceProfileNameReleasedV1 = {
   name: string;
   uuid: string;
-}
+};
+
+export type DeviceProfileNameClaimed = Event<typeof DeviceProfileNameClaimed.type, DeviceProfileNameClaimedV1>;
+export type DeviceProfileNameReleased = Event<typeof DeviceProfileNameReleased.type, DeviceProfileNameReleasedV1>;

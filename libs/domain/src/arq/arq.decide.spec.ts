@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ReportedDevice } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
+import { DeciderSpecification } from '../testing/decider-specification';
 import { type DomainEvent, fold } from '../domain-event';
 import { evolveDeviceProfile, initialDeviceProfileState } from '../device-profile/device-profile';
 import { decideSetDeviceStatus } from '../host/attach-handle-allocation';
@@ -110,6 +111,7 @@ const created = (uuid = arqUuid, group: Record<string, string> = profileGroups[0
     deviceProfileGroup: group,
     projectId: project,
     createdAt: now,
+    resourceClass: null,
   },
 });
 
@@ -415,58 +417,74 @@ describe('binding an ARQ', () => {
 });
 
 describe('the agent confirming a bind', () => {
+  const confirms = DeciderSpecification({ decide: decideConfirmBind, evolve: evolveArq, initial: initialArqState });
+
   it('ends it Bound with the handle, which Nova then reads', () => {
-    const { arq } = givenBindStarted(givenHost());
-    const events = decideConfirmBind({ attempt: 1, outcome: { ok: true } }, arq);
-    expect(events).toEqual([
-      {
-        type: 'ArqBound',
-        data: {
-          uuid: arqUuid,
-          attempt: 1,
-          instanceUuid: instance,
-          attachHandleUuid: arq.arq!.holding!.handle.uuid,
-          attachHandleType: 'TEST_PCI',
-          attachHandleInfo: handleInfo(1),
+    const { arq, arqEvents } = givenBindStarted(givenHost());
+    confirms
+      .given(arqEvents)
+      .when({ attempt: 1, outcome: { ok: true } })
+      .then([
+        {
+          type: 'ArqBound',
+          data: {
+            uuid: arqUuid,
+            attempt: 1,
+            instanceUuid: instance,
+            attachHandleUuid: arq.arq!.holding!.handle.uuid,
+            attachHandleType: 'TEST_PCI',
+            attachHandleInfo: handleInfo(1),
+          },
         },
-      },
-    ]);
-    const bound = fold(events, evolveArq, arq);
+      ]);
+    const bound = fold(decideConfirmBind({ attempt: 1, outcome: { ok: true } }, arq), evolveArq, arq);
     expect(bound.arq).toMatchObject({ state: 'Bound', deadline: null });
     expect(novaStatusOf(bound.arq!.state)).toBe('completed');
   });
 
   it('ends it BindFailed with the reason, the handle still held until unbind or delete', () => {
-    const { arq } = givenBindStarted(givenHost());
-    const events = decideConfirmBind({ attempt: 1, outcome: { ok: false, reason: 'no answer by the deadline' } }, arq);
-    expect(events).toEqual([
-      {
-        type: 'ArqBindFailed',
-        data: {
-          uuid: arqUuid,
-          attempt: 1,
-          hostname,
-          deviceRpUuid: rp,
-          instanceUuid: instance,
-          projectId: project,
-          reason: 'no answer by the deadline',
-          holdsAttachHandle: true,
+    const { arq, arqEvents } = givenBindStarted(givenHost());
+    const outcome = { ok: false as const, reason: 'no answer by the deadline' };
+    confirms
+      .given(arqEvents)
+      .when({ attempt: 1, outcome })
+      .then([
+        {
+          type: 'ArqBindFailed',
+          data: {
+            uuid: arqUuid,
+            attempt: 1,
+            hostname,
+            deviceRpUuid: rp,
+            instanceUuid: instance,
+            projectId: project,
+            reason: 'no answer by the deadline',
+            holdsAttachHandle: true,
+          },
         },
-      },
-    ]);
-    const failed = fold(events, evolveArq, arq);
+      ]);
+    const failed = fold(decideConfirmBind({ attempt: 1, outcome }, arq), evolveArq, arq);
     expect(failed.arq?.holding).not.toBeNull();
     expect(novaStatusOf(failed.arq!.state)).toBe('failed');
   });
 
   it('changes nothing for an ARQ that moved on: unbound, deleted, or on a later attempt', () => {
-    const { arq, host } = givenBindStarted(givenHost());
+    const { arq, host, arqEvents } = givenBindStarted(givenHost());
     const unbound = decideUnbindArq(arqUuid, nova, arq, host);
     if (unbound instanceof DomainError) throw new Error(unbound.message);
-    const after = fold(unbound.arqEvents, evolveArq, arq);
-    expect(decideConfirmBind({ attempt: 1, outcome: { ok: true } }, after)).toEqual([]);
-    expect(decideConfirmBind({ attempt: 2, outcome: { ok: true } }, arq)).toEqual([]);
-    expect(decideConfirmBind({ attempt: 1, outcome: { ok: true } }, { arq: null, deleted: true })).toEqual([]);
+    const deleted = { type: 'ArqDeleted' as const, data: { uuid: arqUuid, releasedAttachHandleUuid: null } };
+    confirms
+      .given([...arqEvents, ...unbound.arqEvents])
+      .when({ attempt: 1, outcome: { ok: true } })
+      .then([]);
+    confirms
+      .given(arqEvents)
+      .when({ attempt: 2, outcome: { ok: true } })
+      .then([]);
+    confirms
+      .given([...arqEvents, deleted])
+      .when({ attempt: 1, outcome: { ok: true } })
+      .then([]);
   });
 });
 

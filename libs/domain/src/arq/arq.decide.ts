@@ -16,7 +16,7 @@ import {
   resourcesOfGroup,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { ArqEvent, HostEvent } from '@cyborg/contracts';
 import type { DeviceProfileState } from '../device-profile/device-profile';
 import { DeviceProfileErrors } from '../device-profile/device-profile.errors';
 import { decideAllocateAttachHandle, decideReleaseAttachHandle } from '../host/attach-handle-allocation';
@@ -81,7 +81,7 @@ export interface CreateArqs {
 
 export interface NewArq {
   uuid: string;
-  events: DomainEvent[];
+  events: ArqEvent[];
   created: ArqCreatedV2;
 }
 
@@ -138,9 +138,9 @@ export interface BindArq {
 }
 
 export interface BindDecision {
-  arqEvents: DomainEvent[];
+  arqEvents: ArqEvent[];
   /** For `host-<hostname>`: the allocation; none when the bind failed at once. */
-  hostEvents: DomainEvent[];
+  hostEvents: HostEvent[];
   /** Why the bind failed at once (recorded as BindFailed); null when it started. */
   failure: DomainError | null;
 }
@@ -215,7 +215,7 @@ export interface ConfirmBind {
  * on meanwhile (unbound, deleted, bound again) gets nothing. A failed bind
  * keeps its handle until unbind or delete: the agent may still be touching it.
  */
-export function decideConfirmBind(command: ConfirmBind, state: ArqState): DomainEvent[] {
+export function decideConfirmBind(command: ConfirmBind, state: ArqState): ArqEvent[] {
   const arq = state.arq;
   if (!arq || arq.state !== 'BindStarted' || arq.attempt !== command.attempt || !arq.holding) return [];
   if (command.outcome.ok) {
@@ -244,9 +244,9 @@ export function decideConfirmBind(command: ConfirmBind, state: ArqState): Domain
 }
 
 export interface ReleaseDecision {
-  arqEvents: DomainEvent[];
+  arqEvents: ArqEvent[];
   /** For `host-<hostname>` of the handle released: the release, then what drained and now goes. */
-  hostEvents: DomainEvent[];
+  hostEvents: HostEvent[];
 }
 
 /** The host stream whose handle an ARQ holds, which an unbind or delete must load. */
@@ -254,7 +254,7 @@ export function hostOfHeldHandle(state: ArqState): string | null {
   return state.arq?.holding?.hostname ?? null;
 }
 
-function release(arq: Arq, host: HostState): { uuid: string | null; hostEvents: DomainEvent[] } {
+function release(arq: Arq, host: HostState): { uuid: string | null; hostEvents: HostEvent[] } {
   if (!arq.holding) return { uuid: null, hostEvents: [] };
   const { hostname, handle } = arq.holding;
   return {

@@ -19,6 +19,20 @@ export const ArqErrors = {
       'service_token_required',
       `ARQ ${uuid} is bound to instance ${instance}. Use the Compute API to manage instance accelerators.`,
     ),
+  serviceTokenRequired: () =>
+    new DomainError(
+      'forbidden',
+      'service_token_required',
+      'This operation requires a service token. Use the Compute API to manage instance accelerators.',
+    ),
+  repeatedInPatch: () =>
+    new DomainError('invalid', 'arq_repeated', "Couldn't apply patch. Reason: an ARQ appears more than once"),
+  instanceHasArqs: (instance: string) =>
+    new DomainError(
+      'invalid',
+      'instance_has_arqs',
+      `Couldn't apply patch. Reason: Instance ${instance} already has accelerator requests. Cannot bind additional ARQs.`,
+    ),
   tooMany: (name: string, count: number, max: number) =>
     new DomainError(
       'invalid',

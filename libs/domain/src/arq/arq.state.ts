@@ -1,18 +1,16 @@
 import {
   ArqBindFailed,
-  type ArqBindFailedV1,
   ArqBindStarted,
   type ArqBindStartedV1,
   ArqBound,
   ArqCreated,
-  type ArqCreatedV2,
   ArqDeleted,
   ArqUnbound,
   type DeviceProfileGroup,
   type HeldAttachHandleV1,
   type ProgrammingRequestV1,
 } from '@cyborg/contracts';
-import type { DomainEvent } from '../domain-event';
+import type { CyborgEvent } from '@cyborg/contracts';
 
 /**
  * Cyborg's ARQ states (§10.1). `UnbindFailed` and `Deleting` exist upstream
@@ -56,6 +54,8 @@ export interface Arq {
   deadline: string | null;
   /** The programming the bind in progress does first; null when none (or not BindStarted). */
   programming: ProgrammingRequestV1 | null;
+  /** The bind in progress as its BindStarted recorded it: what its job drives; null unless BindStarted. */
+  bind: ArqBindStartedV1 | null;
   createdAt: string;
 }
 
@@ -68,11 +68,11 @@ export interface ArqState {
 
 export const initialArqState: ArqState = { arq: null, deleted: false };
 
-export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
+export function evolveArq(state: ArqState, event: CyborgEvent): ArqState {
   const arq = state.arq;
   switch (event.type) {
     case ArqCreated.type: {
-      const d = event.data as unknown as ArqCreatedV2;
+      const d = event.data;
       return {
         deleted: false,
         arq: {
@@ -91,13 +91,14 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           holding: null,
           deadline: null,
           programming: null,
+          bind: null,
           createdAt: d.createdAt,
         },
       };
     }
     case ArqBindStarted.type: {
       if (!arq) return state;
-      const d = event.data as unknown as ArqBindStartedV1;
+      const d = event.data;
       return {
         ...state,
         arq: {
@@ -111,14 +112,15 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           holding: { hostname: d.hostname, handle: d.attachHandle },
           deadline: d.deadline,
           programming: d.programming ?? null,
+          bind: d,
         },
       };
     }
     case ArqBound.type:
-      return arq ? { ...state, arq: { ...arq, state: 'Bound', deadline: null, programming: null } } : state;
+      return arq ? { ...state, arq: { ...arq, state: 'Bound', deadline: null, programming: null, bind: null } } : state;
     case ArqBindFailed.type: {
       if (!arq) return state;
-      const d = event.data as unknown as ArqBindFailedV1;
+      const d = event.data;
       return {
         ...state,
         arq: {
@@ -132,6 +134,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
           holding: d.holdsAttachHandle ? arq.holding : null,
           deadline: null,
           programming: null,
+          bind: null,
         },
       };
     }
@@ -148,6 +151,7 @@ export function evolveArq(state: ArqState, event: DomainEvent): ArqState {
               holding: null,
               deadline: null,
               programming: null,
+              bind: null,
             },
           }
         : state;

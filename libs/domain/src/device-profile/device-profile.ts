@@ -10,7 +10,7 @@ import {
   type DeviceProfileNameReleasedV1,
 } from '@cyborg/contracts';
 import type { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { CyborgEvent, DeviceProfileEvent, DeviceProfileNameEvent } from '@cyborg/contracts';
 import { DeviceProfileErrors as Errors } from './device-profile.errors';
 import type { DeviceProfileSpec } from './device-profile.validation';
 
@@ -36,10 +36,10 @@ export interface DeviceProfileState {
 
 export const initialDeviceProfileState: DeviceProfileState = { profile: null, usedBy: [] };
 
-export function evolveDeviceProfile(state: DeviceProfileState, event: DomainEvent): DeviceProfileState {
+export function evolveDeviceProfile(state: DeviceProfileState, event: CyborgEvent): DeviceProfileState {
   switch (event.type) {
     case DeviceProfileCreated.type: {
-      const data = event.data as unknown as DeviceProfileCreatedV1;
+      const data = event.data;
       const profile = {
         uuid: data.uuid,
         name: data.name,
@@ -63,10 +63,10 @@ export interface DeviceProfileNameState {
 
 export const initialDeviceProfileNameState: DeviceProfileNameState = { holder: null };
 
-export function evolveDeviceProfileName(state: DeviceProfileNameState, event: DomainEvent): DeviceProfileNameState {
+export function evolveDeviceProfileName(state: DeviceProfileNameState, event: CyborgEvent): DeviceProfileNameState {
   switch (event.type) {
     case DeviceProfileNameClaimed.type:
-      return { holder: (event.data as unknown as DeviceProfileNameClaimedV1).uuid };
+      return { holder: event.data.uuid };
     case DeviceProfileNameReleased.type:
       return { holder: null };
     default:
@@ -78,10 +78,10 @@ export function evolveDeviceProfileName(state: DeviceProfileNameState, event: Do
 export interface DeviceProfileDecision {
   /** The profile: its events go to `device_profile-<uuid>`. */
   uuid: string;
-  profileEvents: DomainEvent[];
+  profileEvents: DeviceProfileEvent[];
   /** Its name: these events go to `device_profile_name-<name>`. */
   name: string;
-  nameEvents: DomainEvent[];
+  nameEvents: DeviceProfileNameEvent[];
 }
 
 export interface CreateDeviceProfile {

@@ -8,7 +8,7 @@ import {
   type DeviceStatusV1,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { HostEvent } from '@cyborg/contracts';
 import { evolveHost, type HostState } from './host';
 import { decideDrainedRemovals } from './inventory.decide';
 import type { AttachHandleState, DeployableState, DeviceState } from './inventory.state';
@@ -24,7 +24,7 @@ export interface AllocateAttachHandle {
 
 export interface Allocation {
   /** AttachHandleAllocated, for the host stream. */
-  events: DomainEvent[];
+  events: AttachHandleAllocated[];
   handle: AttachHandleState;
   deployable: DeployableState;
   device: DeviceState;
@@ -109,7 +109,7 @@ export interface ReleaseAttachHandle {
  * Gives a handle back, only if this ARQ holds it (releasing twice appends
  * nothing), then removes whatever drained and now holds nothing.
  */
-export function decideReleaseAttachHandle(command: ReleaseAttachHandle, state: HostState): DomainEvent[] {
+export function decideReleaseAttachHandle(command: ReleaseAttachHandle, state: HostState): HostEvent[] {
   const handle = state.inventory.attachHandles.get(command.handleUuid);
   if (!handle || !handle.inUse || handle.allocatedTo !== command.arqUuid) return [];
   const released: AttachHandleReleasedV1 = {
@@ -118,7 +118,7 @@ export function decideReleaseAttachHandle(command: ReleaseAttachHandle, state: H
     deployableUuid: handle.deployableUuid,
     arqUuid: command.arqUuid,
   };
-  const releasedEvent: DomainEvent = { type: AttachHandleReleased.type, data: { ...released } };
+  const releasedEvent: AttachHandleReleased = { type: AttachHandleReleased.type, data: { ...released } };
   return [releasedEvent, ...decideDrainedRemovals(command.hostname, evolveHost(state, releasedEvent))];
 }
 
@@ -129,7 +129,7 @@ export interface SetDeviceStatus {
 }
 
 /** Cyborg's disable (`maintaining`) and enable; setting the status a device has appends nothing. */
-export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState): DomainEvent[] | DomainError {
+export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState): HostEvent[] | DomainError {
   const device = state.inventory.devices.get(command.deviceUuid);
   if (!device)
     return new DomainError('not_found', 'device_not_found', `Device not found with uuid=${command.deviceUuid}`);

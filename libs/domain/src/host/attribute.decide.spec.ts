@@ -184,7 +184,7 @@ describe("an operator's attribute and the agent's reports", () => {
       ],
       state,
     );
-    expect(events.map((e) => [e.type, e.data.uuid])).toEqual([
+    expect(events.map((e) => [e.type, 'uuid' in e.data ? e.data.uuid : undefined])).toEqual([
       ['AttributeRemoved', attributeUuid],
       ['AttributeAdded', agentAttributeUuid(hostname, deployableName, 'trait9')],
       ['InventoryReported', undefined],

@@ -6,7 +6,7 @@ import {
   INVENTORY_LIMITS,
 } from '@cyborg/contracts';
 import type { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { HostEvent } from '@cyborg/contracts';
 import type { HostState } from './host';
 import { AttributeErrors } from './attribute.errors';
 
@@ -56,7 +56,7 @@ export function checkAttributeInput(input: AttributeInput): DomainError | null {
  * stream, where reports keep it: only its deployable going, or its key then
  * being reported by the agent, removes it. One key per deployable.
  */
-export function decideCreateAttribute(command: CreateAttribute, state: HostState): DomainEvent[] | DomainError {
+export function decideCreateAttribute(command: CreateAttribute, state: HostState): HostEvent[] | DomainError {
   const problem = checkAttributeInput(command);
   if (problem) return problem;
   const deployable = state.inventory.deployables.get(command.deployableUuid);
@@ -79,7 +79,7 @@ export function decideCreateAttribute(command: CreateAttribute, state: HostState
 }
 
 /** Removes an operator's attribute; the agent's are refused, for the reasons below. */
-export function decideDeleteAttribute(command: DeleteAttribute, state: HostState): DomainEvent[] | DomainError {
+export function decideDeleteAttribute(command: DeleteAttribute, state: HostState): HostEvent[] | DomainError {
   const attribute = state.inventory.attributes.get(command.uuid);
   if (!attribute) return AttributeErrors.notFound(command.uuid);
   if (attribute.source === 'agent') {

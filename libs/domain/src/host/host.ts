@@ -6,7 +6,7 @@ import {
   HostUp,
   type HostUpV1,
 } from '@cyborg/contracts';
-import type { DomainEvent } from '../domain-event';
+import type { CyborgEvent, HostEvent } from '@cyborg/contracts';
 import { evolveInventory, initialInventoryState, type InventoryState } from './inventory.state';
 
 /** What the conductor knows of a host, folded from its stream. */
@@ -27,10 +27,10 @@ export const initialHostState: HostState = {
   inventory: initialInventoryState,
 };
 
-export function evolveHost(state: HostState, event: DomainEvent): HostState {
+export function evolveHost(state: HostState, event: CyborgEvent): HostState {
   switch (event.type) {
     case HostRegistered.type: {
-      const data = event.data as unknown as HostRegisteredV1;
+      const data = event.data;
       return { ...state, registered: true, drivers: data.drivers, agentVersion: data.agentVersion };
     }
     case HostDown.type:
@@ -51,7 +51,7 @@ export interface RegisterHost {
 }
 
 /** An agent (re)starting with what is already known appends nothing. */
-export function decideRegisterHost(command: RegisterHost, state: HostState): DomainEvent[] {
+export function decideRegisterHost(command: RegisterHost, state: HostState): HostEvent[] {
   const drivers = [...new Set(command.drivers)].sort();
   if (state.registered && state.agentVersion === command.agentVersion && sameList(state.drivers, drivers)) return [];
   const data: HostRegisteredV1 = { hostname: command.hostname, drivers, agentVersion: command.agentVersion };
@@ -61,14 +61,14 @@ export function decideRegisterHost(command: RegisterHost, state: HostState): Dom
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** A host whose agent went quiet is marked down once; a registered host only. */
-export function decideHostDown(hostname: string, lastSeenAt: string | null, state: HostState): DomainEvent[] {
+export function decideHostDown(hostname: string, lastSeenAt: string | null, state: HostState): HostEvent[] {
   if (!state.registered || state.down) return [];
   const data: HostDownV1 = { hostname, lastSeenAt };
   return [{ type: HostDown.type, data: { ...data } }];
 }
 
 /** The agent was heard again (a heartbeat, a report, a registration). */
-export function decideHostUp(hostname: string, state: HostState): DomainEvent[] {
+export function decideHostUp(hostname: string, state: HostState): HostEvent[] {
   if (!state.down) return [];
   const data: HostUpV1 = { hostname };
   return [{ type: HostUp.type, data: { ...data } }];

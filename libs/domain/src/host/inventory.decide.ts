@@ -24,7 +24,7 @@ import {
   ReportInventoryErrors,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { HostEvent } from '@cyborg/contracts';
 import type { HostState } from './host';
 import {
   agentAttributeUuid,
@@ -61,7 +61,7 @@ export function isUnchangedInventory(report: Pick<InventoryReport, 'inventoryHas
  * rest of the report. Operator-made attributes survive every report, unless
  * the agent comes to report the same key on their deployable.
  */
-export function decideReportInventory(report: InventoryReport, state: HostState): DomainEvent[] | DomainError {
+export function decideReportInventory(report: InventoryReport, state: HostState): HostEvent[] | DomainError {
   if (isUnchangedInventory(report, state)) return [];
   const { hostname } = report;
   if (!state.registered) {
@@ -86,7 +86,7 @@ export function decideReportInventory(report: InventoryReport, state: HostState)
   return [
     ...removeVanished(hostname, state.inventory, desired.present),
     ...addOrUpdate(state.inventory, desired.devices),
-    eventOf(InventoryReported.type, { hostname, generation: report.generation, hash: report.inventoryHash }),
+    { type: InventoryReported.type, data: { hostname, generation: report.generation, hash: report.inventoryHash } },
   ];
 }
 
@@ -95,7 +95,7 @@ export function decideReportInventory(report: InventoryReport, state: HostState)
  * call once it releases a handle. Appends no InventoryReported: the host's
  * last report already lacked these.
  */
-export function decideDrainedRemovals(hostname: string, state: HostState): DomainEvent[] {
+export function decideDrainedRemovals(hostname: string, state: HostState): HostEvent[] {
   const inventory = state.inventory;
   const notDraining = (map: ReadonlyMap<string, { draining: boolean }>) => (uuid: string) =>
     map.get(uuid)?.draining === false;
@@ -237,7 +237,7 @@ function desiredInventory(report: InventoryReport): { devices: DesiredDevice[]; 
  * A handle in use is kept (draining), and so are the deployables above it
  * and its device, so the tree it hangs from stays whole until it is released.
  */
-function removeVanished(hostname: string, inventory: InventoryState, present: Presence): DomainEvent[] {
+function removeVanished(hostname: string, inventory: InventoryState, present: Presence): HostEvent[] {
   const keptHandles = [...inventory.attachHandles.values()].filter((h) => !present.attachHandle(h.uuid) && h.inUse);
   const keptDeployables = new Set<string>();
   const keptDevices = new Set<string>();
@@ -261,14 +261,14 @@ function removeVanished(hostname: string, inventory: InventoryState, present: Pr
     (a) => a.deployableUuid,
     (a, b) => compare(a.key, b.key) || compare(a.uuid, b.uuid),
   );
-  const events: DomainEvent[] = [];
+  const events: HostEvent[] = [];
   for (const group of byDevice(inventory)) {
     for (const deployable of group.deployables) {
       for (const handle of handlesOf.get(deployable.uuid) ?? []) {
         if (present.attachHandle(handle.uuid)) continue;
         const ids = { hostname, uuid: handle.uuid, deployableUuid: handle.deployableUuid };
-        if (!handle.inUse) events.push(eventOf(AttachHandleRemoved.type, ids));
-        else if (!handle.draining) events.push(eventOf(AttachHandleDraining.type, ids));
+        if (!handle.inUse) events.push({ type: AttachHandleRemoved.type, data: { ...ids } });
+        else if (!handle.draining) events.push({ type: AttachHandleDraining.type, data: { ...ids } });
       }
       const stays = present.deployable(deployable.uuid);
       const kept = keptDeployables.has(deployable.uuid);
@@ -281,67 +281,72 @@ function removeVanished(hostname: string, inventory: InventoryState, present: Pr
             ? !present.attribute(attribute.uuid)
             : present.agentKey(deployable.uuid, attribute.key);
         if (goes) {
-          events.push(
-            eventOf(AttributeRemoved.type, {
+          events.push({
+            type: AttributeRemoved.type,
+            data: {
               hostname,
               uuid: attribute.uuid,
               deployableUuid: attribute.deployableUuid,
               key: attribute.key,
-            }),
-          );
+            },
+          });
         }
       }
       if (stays) continue;
       if (!kept) {
-        events.push(
-          eventOf(DeployableRemoved.type, {
+        events.push({
+          type: DeployableRemoved.type,
+          data: {
             hostname,
             uuid: deployable.uuid,
             name: deployable.name,
             deviceUuid: deployable.deviceUuid,
-          }),
-        );
+          },
+        });
       } else if (!deployable.draining) {
-        events.push(eventOf(DeployableDraining.type, { hostname, uuid: deployable.uuid, name: deployable.name }));
+        events.push({
+          type: DeployableDraining.type,
+          data: { hostname, uuid: deployable.uuid, name: deployable.name },
+        });
       }
     }
     const device = group.device;
     if (!device || present.device(device.uuid)) continue;
     const ids = { hostname, uuid: device.uuid, controlPath: device.controlPath };
-    if (!keptDevices.has(device.uuid)) events.push(eventOf(DeviceRemoved.type, ids));
-    else if (!device.draining) events.push(eventOf(DeviceDraining.type, ids));
+    if (!keptDevices.has(device.uuid)) events.push({ type: DeviceRemoved.type, data: { ...ids } });
+    else if (!device.draining) events.push({ type: DeviceDraining.type, data: { ...ids } });
   }
   return events;
 }
 
 /** Events for what is new or different, parents before children; a draining thing reported again is updated. */
-function addOrUpdate(inventory: InventoryState, devices: readonly DesiredDevice[]): DomainEvent[] {
-  const events: DomainEvent[] = [];
+function addOrUpdate(inventory: InventoryState, devices: readonly DesiredDevice[]): HostEvent[] {
+  const events: HostEvent[] = [];
   for (const { device, deployables } of devices) {
     const knownDevice = inventory.devices.get(device.uuid);
-    if (!knownDevice) events.push(eventOf(DeviceAdded.type, device));
+    if (!knownDevice) events.push({ type: DeviceAdded.type, data: { ...device } });
     else if (knownDevice.draining || deviceChanged(knownDevice, device))
-      events.push(eventOf(DeviceUpdated.type, device));
+      events.push({ type: DeviceUpdated.type, data: { ...device } });
 
     for (const { deployable, attributes, attachHandles } of deployables) {
       const known = inventory.deployables.get(deployable.uuid);
-      if (!known) events.push(eventOf(DeployableAdded.type, deployable));
+      if (!known) events.push({ type: DeployableAdded.type, data: { ...deployable } });
       else if (known.draining || deployableChanged(known, deployable)) {
-        events.push(eventOf(DeployableUpdated.type, deployable));
+        events.push({ type: DeployableUpdated.type, data: { ...deployable } });
       }
       for (const attribute of attributes) {
         const knownAttribute = inventory.attributes.get(attribute.uuid);
-        if (!knownAttribute) events.push(eventOf(AttributeAdded.type, attribute));
+        if (!knownAttribute) events.push({ type: AttributeAdded.type, data: { ...attribute } });
         else if (knownAttribute.value !== attribute.value) {
           const { hostname, uuid, deployableUuid, key, value } = attribute;
-          events.push(eventOf(AttributeUpdated.type, { hostname, uuid, deployableUuid, key, value }));
+          events.push({ type: AttributeUpdated.type, data: { hostname, uuid, deployableUuid, key, value } });
         }
       }
       for (const handle of attachHandles) {
         const knownHandle = inventory.attachHandles.get(handle.uuid);
-        if (!knownHandle) events.push(eventOf(AttachHandleAdded.type, handle));
+        if (!knownHandle) events.push({ type: AttachHandleAdded.type, data: { ...handle } });
         else if (knownHandle.draining || knownHandle.deviceUuid !== handle.deviceUuid) {
-          events.push(eventOf(AttachHandleUpdated.type, handle));
+          events.push({ type: AttachHandleUpdated.type, data: { ...handle } });
         }
       }
     }
@@ -464,10 +469,6 @@ export function checkInventoryReport(report: InventoryReport): string | null {
     }
   }
   return null;
-}
-
-function eventOf(type: string, data: object): DomainEvent {
-  return { type, data: { ...data } as Record<string, unknown> };
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

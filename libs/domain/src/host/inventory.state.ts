@@ -1,57 +1,34 @@
 import {
   AttachHandleAdded,
-  type AttachHandleAddedV1,
   AttachHandleDraining,
-  type AttachHandleDrainingV1,
   AttachHandleRemoved,
-  type AttachHandleRemovedV1,
   type AttachHandleTypeV1,
   AttachHandleUpdated,
-  type AttachHandleUpdatedV1,
   AttributeAdded,
-  type AttributeAddedV1,
   AttributeRemoved,
-  type AttributeRemovedV1,
   type AttributeSourceV1,
   AttributeUpdated,
-  type AttributeUpdatedV1,
   type ControlPathIdV1,
   DeployableAdded,
-  type DeployableAddedV1,
   DeployableDraining,
-  type DeployableDrainingV1,
   DeployableProgrammed,
-  type DeployableProgrammedV1,
   DeployableProgrammingFailed,
-  type DeployableProgrammingFailedV1,
   DeployableProgrammingStarted,
-  type DeployableProgrammingStartedV1,
   DeployableRemoved,
-  type DeployableRemovedV1,
   DeployableUpdated,
-  type DeployableUpdatedV1,
   AttachHandleAllocated,
-  type AttachHandleAllocatedV1,
   AttachHandleReleased,
-  type AttachHandleReleasedV1,
   DeviceAdded,
-  type DeviceAddedV1,
   DeviceDisabled,
-  type DeviceDisabledV1,
   DeviceEnabled,
-  type DeviceEnabledV1,
   DeviceDraining,
-  type DeviceDrainingV1,
   DeviceRemoved,
-  type DeviceRemovedV1,
   type DeviceStatusV1,
   type DeviceTypeV1,
   DeviceUpdated,
-  type DeviceUpdatedV1,
   InventoryReported,
-  type InventoryReportedV1,
 } from '@cyborg/contracts';
-import type { DomainEvent } from '../domain-event';
+import type { CyborgEvent } from '@cyborg/contracts';
 
 export interface DeviceState {
   uuid: string;
@@ -132,11 +109,11 @@ export const initialInventoryState: InventoryState = {
   attributes: new Map(),
 };
 
-export function evolveInventory(state: InventoryState, event: DomainEvent): InventoryState {
+export function evolveInventory(state: InventoryState, event: CyborgEvent): InventoryState {
   switch (event.type) {
     case DeviceAdded.type:
     case DeviceUpdated.type: {
-      const d = event.data as unknown as DeviceAddedV1 | DeviceUpdatedV1;
+      const d = event.data;
       const known = state.devices.get(d.uuid);
       const device: DeviceState = {
         uuid: d.uuid,
@@ -154,24 +131,24 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
       return { ...state, devices: put(state.devices, device) };
     }
     case DeviceDisabled.type: {
-      const d = event.data as unknown as DeviceDisabledV1;
+      const d = event.data;
       return { ...state, devices: patch(state.devices, d.uuid, { status: 'maintaining' }) };
     }
     case DeviceEnabled.type: {
-      const d = event.data as unknown as DeviceEnabledV1;
+      const d = event.data;
       return { ...state, devices: patch(state.devices, d.uuid, { status: 'enabled' }) };
     }
     case DeviceDraining.type: {
-      const d = event.data as unknown as DeviceDrainingV1;
+      const d = event.data;
       return { ...state, devices: patch(state.devices, d.uuid, { draining: true }) };
     }
     case DeviceRemoved.type: {
-      const d = event.data as unknown as DeviceRemovedV1;
+      const d = event.data;
       return { ...state, devices: without(state.devices, d.uuid) };
     }
     case DeployableAdded.type:
     case DeployableUpdated.type: {
-      const d = event.data as unknown as DeployableAddedV1 | DeployableUpdatedV1;
+      const d = event.data;
       const known = state.deployables.get(d.uuid);
       const deployable: DeployableState = {
         uuid: d.uuid,
@@ -191,7 +168,7 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
       return { ...state, deployables: put(state.deployables, deployable) };
     }
     case DeployableProgrammed.type: {
-      const d = event.data as unknown as DeployableProgrammedV1;
+      const d = event.data;
       return {
         ...state,
         deployables: patch(state.deployables, d.uuid, {
@@ -203,24 +180,24 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
       };
     }
     case DeployableProgrammingStarted.type: {
-      const d = event.data as unknown as DeployableProgrammingStartedV1;
+      const d = event.data;
       return { ...state, deployables: patch(state.deployables, d.uuid, { programmingUntil: d.deadline }) };
     }
     case DeployableProgrammingFailed.type: {
-      const d = event.data as unknown as DeployableProgrammingFailedV1;
+      const d = event.data;
       return { ...state, deployables: patch(state.deployables, d.uuid, { programmingUntil: null }) };
     }
     case DeployableDraining.type: {
-      const d = event.data as unknown as DeployableDrainingV1;
+      const d = event.data;
       return { ...state, deployables: patch(state.deployables, d.uuid, { draining: true }) };
     }
     case DeployableRemoved.type: {
-      const d = event.data as unknown as DeployableRemovedV1;
+      const d = event.data;
       return { ...state, deployables: without(state.deployables, d.uuid) };
     }
     case AttachHandleAdded.type:
     case AttachHandleUpdated.type: {
-      const d = event.data as unknown as AttachHandleAddedV1 | AttachHandleUpdatedV1;
+      const d = event.data;
       const known = state.attachHandles.get(d.uuid);
       const handle: AttachHandleState = {
         uuid: d.uuid,
@@ -236,23 +213,23 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
       return { ...state, attachHandles: put(state.attachHandles, handle) };
     }
     case AttachHandleAllocated.type: {
-      const d = event.data as unknown as AttachHandleAllocatedV1;
+      const d = event.data;
       return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: true, allocatedTo: d.arqUuid }) };
     }
     case AttachHandleReleased.type: {
-      const d = event.data as unknown as AttachHandleReleasedV1;
+      const d = event.data;
       return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: false, allocatedTo: null }) };
     }
     case AttachHandleDraining.type: {
-      const d = event.data as unknown as AttachHandleDrainingV1;
+      const d = event.data;
       return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { draining: true }) };
     }
     case AttachHandleRemoved.type: {
-      const d = event.data as unknown as AttachHandleRemovedV1;
+      const d = event.data;
       return { ...state, attachHandles: without(state.attachHandles, d.uuid) };
     }
     case AttributeAdded.type: {
-      const d = event.data as unknown as AttributeAddedV1;
+      const d = event.data;
       const attribute: AttributeState = {
         uuid: d.uuid,
         deployableUuid: d.deployableUuid,
@@ -263,15 +240,15 @@ export function evolveInventory(state: InventoryState, event: DomainEvent): Inve
       return { ...state, attributes: put(state.attributes, attribute) };
     }
     case AttributeUpdated.type: {
-      const d = event.data as unknown as AttributeUpdatedV1;
+      const d = event.data;
       return { ...state, attributes: patch(state.attributes, d.uuid, { value: d.value }) };
     }
     case AttributeRemoved.type: {
-      const d = event.data as unknown as AttributeRemovedV1;
+      const d = event.data;
       return { ...state, attributes: without(state.attributes, d.uuid) };
     }
     case InventoryReported.type: {
-      const d = event.data as unknown as InventoryReportedV1;
+      const d = event.data;
       return { ...state, lastReport: { generation: d.generation, hash: d.hash } };
     }
     default:

@@ -6,7 +6,7 @@ import {
   type ProgrammingRequestV1,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
-import type { DomainEvent } from '../domain-event';
+import type { HostEvent } from '@cyborg/contracts';
 import type { HostState } from './host';
 import type { DeployableState } from './inventory.state';
 
@@ -122,7 +122,7 @@ export interface RecordProgramming {
 }
 
 /** Records what the agent programmed; a deployable gone meanwhile records nothing. */
-export function decideRecordProgramming(command: RecordProgramming, host: HostState): DomainEvent[] {
+export function decideRecordProgramming(command: RecordProgramming, host: HostState): HostEvent[] {
   const deployable = host.inventory.deployables.get(command.deployableUuid);
   if (!deployable) return [];
   const { bitstreamId, functionId, checksum } = command.programmed;

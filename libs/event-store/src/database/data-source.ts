@@ -2,9 +2,20 @@ import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
 import { EventLog1763700000000 } from './migrations/1763700000000-event-log';
 import { NotifyAfterCommit1795230000000 } from './migrations/1795230000000-notify-after-commit';
 import { AppendFunction1795237100000 } from './migrations/1795237100000-append-function';
+import { HostHeartbeats1795240000000 } from './migrations/1795240000000-host-heartbeats';
+import { AppendCommand1795243100000 } from './migrations/1795243100000-append-command';
 
-/** The event log's own migrations; read-model migrations are added by their libs. */
-export const eventStoreMigrations = [EventLog1763700000000, NotifyAfterCommit1795230000000, AppendFunction1795237100000];
+/**
+ * The event log's own migrations, and the conductors' host heartbeats (kept
+ * beside the log, by its store); read-model migrations are added by their libs.
+ */
+export const eventStoreMigrations = [
+  EventLog1763700000000,
+  NotifyAfterCommit1795230000000,
+  AppendFunction1795237100000,
+  HostHeartbeats1795240000000,
+  AppendCommand1795243100000,
+];
 
 export interface DatabaseOptions {
   url: string;

@@ -120,9 +120,9 @@ describe('the desired provider tree of a host', () => {
   });
 
   it("reserves everything of a disabled (maintaining) device until it is enabled, as upstream's disable", () => {
-    const disabled = [...fpgaCard, { type: 'DeviceDisabled', data: { hostname: host, uuid: device } }];
+    const disabled: DomainEvent[] = [...fpgaCard, { type: 'DeviceDisabled', data: { hostname: host, uuid: device } }];
     expect(desiredHostTree(stateOf(disabled)).providers[0]).toMatchObject({ total: 1, reserved: 1 });
-    const enabled = [...disabled, { type: 'DeviceEnabled', data: { hostname: host, uuid: device } }];
+    const enabled: DomainEvent[] = [...disabled, { type: 'DeviceEnabled', data: { hostname: host, uuid: device } }];
     expect(desiredHostTree(stateOf(enabled)).providers[0]).toMatchObject({ reserved: 0 });
   });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { InventoryReported } from '@cyborg/contracts';
+import { InventoryReported, isCyborgEvent } from '@cyborg/contracts';
 import { evolveHost, type HostState, initialHostState } from '@cyborg/domain';
 import type { PlacementClient } from '../client/placement-client';
 import { desiredHostTree } from './desired-tree';
@@ -117,7 +117,9 @@ export class PlacementSyncEngine {
       });
     }
     try {
-      host.state = evolveHost(host.state, { type: event.type, data: event.data });
+      const folded = { type: event.type, data: event.data };
+      // A type this version does not know changes nothing it folds.
+      if (isCyborgEvent(folded)) host.state = evolveHost(host.state, folded);
     } catch (error) {
       // Redelivering an event that cannot be folded would never help: skip it, loudly.
       this.logger.error({

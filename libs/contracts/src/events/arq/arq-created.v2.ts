@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 import type { DeviceProfileGroup } from '../device-profile-created.v1';
 import type { ArqCreatedV1 } from './arq-events.v1';
 
@@ -17,10 +18,10 @@ export const ArqCreated = {
   upcasts: { 1: upcastArqCreatedV1 },
 } as const;
 
-export interface ArqCreatedV2 extends ArqCreatedV1 {
+export type ArqCreatedV2 = ArqCreatedV1 & {
   /** The Placement resource class of the unit this ARQ stands for; null only for upcast v1 events. */
   resourceClass: string | null;
-}
+};
 
 /** A group's `resources[<n>]:<class>` entries with a positive amount, in the group's key order. */
 export function resourcesOfGroup(group: DeviceProfileGroup): { resourceClass: string; amount: number }[] {
@@ -43,3 +44,5 @@ export function upcastArqCreatedV1(data: Record<string, unknown>): Record<string
       : new Set<string>();
   return { ...data, resourceClass: classes.size === 1 ? [...classes][0] : null };
 }
+
+export type ArqCreated = Event<typeof ArqCreated.type, ArqCreatedV2>;

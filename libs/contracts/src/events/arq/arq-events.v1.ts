@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 import type { DeviceProfileGroup } from '../device-profile-created.v1';
 import type { AttachHandleTypeV1 } from '../inventory/attach-handle-events.v1';
 
@@ -16,7 +17,7 @@ export const ArqBindFailed = { type: 'ArqBindFailed', schemaVersion: 1 } as cons
 export const ArqUnbound = { type: 'ArqUnbound', schemaVersion: 1 } as const;
 export const ArqDeleted = { type: 'ArqDeleted', schemaVersion: 1 } as const;
 
-export interface ArqCreatedV1 {
+export type ArqCreatedV1 = {
   uuid: string;
   deviceProfileUuid: string;
   deviceProfileName: string;
@@ -28,10 +29,10 @@ export interface ArqCreatedV1 {
   projectId: string | null;
   /** ISO 8601, the conductor's clock. */
   createdAt: string;
-}
+};
 
 /** The attach handle a bind holds, with what the agent needs to prepare it. */
-export interface HeldAttachHandleV1 {
+export type HeldAttachHandleV1 = {
   uuid: string;
   type: AttachHandleTypeV1;
   /** The handle's attach info JSON string, as the driver reported it. */
@@ -41,9 +42,9 @@ export interface HeldAttachHandleV1 {
   deviceUuid: string;
   /** The agent driver that reported the device; it prepares and releases the handle. */
   driverName: string;
-}
+};
 
-export interface ArqBindStartedV1 {
+export type ArqBindStartedV1 = {
   uuid: string;
   /** Counts the ARQ's binds from 1; the agent's job id is `<uuid>:<attempt>`. */
   attempt: number;
@@ -56,19 +57,19 @@ export interface ArqBindStartedV1 {
   deadline: string;
   /** The bitstream the agent programs before handing the handle out; absent when none is needed. */
   programming?: ProgrammingRequestV1;
-}
+};
 
 /**
  * What a device profile group asks a deployable to be programmed with
  * (`accel:bitstream_id` or `accel:function_id`, never both).
  */
-export interface ProgrammingRequestV1 {
+export type ProgrammingRequestV1 = {
   bitstreamId: string | null;
   functionId: string | null;
-}
+};
 
 /** The agent prepared the handle: what Nova's virt driver attaches. */
-export interface ArqBoundV1 {
+export type ArqBoundV1 = {
   uuid: string;
   attempt: number;
   /** The instance bound to; absent from the earliest events (then read from the bind's BindStarted). */
@@ -76,9 +77,9 @@ export interface ArqBoundV1 {
   attachHandleUuid: string;
   attachHandleType: AttachHandleTypeV1;
   attachHandleInfo: string;
-}
+};
 
-export interface ArqBindFailedV1 {
+export type ArqBindFailedV1 = {
   uuid: string;
   attempt: number;
   hostname: string;
@@ -89,23 +90,29 @@ export interface ArqBindFailedV1 {
   reason: string;
   /** True when the ARQ still holds the handle its bind took (until unbind or delete). */
   holdsAttachHandle: boolean;
-}
+};
 
-export interface ArqUnboundV1 {
+export type ArqUnboundV1 = {
   uuid: string;
   /** The handle released with it, if it held one. */
   releasedAttachHandleUuid: string | null;
   /** Set when this ended a bind still in progress: Nova hears that bind failed. */
   interruptedBind?: InterruptedBindV1;
-}
+};
 
-export interface ArqDeletedV1 {
+export type ArqDeletedV1 = {
   uuid: string;
   releasedAttachHandleUuid: string | null;
   interruptedBind?: InterruptedBindV1;
-}
+};
 
-export interface InterruptedBindV1 {
+export type InterruptedBindV1 = {
   attempt: number;
   instanceUuid: string;
-}
+};
+
+export type ArqBindStarted = Event<typeof ArqBindStarted.type, ArqBindStartedV1>;
+export type ArqBound = Event<typeof ArqBound.type, ArqBoundV1>;
+export type ArqBindFailed = Event<typeof ArqBindFailed.type, ArqBindFailedV1>;
+export type ArqUnbound = Event<typeof ArqUnbound.type, ArqUnboundV1>;
+export type ArqDeleted = Event<typeof ArqDeleted.type, ArqDeletedV1>;

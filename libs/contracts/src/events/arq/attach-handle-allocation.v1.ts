@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: binding takes and gives back attach handles here,
  * so allocation is decided against the host's state at a known version and
@@ -6,11 +7,14 @@
 export const AttachHandleAllocated = { type: 'AttachHandleAllocated', schemaVersion: 1 } as const;
 export const AttachHandleReleased = { type: 'AttachHandleReleased', schemaVersion: 1 } as const;
 
-export interface AttachHandleAllocatedV1 {
+export type AttachHandleAllocatedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
   arqUuid: string;
-}
+};
 
 export type AttachHandleReleasedV1 = AttachHandleAllocatedV1;
+
+export type AttachHandleAllocated = Event<typeof AttachHandleAllocated.type, AttachHandleAllocatedV1>;
+export type AttachHandleReleased = Event<typeof AttachHandleReleased.type, AttachHandleReleasedV1>;

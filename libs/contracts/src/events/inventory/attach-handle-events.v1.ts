@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: what a guest is given (a VF's address, an mdev).
  * Identified within its deployable by type and exact attach info.
@@ -12,7 +13,7 @@ export const AttachHandleRemoved = { type: 'AttachHandleRemoved', schemaVersion:
 /** `TEST_PCI` is the fake driver's: Nova deliberately attaches nothing for it. */
 export type AttachHandleTypeV1 = 'PCI' | 'MDEV' | 'TEST_PCI';
 
-export interface AttachHandleAddedV1 {
+export type AttachHandleAddedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
@@ -20,18 +21,23 @@ export interface AttachHandleAddedV1 {
   type: AttachHandleTypeV1;
   /** Upstream's `attach_info` JSON string, byte for byte. */
   info: string;
-}
+};
 
 export type AttachHandleUpdatedV1 = AttachHandleAddedV1;
 
-export interface AttachHandleDrainingV1 {
+export type AttachHandleDrainingV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
-}
+};
 
-export interface AttachHandleRemovedV1 {
+export type AttachHandleRemovedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
-}
+};
+
+export type AttachHandleAdded = Event<typeof AttachHandleAdded.type, AttachHandleAddedV1>;
+export type AttachHandleUpdated = Event<typeof AttachHandleUpdated.type, AttachHandleUpdatedV1>;
+export type AttachHandleDraining = Event<typeof AttachHandleDraining.type, AttachHandleDrainingV1>;
+export type AttachHandleRemoved = Event<typeof AttachHandleRemoved.type, AttachHandleRemovedV1>;

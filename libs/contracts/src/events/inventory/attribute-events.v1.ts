@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: key/value pairs of a deployable (`rc` = resource
  * class, `trait*` = traits). The source says who owns one: the agent's are
@@ -9,26 +10,30 @@ export const AttributeRemoved = { type: 'AttributeRemoved', schemaVersion: 1 } a
 
 export type AttributeSourceV1 = 'agent' | 'api';
 
-export interface AttributeAddedV1 {
+export type AttributeAddedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
   key: string;
   value: string;
   source: AttributeSourceV1;
-}
+};
 
-export interface AttributeUpdatedV1 {
+export type AttributeUpdatedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
   key: string;
   value: string;
-}
+};
 
-export interface AttributeRemovedV1 {
+export type AttributeRemovedV1 = {
   hostname: string;
   uuid: string;
   deployableUuid: string;
   key: string;
-}
+};
+
+export type AttributeAdded = Event<typeof AttributeAdded.type, AttributeAddedV1>;
+export type AttributeUpdated = Event<typeof AttributeUpdated.type, AttributeUpdatedV1>;
+export type AttributeRemoved = Event<typeof AttributeRemoved.type, AttributeRemovedV1>;

@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: the schedulable units of a device, each one
  * Placement resource provider, identified by name. `parentUuid`/`rootUuid`
@@ -9,7 +10,7 @@ export const DeployableUpdated = { type: 'DeployableUpdated', schemaVersion: 1 }
 export const DeployableDraining = { type: 'DeployableDraining', schemaVersion: 1 } as const;
 export const DeployableRemoved = { type: 'DeployableRemoved', schemaVersion: 1 } as const;
 
-export interface DeployableAddedV1 {
+export type DeployableAddedV1 = {
   hostname: string;
   uuid: string;
   deviceUuid: string;
@@ -23,20 +24,25 @@ export interface DeployableAddedV1 {
   rpUuid: string;
   numAccelerators: number;
   driverName: string;
-}
+};
 
 /** The deployable as now reported (all fields); a draining one reported again stops draining. */
 export type DeployableUpdatedV1 = DeployableAddedV1;
 
-export interface DeployableDrainingV1 {
+export type DeployableDrainingV1 = {
   hostname: string;
   uuid: string;
   name: string;
-}
+};
 
-export interface DeployableRemovedV1 {
+export type DeployableRemovedV1 = {
   hostname: string;
   uuid: string;
   name: string;
   deviceUuid: string;
-}
+};
+
+export type DeployableAdded = Event<typeof DeployableAdded.type, DeployableAddedV1>;
+export type DeployableUpdated = Event<typeof DeployableUpdated.type, DeployableUpdatedV1>;
+export type DeployableDraining = Event<typeof DeployableDraining.type, DeployableDrainingV1>;
+export type DeployableRemoved = Event<typeof DeployableRemoved.type, DeployableRemovedV1>;

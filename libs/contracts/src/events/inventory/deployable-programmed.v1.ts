@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: a deployable now carries a bitstream (Cyborg's
  * `deployable.bitstream_id`), programmed during a bind or by an operator. The
@@ -10,30 +11,30 @@ export const DeployableProgrammingStarted = { type: 'DeployableProgrammingStarte
 /** The program request failed; the deployable keeps what it carried (`bitstreamId` is what was asked). */
 export const DeployableProgrammingFailed = { type: 'DeployableProgrammingFailed', schemaVersion: 1 } as const;
 
-export interface DeployableProgrammingStartedV1 {
+export type DeployableProgrammingStartedV1 = {
   hostname: string;
   uuid: string;
   name: string;
   bitstreamId: string;
   /** ISO 8601: the request has ended by then, whatever happened to its conductor. */
   deadline: string;
-}
+};
 
-export interface DeployableProgrammingFailedV1 {
+export type DeployableProgrammingFailedV1 = {
   hostname: string;
   uuid: string;
   name: string;
   bitstreamId: string;
   reason: string;
-}
+};
 
-export interface BitstreamChecksumV1 {
+export type BitstreamChecksumV1 = {
   /** Glance's `os_hash_algo` (`sha512`, `sha256`) or `md5` for images with only `checksum`. */
   algorithm: string;
   value: string;
-}
+};
 
-export interface DeployableProgrammedV1 {
+export type DeployableProgrammedV1 = {
   hostname: string;
   uuid: string;
   name: string;
@@ -46,4 +47,11 @@ export interface DeployableProgrammedV1 {
   checksum: BitstreamChecksumV1;
   /** The ARQ whose bind asked for it; null when an operator programmed the deployable. */
   arqUuid: string | null;
-}
+};
+
+export type DeployableProgrammed = Event<typeof DeployableProgrammed.type, DeployableProgrammedV1>;
+export type DeployableProgrammingStarted = Event<
+  typeof DeployableProgrammingStarted.type,
+  DeployableProgrammingStartedV1
+>;
+export type DeployableProgrammingFailed = Event<typeof DeployableProgrammingFailed.type, DeployableProgrammingFailedV1>;

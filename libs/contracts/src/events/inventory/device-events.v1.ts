@@ -1,3 +1,4 @@
+import type { Event } from '../event';
 /**
  * Stream `host-<hostname>`: the physical cards an agent reported. A device is
  * identified on its host by its control path (usually its PF address).
@@ -15,20 +16,20 @@ export const DeviceEnabled = { type: 'DeviceEnabled', schemaVersion: 1 } as cons
 export type DeviceTypeV1 = 'GPU' | 'FPGA' | 'AICHIP' | 'QAT' | 'NIC' | 'SSD';
 
 /** A PCI function address, lower-case hex text as sysfs writes it. */
-export interface PciAddressV1 {
+export type PciAddressV1 = {
   domain: string;
   bus: string;
   device: string;
   function: string;
-}
+};
 
-export interface ControlPathIdV1 {
+export type ControlPathIdV1 = {
   type: 'PCI';
   info: PciAddressV1;
-}
+};
 
 /** Everything the host says about a device: DeviceAdded, and DeviceUpdated with the new values. */
-export interface DeviceAddedV1 {
+export type DeviceAddedV1 = {
   hostname: string;
   uuid: string;
   /** The identity key, e.g. `PCI:0000:5e:00.0`. */
@@ -42,29 +43,36 @@ export interface DeviceAddedV1 {
   vendorBoardInfo: string | null;
   /** The agent driver that found it; programming and mdev work go back to it. */
   driverName: string;
-}
+};
 
 /** The device as now reported (all fields); a draining device reported again stops draining. */
 export type DeviceUpdatedV1 = DeviceAddedV1;
 
-export interface DeviceDrainingV1 {
+export type DeviceDrainingV1 = {
   hostname: string;
   uuid: string;
   controlPath: string;
-}
+};
 
-export interface DeviceRemovedV1 {
+export type DeviceRemovedV1 = {
   hostname: string;
   uuid: string;
   controlPath: string;
-}
+};
 
 /** Cyborg's device `status` (µv 2.3): `maintaining` after disable. */
 export type DeviceStatusV1 = 'enabled' | 'maintaining';
 
-export interface DeviceDisabledV1 {
+export type DeviceDisabledV1 = {
   hostname: string;
   uuid: string;
-}
+};
 
 export type DeviceEnabledV1 = DeviceDisabledV1;
+
+export type DeviceAdded = Event<typeof DeviceAdded.type, DeviceAddedV1>;
+export type DeviceUpdated = Event<typeof DeviceUpdated.type, DeviceUpdatedV1>;
+export type DeviceDraining = Event<typeof DeviceDraining.type, DeviceDrainingV1>;
+export type DeviceRemoved = Event<typeof DeviceRemoved.type, DeviceRemovedV1>;
+export type DeviceDisabled = Event<typeof DeviceDisabled.type, DeviceDisabledV1>;
+export type DeviceEnabled = Event<typeof DeviceEnabled.type, DeviceEnabledV1>;

@@ -52,3 +52,27 @@ export const inventoryEventSchemas = [
   DeployableProgrammingStarted,
   DeployableProgrammingFailed,
 ] as const;
+
+/** The host-stream events of the inventory. */
+export type InventoryEvent =
+  | DeviceAdded
+  | DeviceUpdated
+  | DeviceDraining
+  | DeviceRemoved
+  | DeployableAdded
+  | DeployableUpdated
+  | DeployableDraining
+  | DeployableRemoved
+  | AttachHandleAdded
+  | AttachHandleUpdated
+  | AttachHandleDraining
+  | AttachHandleRemoved
+  | AttributeAdded
+  | AttributeUpdated
+  | AttributeRemoved
+  | InventoryReported
+  | DeviceDisabled
+  | DeviceEnabled
+  | DeployableProgrammed
+  | DeployableProgrammingStarted
+  | DeployableProgrammingFailed;
