@@ -156,6 +156,16 @@ export class Settings {
   @Max(3600)
   TOKEN_CACHE_TTL_SECONDS = 60;
 
+  /**
+   * How long a project's quota limits read from Keystone's unified limits
+   * are reused, in seconds: a changed limit counts after at most this long.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  QUOTA_LIMITS_CACHE_SECONDS = 10;
+
   /** OpenStack Placement; unset: the catalog's `placement` with KEYSTONE_AUTH_URL, else placement-sync is off. */
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -6,6 +6,8 @@ export const Streams = {
   deviceProfile: (uuid: string) => `device_profile-${uuid}`,
   deviceProfileName,
   arq: (uuid: string) => `arq-${uuid}`,
+  /** What a project's ARQs count against its quota limits. */
+  quota: (projectId: string) => `quota-${projectId}`,
 } as const;
 
 const MAX_STREAM_ID = 255;

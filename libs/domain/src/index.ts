@@ -15,3 +15,4 @@ export * from './host/programming';
 export * from './arq/arq.state';
 export * from './arq/arq.errors';
 export * from './arq/arq.decide';
+export * from './quota/quota';

@@ -4,3 +4,4 @@ export * from './keystone-session';
 export * from './token-validator';
 export * from './service-user';
 export * from './service-auth';
+export * from './unified-limits';

@@ -12,6 +12,7 @@ import { ReleaseArqsController, ReleaseArqsHandler } from './release-arqs.handle
 import { SetDeviceStatusController, SetDeviceStatusHandler } from './set-device-status.handler';
 import { ProgramDeployableController, ProgramDeployableHandler } from '../programming/program-deployable.handler';
 import { HeartbeatController, HostLiveness } from '../host-liveness/host-liveness';
+import { QuotaService } from '../quota/quota.service';
 
 /** The conductor's ARQ lifecycle: create, bind (with the agents), unbind, delete, device status, Nova. */
 @Module({})
@@ -39,6 +40,7 @@ export class ArqsModule {
         { provide: Settings, useValue: settings },
         ArqStreams,
         HostLocks,
+        QuotaService,
         AgentWorkClient,
         NovaNotifier,
         BindJobs,

@@ -22,6 +22,7 @@ import {
 } from '@cyborg/domain';
 import { CommandExecutor, EventStore } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
+import { QuotaService } from '../quota/quota.service';
 import { arqCallerOf } from './arq-streams';
 
 /**
@@ -34,6 +35,7 @@ export class CreateArqsHandler {
   constructor(
     private readonly store: EventStore,
     private readonly executor: CommandExecutor,
+    private readonly quota: QuotaService,
   ) {}
 
   async handle(command: CreateArqsCommand): Promise<CommandReply<CreateArqsResult>> {
@@ -41,6 +43,7 @@ export class CreateArqsHandler {
     const name = command.deviceProfileName;
     // Chosen once and grown as needed: a decision retried after a conflict keeps its uuids.
     const uuids: string[] = [];
+    const releaseQuota = await this.quota.acquire([caller.projectId]);
     const outcome = await runCommand(() =>
       this.executor.execute<CreateArqsResult>(
         {
@@ -75,8 +78,15 @@ export class CreateArqsHandler {
             profile,
           );
           if (arqs instanceof DomainError) throw failureOf(arqs);
+          const quota = await this.quota.charge(
+            caller.projectId,
+            arqs.map((arq) => ({ uuid: arq.uuid, resourceClass: arq.created.resourceClass })),
+          );
           return {
-            appends: arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), expectedVersion: 0, events: arq.events })),
+            appends: [
+              ...arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), expectedVersion: 0, events: arq.events })),
+              ...(quota ? [quota] : []),
+            ],
             result: {
               arqs: arqs.map(({ created }) => ({
                 uuid: created.uuid,
@@ -89,7 +99,7 @@ export class CreateArqsHandler {
           };
         },
       ),
-    );
+    ).finally(releaseQuota);
     return { result: outcome.result, checkpoint: outcome.checkpoint };
   }
 }

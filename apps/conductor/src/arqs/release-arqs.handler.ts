@@ -31,6 +31,7 @@ import {
 } from '@cyborg/domain';
 import { type AppendRequest, CommandExecutor, type StreamState } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
+import { QuotaService } from '../quota/quota.service';
 import { AgentWorkClient } from './agent-work.client';
 import { arqCallerOf, ArqStreams } from './arq-streams';
 import { HostLocks } from './host-locks';
@@ -57,6 +58,7 @@ export class ReleaseArqsHandler {
     private readonly executor: CommandExecutor,
     private readonly locks: HostLocks,
     private readonly agents: AgentWorkClient,
+    private readonly quota: QuotaService,
   ) {}
 
   async unbind(command: UnbindArqsCommand): Promise<CommandReply<UnbindArqsResult>> {
@@ -93,7 +95,8 @@ export class ReleaseArqsHandler {
     const before = await Promise.all(uuids.map((uuid) => this.streams.arq(uuid)));
     const heldOn = before.map((s) => hostOfHeldHandle(s.state)).filter((h): h is string => h !== null);
     let released: Released[] = [];
-    const outcome = await this.locks.run(heldOn, () =>
+    const quotaKeys = this.quota.lockKeys(before.map((s) => s.state.arq?.projectId ?? null));
+    const outcome = await this.locks.run([...heldOn, ...quotaKeys], () =>
       runCommand(() =>
         this.executor.execute<{ uuids: string[] }>(
           { commandId: command.commandId, type, payload, metadata: { ...command.caller } },
@@ -107,6 +110,7 @@ export class ReleaseArqsHandler {
             }
             const appends: AppendRequest[] = [];
             const done: string[] = [];
+            const deleted: { uuid: string; projectId: string | null }[] = [];
             const refusals: DomainError[] = [];
             released = [];
             for (const [i, uuid] of uuids.entries()) {
@@ -124,6 +128,8 @@ export class ReleaseArqsHandler {
               host.events.push(...decision.hostEvents);
               appends.push({ streamId: Streams.arq(uuid), expectedVersion: version, events: decision.arqEvents });
               done.push(uuid);
+              if (decision.arqEvents.some((e) => e.type === ArqDeleted.type))
+                deleted.push({ uuid, projectId: state.arq?.projectId ?? null });
               const releasedUuid = releasedHandleOf(decision.arqEvents);
               if (releasedUuid && hostname && state.arq?.holding) {
                 released.push({
@@ -140,6 +146,7 @@ export class ReleaseArqsHandler {
             for (const [hostname, host] of hosts) {
               appends.push({ streamId: Streams.host(hostname), expectedVersion: host.version, events: host.events });
             }
+            appends.push(...(await this.quota.release(deleted)));
             return { appends, result: { uuids: done } };
           },
         ),

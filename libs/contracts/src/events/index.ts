@@ -5,6 +5,7 @@ import { HostRegistered } from './host-registered.v1';
 import { HostDown, HostUp } from './host-liveness.v1';
 import { inventoryEventSchemas } from './inventory/index';
 import { arqEventSchemas } from './arq/index';
+import { QuotaUsageCharged, QuotaUsageReleased } from './quota-usage.v1';
 
 export * from './host-registered.v1';
 export * from './host-liveness.v1';
@@ -13,6 +14,7 @@ export * from './device-profile-deleted.v1';
 export * from './device-profile-name.v1';
 export * from './inventory/index';
 export * from './arq/index';
+export * from './quota-usage.v1';
 
 export interface EventSchema {
   type: string;
@@ -32,4 +34,6 @@ export const eventSchemas: EventSchema[] = [
   DeviceProfileNameReleased,
   ...inventoryEventSchemas,
   ...arqEventSchemas,
+  QuotaUsageCharged,
+  QuotaUsageReleased,
 ];
