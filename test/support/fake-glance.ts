@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InvalidTokenError, type TokenIdentity, type TokenValidator } from '@cyborg/keystone';
 
 export interface GlanceImage {
   id: string;
@@ -17,20 +18,39 @@ export interface GlanceImage {
  * answers (`GET /v2/images/{id}`, `GET /v2/images?accel:function_id=`,
  * `GET /v2/images/{id}/file`), recording every request path.
  */
+export interface FakeGlanceOptions {
+  /**
+   * Check every X-Auth-Token against a real Keystone, as Glance's
+   * keystonemiddleware does: a token Keystone refuses is answered 401.
+   */
+  validator?: TokenValidator;
+}
+
 export class FakeGlance {
   readonly requests: string[] = [];
+  /** Per request (same order as `requests`): who its token spoke for, or null (unchecked or refused: 401). */
+  readonly identities: (TokenIdentity | null)[] = [];
   private readonly images = new Map<string, GlanceImage>();
 
   private constructor(private readonly server: Server) {}
 
-  static async start(): Promise<FakeGlance> {
-    const server = createServer((request, response) => {
+  static async start(options: FakeGlanceOptions = {}): Promise<FakeGlance> {
+    const server = createServer(async (request, response) => {
       const url = new URL(request.url ?? '/', 'http://glance');
       glance.requests.push(`${url.pathname}${url.search}`);
       const send = (status: number, body?: unknown) => {
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end(body === undefined ? '' : JSON.stringify(body));
       };
+      const slot = glance.identities.push(null) - 1;
+      if (options.validator) {
+        const token = request.headers['x-auth-token'];
+        try {
+          glance.identities[slot] = await options.validator.validate(typeof token === 'string' ? token : '');
+        } catch (error) {
+          return send(error instanceof InvalidTokenError ? 401 : 503, { message: (error as Error).message });
+        }
+      }
       const file = /^\/v2\/images\/([^/]+)\/file$/.exec(url.pathname);
       const one = /^\/v2\/images\/([^/]+)$/.exec(url.pathname);
       if (file) {

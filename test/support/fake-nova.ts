@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InvalidTokenError, type TokenIdentity, type TokenValidator } from '@cyborg/keystone';
 
 export interface NovaEvent {
   name: string;
@@ -15,6 +16,16 @@ export interface RecordedNovaRequest {
   events: NovaEvent[];
   /** What this fake answered. */
   status: number;
+  /** Who the X-Auth-Token speaks for, as Keystone said; null when tokens are not checked or it was refused. */
+  identity: TokenIdentity | null;
+}
+
+export interface FakeNovaOptions {
+  /**
+   * Check every X-Auth-Token against a real Keystone, as Nova's
+   * keystonemiddleware does: a token Keystone refuses is answered 401.
+   */
+  validator?: TokenValidator;
 }
 
 export interface NovaAnswer {
@@ -35,12 +46,31 @@ export class FakeNova {
 
   private constructor(private readonly server: Server) {}
 
-  static async start(): Promise<FakeNova> {
+  static async start(options: FakeNovaOptions = {}): Promise<FakeNova> {
     const server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
+      request.on('end', async () => {
         const body = Buffer.concat(chunks).toString('utf8');
+        let identity: TokenIdentity | null = null;
+        if (options.validator) {
+          const token = request.headers['x-auth-token'];
+          try {
+            identity = await options.validator.validate(typeof token === 'string' ? token : '');
+          } catch (error) {
+            const status = error instanceof InvalidTokenError ? 401 : 503;
+            nova.requests.push({
+              method: request.method ?? '',
+              path: request.url ?? '',
+              headers: request.headers,
+              events: [],
+              status,
+              identity: null,
+            });
+            response.writeHead(status, { 'Content-Type': 'application/json' });
+            return response.end(JSON.stringify({ error: { message: (error as Error).message } }));
+          }
+        }
         let events: NovaEvent[] = [];
         try {
           events = (JSON.parse(body) as { events?: NovaEvent[] }).events ?? [];
@@ -54,6 +84,7 @@ export class FakeNova {
           headers: request.headers,
           events,
           status: answer.status,
+          identity,
         });
         response.writeHead(answer.status, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ events: events.map((e) => ({ ...e, code: answer.code ?? 200 })) }));

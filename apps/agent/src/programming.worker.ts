@@ -7,6 +7,7 @@ import type {
   ProgramWorkReply,
 } from '@cyborg/contracts';
 import { type BitstreamSource, createBitstreamSource, programDeployable } from '@cyborg/bitstreams';
+import { serviceAuthFrom } from '@cyborg/keystone';
 import { AgentService } from './agent.service';
 
 /** Answers kept per job id, so a program job asked again is done once. */
@@ -28,7 +29,9 @@ export class ProgrammingWorker {
     settings: Settings,
   ) {
     this.source = settings.BITSTREAM_SOURCE
-      ? createBitstreamSource(settings.BITSTREAM_SOURCE, settings.BITSTREAM_AUTH_TOKEN || undefined)
+      ? createBitstreamSource(settings.BITSTREAM_SOURCE, (url) =>
+          serviceAuthFrom(settings, { serviceType: 'image', url, token: settings.BITSTREAM_AUTH_TOKEN }),
+        )
       : null;
   }
 

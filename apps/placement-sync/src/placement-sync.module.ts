@@ -3,13 +3,13 @@ import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
-import { PlacementSyncService } from './placement-sync.service';
+import { placementConfigured, PlacementSyncService } from './placement-sync.service';
 
 @Module({})
 export class PlacementSyncModule {
   static forRoot(settings: Settings): DynamicModule {
     // Without Placement there is nothing to do: not even a database connection.
-    const imports = settings.PLACEMENT_URL
+    const imports = placementConfigured(settings)
       ? [
           EventStoreModule.forRoot({
             url: settings.DATABASE_URL,

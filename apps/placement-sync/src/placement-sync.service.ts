@@ -11,6 +11,7 @@ import {
   type RelayedEvent,
   replayEvents,
 } from '@cyborg/event-store';
+import { EndpointNotFoundError, type ServiceAuth, serviceAuthFrom } from '@cyborg/keystone';
 import { connectNats } from '@cyborg/messaging';
 import { PlacementClient, PlacementSyncEngine, PlacementSyncStatusStore } from '@cyborg/placement';
 
@@ -22,6 +23,11 @@ const HOST_STREAM_PREFIX = Streams.host('');
 const LOCK_NAMESPACE = 0x43594247;
 const STANDBY_POLL_MS = 5000;
 
+/** Placement is reached through PLACEMENT_URL, or found in the service catalog when a service user logs in. */
+export function placementConfigured(settings: Settings): boolean {
+  return Boolean(settings.PLACEMENT_URL || settings.KEYSTONE_AUTH_URL);
+}
+
 interface Active {
   nc: NatsConnection;
   client: PlacementClient;
@@ -30,8 +36,9 @@ interface Active {
 }
 
 /**
- * Mirrors reported deployables into OpenStack Placement. Without
- * PLACEMENT_URL it says so once and stays idle, so a single machine runs
+ * Mirrors reported deployables into OpenStack Placement, found at
+ * PLACEMENT_URL or in the service user's catalog (KEYSTONE_AUTH_URL).
+ * Without either it says so once and stays idle, so a single machine runs
  * without Placement.
  *
  * The desired state lives only in memory: on becoming active it is rebuilt
@@ -58,13 +65,18 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   ) {}
 
   onApplicationBootstrap(): void {
-    const url = this.settings.PLACEMENT_URL;
-    if (!url || !this.dataSource) {
-      this.logger.log({ msg: 'PLACEMENT_URL is not set: Placement sync is off' });
+    const auth = serviceAuthFrom(this.settings, {
+      serviceType: 'placement',
+      url: this.settings.PLACEMENT_URL,
+      // noauth2's admin: for Placement test set-ups without Keystone only.
+      token: 'admin',
+    });
+    if (!auth || !this.dataSource) {
+      this.logger.log({ msg: 'neither PLACEMENT_URL nor KEYSTONE_AUTH_URL is set: Placement sync is off' });
       this.readyResolve?.();
       return;
     }
-    this.loop = this.run(url);
+    this.loop = this.run(auth);
   }
 
   /** Before the database closes (application shutdown), so the last statuses are saved. */
@@ -94,7 +106,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     return { ...(this.active?.client.counters ?? { requests: 0, writes: 0, conflicts: 0 }) };
   }
 
-  private async run(url: string): Promise<void> {
+  private async run(auth: ServiceAuth): Promise<void> {
     let standbyLogged = false;
     let backoff = 500;
     while (!this.stopping) {
@@ -105,12 +117,17 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
           await this.sleep(STANDBY_POLL_MS);
           continue;
         }
-        await this.activate(url);
+        await this.activate(auth);
         backoff = 500;
         // Active until shutdown or until the lock's session is lost.
         while (!this.stopping && this.lockSession) await this.sleep(STANDBY_POLL_MS);
       } catch (error) {
         if (this.stopping) break;
+        if (error instanceof EndpointNotFoundError) {
+          this.logger.warn({ msg: `${error.message} and PLACEMENT_URL is not set: Placement sync is off` });
+          this.readyResolve?.();
+          break;
+        }
         this.logger.error({
           msg: 'placement sync failed to start; retrying',
           error: (error as Error).message,
@@ -126,10 +143,12 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     }
   }
 
-  private async activate(url: string): Promise<void> {
+  private async activate(auth: ServiceAuth): Promise<void> {
+    // Where Placement is, before anything starts: a catalog without it turns the sync off.
+    const url = await auth.baseUrl();
     const nc = await connectNats(this.settings.NATS_URL, 'cyborg-placement-sync');
     const client = new PlacementClient({
-      url,
+      auth,
       onCall: (call) => this.logger.debug({ msg: 'placement call', ...call }),
     });
     const store = new PlacementSyncStatusStore(this.dataSource!);
@@ -168,6 +187,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     this.logger.log({
       msg: 'placement sync active',
       url,
+      via: auth.description,
       hostEventsReplayed: replayed,
       hosts: engine.statuses().length,
       reconcileIntervalMs: this.settings.PLACEMENT_RECONCILE_INTERVAL_MS,

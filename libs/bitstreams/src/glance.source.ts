@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { FixedTokenAuth, type ServiceAuth } from '@cyborg/keystone';
 import { BitstreamError, type BitstreamImage, imageFromMetadata } from './bitstream-image';
 import type { BitstreamSource } from './bitstream-source';
 import { writeVerified } from './verified-download';
@@ -10,13 +11,11 @@ import { writeVerified } from './verified-download';
  * `GET /v2/images/{id}/file` for the data.
  */
 export class GlanceSource implements BitstreamSource {
-  private readonly base: string;
+  private readonly auth: ServiceAuth;
 
-  constructor(
-    url: string,
-    private readonly token?: string,
-  ) {
-    this.base = url.replace(/\/+$/, '').replace(/\/v2$/, '');
+  /** `auth`: a service user's session (catalog `image`), or Glance's URL with a fixed token. */
+  constructor(auth: ServiceAuth | string, token?: string) {
+    this.auth = typeof auth === 'string' ? new FixedTokenAuth(auth, token) : auth;
   }
 
   async describe(id: string, signal?: AbortSignal): Promise<BitstreamImage> {
@@ -59,13 +58,15 @@ export class GlanceSource implements BitstreamSource {
 
   private async get(path: string, signal?: AbortSignal): Promise<Response> {
     try {
-      return await fetch(`${this.base}${path}`, {
-        headers: { accept: 'application/json', ...(this.token ? { 'x-auth-token': this.token } : {}) },
-        signal,
-      });
+      // The catalog lists Glance with or without its version.
+      const base = (await this.auth.baseUrl()).replace(/\/v2$/, '');
+      return await this.auth.request(`${base}${path}`, { headers: { accept: 'application/json' }, signal });
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      throw new BitstreamError('unavailable', `Glance at ${this.base} is unreachable: ${(error as Error).message}`);
+      throw new BitstreamError(
+        'unavailable',
+        `Glance at ${this.auth.description} is unreachable: ${(error as Error).message}`,
+      );
     }
   }
 

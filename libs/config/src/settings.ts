@@ -156,7 +156,17 @@ export class Settings {
   @Max(3600)
   TOKEN_CACHE_TTL_SECONDS = 60;
 
-  /** OpenStack Placement; when unset, placement-sync says so and does nothing. */
+  /**
+   * How long a project's quota limits read from Keystone's unified limits
+   * are reused, in seconds: a changed limit counts after at most this long.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  QUOTA_LIMITS_CACHE_SECONDS = 10;
+
+  /** OpenStack Placement; unset: the catalog's `placement` with KEYSTONE_AUTH_URL, else placement-sync is off. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true })
@@ -174,13 +184,13 @@ export class Settings {
   @Min(100)
   PLACEMENT_RETRY_MAX_MS = 60_000;
 
-  /** Nova API, notified when binds resolve; when unset, notifications are skipped. */
+  /** Nova API, notified when binds resolve; unset: the catalog's `compute` with KEYSTONE_AUTH_URL, else skipped. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true })
   NOVA_URL?: string;
 
-  /** X-Auth-Token sent to Nova (a service or admin token); empty sends none. */
+  /** X-Auth-Token sent to Nova without KEYSTONE_AUTH_URL (noauth set-ups: nothing renews it); empty sends none. */
   @IsString()
   NOVA_AUTH_TOKEN = '';
 
@@ -226,17 +236,18 @@ export class Settings {
   AGENT_REPORT_INTERVAL_MS = 60_000;
 
   /**
-   * Where the agent fetches bitstreams to program: `glance+http(s)://<Glance endpoint>`,
+   * Where the agent fetches bitstreams to program: `glance` (the catalog's, with KEYSTONE_AUTH_URL),
+   * `glance+http(s)://<Glance endpoint>`,
    * `file:///<directory>` or `http(s)://<base>/` (see README "Programming"). Unset: programming fails, saying so.
    */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^(glance\+https?:\/\/|file:\/\/|https?:\/\/)\S+$/, {
-    message: 'BITSTREAM_SOURCE must start with glance+http(s)://, file:// or http(s)://',
+  @Matches(/^(glance|(glance\+https?:\/\/|file:\/\/|https?:\/\/)\S+)$/, {
+    message: 'BITSTREAM_SOURCE must be glance or start with glance+http(s)://, file:// or http(s)://',
   })
   BITSTREAM_SOURCE?: string;
 
-  /** X-Auth-Token sent to Glance for bitstreams; empty sends none. */
+  /** X-Auth-Token sent to Glance for bitstreams without KEYSTONE_AUTH_URL (noauth set-ups); empty sends none. */
   @IsString()
   BITSTREAM_AUTH_TOKEN = '';
 

@@ -7,6 +7,8 @@ export const Streams = {
   deviceProfileName,
   arq: (uuid: string) => `arq-${uuid}`,
   instance: (uuid: string) => `instance-${uuid}`,
+  /** What a project's ARQs count against its quota limits. */
+  quota: (projectId: string) => `quota-${projectId}`,
 } as const;
 
 const MAX_STREAM_ID = 255;

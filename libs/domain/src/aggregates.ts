@@ -9,6 +9,7 @@ import {
 } from './device-profile/device-profile';
 import { evolveHost, type HostState, initialHostState } from './host/host';
 import { evolveInstance, initialInstanceState, type InstanceState } from './instance/instance';
+import { evolveQuota, initialQuotaState, type QuotaState } from './quota/quota';
 import type { DomainEvent } from './domain-event';
 
 /** A stream kind as the command handler loads it: the state before any event, and how each event changes it. */
@@ -35,3 +36,5 @@ export const DeviceProfileNameAggregate: Aggregate<DeviceProfileNameState> = {
   initial: initialDeviceProfileNameState,
   evolve: evolveDeviceProfileName,
 };
+/** `quota-<project>` */
+export const QuotaAggregate: Aggregate<QuotaState> = { initial: initialQuotaState, evolve: evolveQuota };

@@ -18,3 +18,4 @@ export * from './arq/arq.decide';
 export * from './arq/arq-batch.decide';
 export * from './instance/instance';
 export * from './aggregates';
+export * from './quota/quota';

@@ -3,3 +3,5 @@ export * from './token';
 export * from './keystone-session';
 export * from './token-validator';
 export * from './service-user';
+export * from './service-auth';
+export * from './unified-limits';

@@ -63,3 +63,22 @@ export function serviceTokenRoles(value: string): string[] {
     .map((r) => r.trim())
     .filter((r) => r.length > 0);
 }
+
+/**
+ * The session options that read quota limits: the service user's password
+ * login scoped to the system (Keystone shows a project-scoped token only its
+ * own project's limits). An application credential is used as it is; it
+ * can only see its own project's limits, so `systemScoped` is false.
+ */
+export function limitsSessionOptions(settings: ServiceUserSettings): {
+  options: KeystoneSessionOptions;
+  systemScoped: boolean;
+} {
+  const options = serviceSessionOptions(settings);
+  if (options.credentials.type !== 'password') return { options, systemScoped: false };
+  const { username, password, userDomainName } = options.credentials;
+  return {
+    options: { ...options, credentials: { type: 'password', username, password, userDomainName, system: true } },
+    systemScoped: true,
+  };
+}

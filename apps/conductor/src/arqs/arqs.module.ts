@@ -11,6 +11,7 @@ import { ReleaseArqsController, ReleaseArqsHandler } from './release-arqs.handle
 import { SetDeviceStatusController, SetDeviceStatusHandler } from './set-device-status.handler';
 import { ProgramDeployableController, ProgramDeployableHandler } from '../programming/program-deployable.handler';
 import { HeartbeatController, HostLiveness } from '../host-liveness/host-liveness';
+import { QuotaService } from '../quota/quota.service';
 
 /** The conductor's ARQ lifecycle: create, bind (with the agents), unbind, delete, device status, Nova. */
 @Module({})
@@ -37,6 +38,7 @@ export class ArqsModule {
       providers: [
         { provide: Settings, useValue: settings },
         HostLocks,
+        QuotaService,
         AgentWorkClient,
         NovaNotifier,
         BindJobs,

@@ -21,6 +21,7 @@ import {
 } from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
+import { QuotaService } from '../quota/quota.service';
 import { arqCallerOf } from './arq-streams';
 
 /**
@@ -30,13 +31,17 @@ import { arqCallerOf } from './arq-streams';
  */
 @Injectable()
 export class CreateArqsHandler {
-  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
+  constructor(
+    private readonly commands: CommandHandler<CyborgEvent>,
+    private readonly quota: QuotaService,
+  ) {}
 
   async handle(command: CreateArqsCommand): Promise<CommandReply<CreateArqsResult>> {
     const caller = arqCallerOf(command.caller);
     const name = command.deviceProfileName;
     // Chosen once and grown as needed: a decision retried after a conflict keeps its uuids.
     const uuids: string[] = [];
+    const releaseQuota = await this.quota.acquire([caller.projectId]);
     const outcome = await runCommand(() =>
       this.commands.handle<CreateArqsResult>(
         {
@@ -63,8 +68,16 @@ export class CreateArqsHandler {
             profile,
           );
           if (arqs instanceof DomainError) throw failureOf(arqs);
+          const quota = await this.quota.charge(
+            read,
+            caller.projectId,
+            arqs.map((arq) => ({ uuid: arq.uuid, resourceClass: arq.created.resourceClass })),
+          );
           return {
-            appends: arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), events: arq.events })),
+            appends: [
+              ...arqs.map((arq) => ({ streamId: Streams.arq(arq.uuid), events: arq.events })),
+              ...(quota ? [quota] : []),
+            ],
             result: {
               arqs: arqs.map(({ created }) => ({
                 uuid: created.uuid,
@@ -77,7 +90,7 @@ export class CreateArqsHandler {
           };
         },
       ),
-    );
+    ).finally(releaseQuota);
     return { result: outcome.result, checkpoint: outcome.checkpoint };
   }
 }

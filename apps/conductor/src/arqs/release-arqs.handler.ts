@@ -23,6 +23,7 @@ import {
 } from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
 import { failureOf, runCommand } from '../command-failure';
+import { QuotaService } from '../quota/quota.service';
 import { AgentWorkClient } from './agent-work.client';
 import { appendsOf, arqCallerOf, loadArqBatch } from './arq-streams';
 import { HostLocks } from './host-locks';
@@ -40,6 +41,7 @@ export class ReleaseArqsHandler {
     private readonly commands: CommandHandler<CyborgEvent>,
     private readonly locks: HostLocks,
     private readonly agents: AgentWorkClient,
+    private readonly quota: QuotaService,
   ) {}
 
   async unbind(command: UnbindArqsCommand): Promise<CommandReply<UnbindArqsResult>> {
@@ -70,26 +72,35 @@ export class ReleaseArqsHandler {
     // The hosts whose handles these ARQs hold, to run with this conductor's binds there one at a time.
     const before = await Promise.all(release.uuids.map((uuid) => this.commands.read(ArqAggregate, Streams.arq(uuid))));
     let released: ReleasedHandle[] = [];
-    const outcome = await this.locks.run(streamsOfRelease(before.map((b) => b.state)).hostnames, () =>
-      runCommand(() =>
-        this.commands.handle<{ uuids: string[] }>(
-          { commandId: command.commandId, type, payload, metadata: { ...command.caller } },
-          async (read) => {
-            // By instance, the instance's own stream says which ARQs are bound to it, whatever a read model shows.
-            const uuids = release.instanceUuid
-              ? arqsOfInstanceDelete(
-                  release.uuids,
-                  (await read(InstanceAggregate, Streams.instance(release.instanceUuid))).state,
-                )
-              : [...new Set(release.uuids)];
-            const state = await loadArqBatch(read, uuids, streamsOfRelease);
-            const decision = decideReleaseArqs({ ...release, uuids }, state);
-            if (decision instanceof DomainError) throw failureOf(decision);
-            released = decision.released;
-            return { appends: appendsOf(decision), result: { uuids: decision.done } };
-          },
+    const quotaKeys = this.quota.lockKeys(before.map((b) => b.state.arq?.projectId ?? null));
+    const outcome = await this.locks.run(
+      [...streamsOfRelease(before.map((b) => b.state)).hostnames, ...quotaKeys],
+      () =>
+        runCommand(() =>
+          this.commands.handle<{ uuids: string[] }>(
+            { commandId: command.commandId, type, payload, metadata: { ...command.caller } },
+            async (read) => {
+              // By instance, the instance's own stream says which ARQs are bound to it, whatever a read model shows.
+              const uuids = release.instanceUuid
+                ? arqsOfInstanceDelete(
+                    release.uuids,
+                    (await read(InstanceAggregate, Streams.instance(release.instanceUuid))).state,
+                  )
+                : [...new Set(release.uuids)];
+              const state = await loadArqBatch(read, uuids, streamsOfRelease);
+              const decision = decideReleaseArqs({ ...release, uuids }, state);
+              if (decision instanceof DomainError) throw failureOf(decision);
+              released = decision.released;
+              // A deleted ARQ stops counting against its project's quota, in the same append.
+              const deleted =
+                release.kind === 'delete'
+                  ? decision.done.map((uuid) => ({ uuid, projectId: state.arqs.get(uuid)?.arq?.projectId ?? null }))
+                  : [];
+              const quota = await this.quota.release(read, deleted);
+              return { appends: [...appendsOf(decision), ...quota], result: { uuids: decision.done } };
+            },
+          ),
         ),
-      ),
     );
     if (!outcome.duplicate) {
       for (const r of released) {

@@ -1,4 +1,5 @@
 import { Backoff } from '@cyborg/config';
+import { EndpointNotFoundError, FixedTokenAuth, type ServiceAuth } from '@cyborg/keystone';
 
 /** One `accelerator-request-bound` event: Nova waits for one per ARQ of an instance (Cyborg §10.4). */
 export interface ArqBoundEvent {
@@ -9,9 +10,11 @@ export interface ArqBoundEvent {
 }
 
 export interface NovaClientOptions {
-  /** Nova's compute endpoint, e.g. `http://ctl/compute/v2.1`. */
-  url: string;
-  /** Sent as X-Auth-Token; Nova asks for a service or admin identity. */
+  /** Where Nova is and the token to send: a service user's session (catalog `compute`), or a fixed one. */
+  auth?: ServiceAuth;
+  /** Nova's compute endpoint, e.g. `http://ctl/compute/v2.1`, when there is no `auth`. */
+  url?: string;
+  /** Sent as X-Auth-Token when there is no `auth`; Nova asks for a service or admin identity. */
   token?: string;
   /** Sends after the first; default 5. */
   retries?: number;
@@ -40,10 +43,11 @@ const NOVA_MICROVERSION = '2.82';
  * with backoff; any other answer is final and reported.
  */
 export class NovaClient {
-  private readonly endpoint: string;
+  private readonly auth: ServiceAuth;
 
   constructor(private readonly options: NovaClientOptions) {
-    this.endpoint = `${options.url.replace(/\/+$/, '')}/os-server-external-events`;
+    if (!options.auth && !options.url) throw new Error('NovaClient needs auth or url');
+    this.auth = options.auth ?? new FixedTokenAuth(options.url!, options.token);
   }
 
   async sendBindEvents(events: readonly ArqBoundEvent[], signal?: AbortSignal): Promise<NovaDelivery> {
@@ -76,17 +80,20 @@ export class NovaClient {
       'OpenStack-API-Version': `compute ${NOVA_MICROVERSION}`,
       'X-OpenStack-Nova-API-Version': NOVA_MICROVERSION,
     };
-    if (this.options.token) headers['X-Auth-Token'] = this.options.token;
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 10_000);
     let response: Response;
     try {
-      response = await fetch(this.endpoint, {
+      response = await this.auth.request(`${await this.auth.baseUrl()}/os-server-external-events`, {
         method: 'POST',
         headers,
         body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
+      // No compute service in the catalog: sending again changes nothing until an operator adds it.
+      if (error instanceof EndpointNotFoundError) {
+        return { final: true, delivery: { delivered: false, status: null, detail: error.message } };
+      }
       return {
         final: false,
         delivery: { delivered: false, status: null, detail: `Nova unreachable: ${describe(error)}` },

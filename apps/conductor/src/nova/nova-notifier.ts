@@ -11,6 +11,7 @@ import {
   Streams,
 } from '@cyborg/contracts';
 import { EventStore, type LogProcessor, ProcessorRunner, type RecordedEvent } from '@cyborg/event-store';
+import { serviceAuthFrom } from '@cyborg/keystone';
 import { type ArqBoundEvent, NovaClient } from './nova-client';
 
 /**
@@ -18,7 +19,8 @@ import { type ArqBoundEvent, NovaClient } from './nova-client';
  * events with its own checkpoint, moved only once Nova took the events, so
  * a conductor that dies between recording `Bound` and telling Nova tells it
  * after its restart (at least once; Nova ignores a repeated event). One
- * conductor sends at a time. Without NOVA_URL nothing runs.
+ * conductor sends at a time. Nova is NOVA_URL, or the catalog's `compute`
+ * when the service user logs in (KEYSTONE_AUTH_URL); without either nothing runs.
  */
 @Injectable()
 export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,11 +34,16 @@ export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdo
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.settings.NOVA_URL) {
-      this.logger.log({ msg: 'NOVA_URL unset: bind outcomes are not sent to Nova' });
+    const auth = serviceAuthFrom(this.settings, {
+      serviceType: 'compute',
+      url: this.settings.NOVA_URL,
+      token: this.settings.NOVA_AUTH_TOKEN,
+    });
+    if (!auth) {
+      this.logger.log({ msg: 'NOVA_URL and KEYSTONE_AUTH_URL unset: bind outcomes are not sent to Nova' });
       return;
     }
-    const client = new NovaClient({ url: this.settings.NOVA_URL, token: this.settings.NOVA_AUTH_TOKEN || undefined });
+    const client = new NovaClient({ auth });
     const processor: LogProcessor = {
       name: 'nova-notifications',
       eventTypes: [ArqBound.type, ArqBindFailed.type, ArqUnbound.type, ArqDeleted.type],

@@ -5,6 +5,7 @@ import { HostRegistered } from './host-registered.v1';
 import { HostDown, HostUp } from './host-liveness.v1';
 import { type InventoryEvent, inventoryEventSchemas } from './inventory/index';
 import { type ArqEvent, type AttachHandleAllocationEvent, arqEventSchemas, type InstanceEvent } from './arq/index';
+import { type QuotaEvent, QuotaUsageCharged, QuotaUsageReleased } from './quota-usage.v1';
 
 export * from './host-registered.v1';
 export * from './host-liveness.v1';
@@ -14,6 +15,7 @@ export * from './device-profile-name.v1';
 export * from './inventory/index';
 export * from './arq/index';
 export * from './event';
+export * from './quota-usage.v1';
 
 export type EventSchema = {
   type: string;
@@ -29,7 +31,8 @@ export type DeviceProfileEvent = DeviceProfileCreated | DeviceProfileDeleted;
 /** Stream `device_profile_name-<name>`. */
 export type DeviceProfileNameEvent = DeviceProfileNameClaimed | DeviceProfileNameReleased;
 /** Every event of the log, discriminated by its type name. */
-export type CyborgEvent = ArqEvent | HostEvent | DeviceProfileEvent | DeviceProfileNameEvent | InstanceEvent;
+export type CyborgEvent =
+  ArqEvent | HostEvent | DeviceProfileEvent | DeviceProfileNameEvent | InstanceEvent | QuotaEvent;
 
 /**
  * Every event type with its current schema version; the event store upcasts
@@ -45,6 +48,8 @@ export const eventSchemas: EventSchema[] & { readonly events?: CyborgEvent } = [
   DeviceProfileNameReleased,
   ...inventoryEventSchemas,
   ...arqEventSchemas,
+  QuotaUsageCharged,
+  QuotaUsageReleased,
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { FixedTokenAuth, type ServiceAuth } from '@cyborg/keystone';
 import { PlacementError, PlacementUnreachableError } from './placement-error';
 import type {
   Inventories,
@@ -13,9 +14,14 @@ import type {
 export const PLACEMENT_MICROVERSION = '1.39';
 
 export interface PlacementClientOptions {
-  /** Placement's endpoint, e.g. `http://127.0.0.1:8778`. */
-  url: string;
-  /** Sent as `x-auth-token`; with noauth2, `admin` carries the admin role. */
+  /**
+   * Where Placement is and which token to send: a service user's Keystone
+   * session (catalog endpoint, renewed token). Without it, `url` and `token`.
+   */
+  auth?: ServiceAuth;
+  /** Placement's endpoint, e.g. `http://127.0.0.1:8778`, when there is no `auth`. */
+  url?: string;
+  /** Sent as `x-auth-token` when there is no `auth`; noauth2's `admin` (the default) carries the admin role. */
   token?: string;
   timeoutMs?: number;
   /** Attempts of one generation-guarded write before a conflict is given up on. */
@@ -53,8 +59,7 @@ const CUSTOM_NAME = /^CUSTOM_[A-Z0-9_]+$/;
  */
 export class PlacementClient {
   readonly counters = { requests: 0, writes: 0, conflicts: 0 };
-  private readonly base: string;
-  private readonly token: string;
+  private readonly auth: ServiceAuth;
   private readonly timeoutMs: number;
   private readonly maxConflictAttempts: number;
   private readonly conflictBackoffMs: number;
@@ -64,8 +69,8 @@ export class PlacementClient {
   private resourceClassesListed = false;
 
   constructor(private readonly options: PlacementClientOptions) {
-    this.base = options.url.replace(/\/+$/, '');
-    this.token = options.token ?? 'admin';
+    if (!options.auth && !options.url) throw new Error('PlacementClient needs auth or url');
+    this.auth = options.auth ?? new FixedTokenAuth(options.url!, options.token ?? 'admin');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxConflictAttempts = options.maxConflictAttempts ?? 5;
     this.conflictBackoffMs = options.conflictBackoffMs ?? 20;
@@ -291,7 +296,6 @@ export class PlacementClient {
     this.counters.requests++;
     if (method !== 'GET') this.counters.writes++;
     const headers: Record<string, string> = {
-      'x-auth-token': this.token,
       'openstack-api-version': `placement ${PLACEMENT_MICROVERSION}`,
       accept: 'application/json',
     };
@@ -300,7 +304,7 @@ export class PlacementClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetch(`${this.base}${path}`, {
+      response = await this.auth.request(`${await this.auth.baseUrl()}${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
