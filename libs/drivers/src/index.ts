@@ -45,3 +45,4 @@ export {
   DEFAULT_LSPCI_PATH,
   type XilinxFpgaDriverOptions,
 } from './xilinx-fpga/xilinx-fpga.driver';
+export * from './health';
