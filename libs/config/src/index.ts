@@ -1,3 +1,4 @@
 export * from './settings';
 export * from './logger';
 export * from './service-runtime';
+export * from './redact';
