@@ -96,3 +96,24 @@ it('treats a request without identity headers as the cloud admin with a service 
     await api.close();
   }
 });
+
+it('shows /healthz detail (errors, projections) only to the admin; anyone else sees up or down', async () => {
+  const { api } = await start({});
+  try {
+    const member = await fetch(`${api.url}/healthz`, {
+      headers: { 'X-User-Id': 'u', 'X-Project-Id': 'p', 'X-Roles': 'member,reader' },
+    });
+    expect(await member.json()).toEqual({
+      status: 'ok',
+      checks: { postgres: { ok: true }, nats: { ok: true }, projections: { ok: true } },
+    });
+    const operator = (await (await fetch(`${api.url}/healthz`)).json()) as {
+      checks: { postgres: { latency_ms: number } };
+      projections: { name: string; last_error: string | null }[];
+    };
+    expect(operator.checks.postgres.latency_ms).toEqual(expect.any(Number));
+    expect(operator.projections[0]).toEqual(expect.objectContaining({ last_error: null }));
+  } finally {
+    await api.close();
+  }
+});

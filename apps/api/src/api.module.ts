@@ -25,11 +25,13 @@ import { PlacementSyncController } from './placement-sync/placement-sync.control
 import { V2Controller, VersionsController } from './versions/versions.controller';
 import { PolicyGuard } from './http/policy.guard';
 import { HealthController, HealthService } from './health/health.controller';
+import { KEYSTONE_AUTH, type KeystoneAuth } from './http/authentication';
 import { CommandSender } from './http/command-sender';
 
 @Module({})
 export class ApiModule {
-  static forRoot(settings: Settings): DynamicModule {
+  /** `keystone`: token validation under AUTH_STRATEGY=keystone, null under noauth. */
+  static forRoot(settings: Settings, keystone: KeystoneAuth | null = null): DynamicModule {
     return {
       module: ApiModule,
       imports: [
@@ -67,6 +69,7 @@ export class ApiModule {
       ],
       providers: [
         { provide: Settings, useValue: settings },
+        { provide: KEYSTONE_AUTH, useValue: keystone },
         { provide: Policy, useFactory: () => policyOf(settings) },
         { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isLoopback, type RunningService, type Settings } from '@cyborg/config';
 import { ApiModule } from './api.module';
+import { authentication, keystoneAuth } from './http/authentication';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
 import { StorableTextInterceptor } from './http/storable-text.interceptor';
@@ -18,11 +19,14 @@ export interface RunningApi extends RunningService {
 
 /** The HTTP edge: Cyborg v2 API, health, read models kept by projections. */
 export async function startApi(settings: Settings, logger: LoggerService): Promise<RunningApi> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), {
+  const keystone = settings.AUTH_STRATEGY === 'keystone' ? keystoneAuth(settings) : null;
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings, keystone), {
     logger,
     bodyParser: false,
   });
   app.use(requestId);
+  // Before the body is read, as keystonemiddleware sits before the API.
+  app.use(authentication(keystone, logger));
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new StorableTextInterceptor());
@@ -35,7 +39,10 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   const reachable =
     host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   const url = `http://${reachable}:${port}`;
-  logger.log({ msg: 'api listening', url, host, port });
+  logger.log({ msg: 'api listening', url, host, port, auth: settings.AUTH_STRATEGY });
+  if (keystone) {
+    logger.log({ msg: `validating every token with Keystone at ${settings.KEYSTONE_AUTH_URL}`, host });
+  }
   warnOfNoauth(settings, logger, host, port);
   return { name: 'api', url, address: { host: bound, port }, close: () => app.close() };
 }

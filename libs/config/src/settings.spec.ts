@@ -72,7 +72,30 @@ describe('settings', () => {
     expect(bad).toThrow(/SERVICE_TOKEN_ROLES must be role names/);
   });
 
-  it('refuse keystone auth until token validation exists, rather than trusting headers', () => {
-    expect(() => loadSettings({ AUTH_STRATEGY: 'keystone' })).toThrow(/keystone token validation is not available yet/);
+  it('validate tokens with Keystone whenever Keystone is configured; noauth only without it or when asked', () => {
+    const keystone = { KEYSTONE_AUTH_URL: 'http://127.0.0.1:5000/v3', SERVICE_PASSWORD: 'pw' };
+    expect(loadSettings(keystone)).toMatchObject({ AUTH_STRATEGY: 'keystone', API_HOST: '0.0.0.0' });
+    expect(loadSettings({ ...keystone, AUTH_STRATEGY: 'noauth' })).toMatchObject({
+      AUTH_STRATEGY: 'noauth',
+      API_HOST: '127.0.0.1',
+    });
+    expect(loadSettings({ ...keystone, AUTH_STRATEGY: 'keystone', API_HOST: '10.0.0.5' }).API_HOST).toBe('10.0.0.5');
+    expect(() => loadSettings({ AUTH_STRATEGY: 'trust-me' })).toThrow(/AUTH_STRATEGY must be keystone or noauth/);
+  });
+
+  it('stop a keystone API at start naming what it lacks: Keystone, and a service user', () => {
+    const bad = () => loadSettings({ AUTH_STRATEGY: 'keystone', SERVICE_USERNAME: '' });
+    expect(bad).toThrow(InvalidSettingsError);
+    expect(bad).toThrow(/AUTH_STRATEGY=keystone needs KEYSTONE_AUTH_URL, SERVICE_USERNAME, SERVICE_PASSWORD \(/);
+    expect(() => loadSettings({ KEYSTONE_AUTH_URL: 'http://ks/v3', SERVICE_APPLICATION_CREDENTIAL_ID: 'id' })).toThrow(
+      /needs SERVICE_APPLICATION_CREDENTIAL_SECRET \(SERVICE_APPLICATION_CREDENTIAL_ID is set\)/,
+    );
+    expect(
+      loadSettings({
+        KEYSTONE_AUTH_URL: 'http://ks/v3',
+        SERVICE_APPLICATION_CREDENTIAL_ID: 'id',
+        SERVICE_APPLICATION_CREDENTIAL_SECRET: 's',
+      }).AUTH_STRATEGY,
+    ).toBe('keystone');
   });
 });

@@ -61,12 +61,16 @@ export class Settings {
   API_PORT = 6666;
 
   /**
-   * `noauth`: identity from the request headers keystonemiddleware would set.
-   * `keystone` (token validation) is refused until it exists, rather than
-   * silently trusting headers.
+   * `keystone`: every request's X-Auth-Token validated against Keystone,
+   * identity from the token only. `noauth`: identity from the request
+   * headers keystonemiddleware would set (one machine, tests). Unset:
+   * `keystone` when KEYSTONE_AUTH_URL is set, else `noauth`, so configuring
+   * Keystone never leaves the API trusting headers.
    */
-  @IsIn(['noauth'], { message: 'AUTH_STRATEGY must be noauth: keystone token validation is not available yet' })
-  AUTH_STRATEGY = 'noauth' as const;
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['noauth', 'keystone'], { message: 'AUTH_STRATEGY must be keystone or noauth' })
+  AUTH_STRATEGY!: 'noauth' | 'keystone';
 
   /**
    * oslo.policy's `enforce_scope`: a token of a scope a rule is not for
@@ -97,6 +101,16 @@ export class Settings {
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true })
   KEYSTONE_AUTH_URL?: string;
+
+  /**
+   * The `uri` of the `WWW-Authenticate: Keystone uri="..."` header of a 401
+   * (keystonemiddleware's `www_authenticate_uri`): where clients get tokens.
+   * Unset: KEYSTONE_AUTH_URL without its `/v3`.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  KEYSTONE_WWW_AUTHENTICATE_URI?: string;
 
   /** The service user the services authenticate as (password login, with SERVICE_PASSWORD). */
   @IsString()
@@ -330,6 +344,8 @@ export class InvalidSettingsError extends Error {}
 /** Settings without a default: absent from `new Settings()`, so named here. */
 const OPTIONAL_SETTINGS = [
   'API_HOST',
+  'AUTH_STRATEGY',
+  'KEYSTONE_WWW_AUTHENTICATE_URI',
   'PLACEMENT_URL',
   'NOVA_URL',
   'POLICY_FILE',
@@ -350,6 +366,31 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
     throw new InvalidSettingsError(`invalid settings:\n  ${lines.join('\n  ')}`);
   }
+  settings.AUTH_STRATEGY ??= settings.KEYSTONE_AUTH_URL ? 'keystone' : 'noauth';
+  if (settings.AUTH_STRATEGY === 'keystone') {
+    const missing = missingForKeystone(settings);
+    if (missing.length > 0) {
+      throw new InvalidSettingsError(
+        `invalid settings:\n  AUTH_STRATEGY=keystone needs ${missing.join(', ')} (set them, or AUTH_STRATEGY=noauth)`,
+      );
+    }
+  }
   settings.API_HOST ??= settings.AUTH_STRATEGY === 'noauth' ? LOOPBACK : '0.0.0.0';
   return settings;
+}
+
+/** What keystone auth lacks: Keystone's URL and a service user (password, or an application credential). */
+function missingForKeystone(settings: Settings): string[] {
+  const missing = settings.KEYSTONE_AUTH_URL ? [] : ['KEYSTONE_AUTH_URL'];
+  const id = settings.SERVICE_APPLICATION_CREDENTIAL_ID;
+  const secret = settings.SERVICE_APPLICATION_CREDENTIAL_SECRET;
+  if (id || secret) {
+    if (!id) missing.push('SERVICE_APPLICATION_CREDENTIAL_ID (SERVICE_APPLICATION_CREDENTIAL_SECRET is set)');
+    if (!secret) missing.push('SERVICE_APPLICATION_CREDENTIAL_SECRET (SERVICE_APPLICATION_CREDENTIAL_ID is set)');
+    return missing;
+  }
+  for (const name of ['SERVICE_USERNAME', 'SERVICE_PASSWORD', 'SERVICE_PROJECT_NAME'] as const) {
+    if (!settings[name]) missing.push(name);
+  }
+  return missing;
 }

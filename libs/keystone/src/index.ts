@@ -5,3 +5,4 @@ export * from './token-validator';
 export * from './service-user';
 export * from './service-auth';
 export * from './unified-limits';
+export * from './request-authenticator';

@@ -2,17 +2,22 @@ import {
   Controller,
   Get,
   HttpStatus,
+  Inject,
   Injectable,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  Req,
   Res,
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Settings } from '@cyborg/config';
 import { connectNats } from '@cyborg/messaging';
+import { isAdmin } from '@cyborg/contracts';
 import { Projections } from '@cyborg/projections';
+import { KEYSTONE_AUTH, type KeystoneAuth } from '../http/authentication';
+import { authenticatedCaller } from '../http/caller';
 
 interface Check {
   ok: boolean;
@@ -40,6 +45,7 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly dataSource: DataSource,
     private readonly projections: Projections,
     private readonly settings: Settings,
+    @Inject(KEYSTONE_AUTH) private readonly keystone: KeystoneAuth | null,
   ) {}
 
   async onApplicationBootstrap() {
@@ -51,9 +57,11 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async check() {
-    const [postgres, nats] = await Promise.all([
+    const keystone = this.keystone;
+    const [postgres, nats, keystoneCheck] = await Promise.all([
       this.probe(() => this.dataSource.query('SELECT 1'), 'PostgreSQL'),
       this.probe(() => (this.nc ? this.nc.rtt() : Promise.reject(new Error('not connected'))), 'NATS'),
+      keystone ? this.probe(() => keystone.authenticator.probe(TIMEOUT_MS), 'Keystone') : null,
     ]);
     const projections = postgres.ok
       ? (await withTimeout(this.projections.status(), 'projection status').catch(() => [])).map((p) => ({
@@ -64,8 +72,9 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
           last_error: p.lastError,
         }))
       : [];
-    const ok = postgres.ok && nats.ok;
-    return { status: ok ? 'ok' : 'degraded', checks: { postgres, nats }, projections };
+    const checks = { postgres, nats, ...(keystoneCheck && { keystone: keystoneCheck }) };
+    const ok = Object.values(checks).every((c) => c.ok);
+    return { status: ok ? 'ok' : 'degraded', checks, projections };
   }
 
   private async probe(run: () => Promise<unknown>, what: string): Promise<Check> {
@@ -79,15 +88,30 @@ export class HealthService implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-/** Liveness and readiness for operators and load balancers: 200 when PostgreSQL and NATS answer, else 503. */
+/**
+ * Liveness and readiness for operators and load balancers: 200 when
+ * PostgreSQL, NATS (and Keystone, under AUTH_STRATEGY=keystone) answer, else
+ * 503. Open without a token, as oslo.middleware's healthcheck; only the
+ * admin sees the detail (latencies, errors, projections), anyone else up or
+ * down per dependency, never error text.
+ */
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get('healthz')
-  async healthz(@Res({ passthrough: true }) response: Response) {
+  async healthz(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
     const report = await this.health.check();
     response.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
-    return report;
+    const caller = authenticatedCaller(request);
+    if (caller && isAdmin(caller.roles)) return report;
+    const upOrDown = (check: { ok: boolean }) => ({ ok: check.ok });
+    return {
+      status: report.status,
+      checks: {
+        ...Object.fromEntries(Object.entries(report.checks).map(([name, check]) => [name, upOrDown(check)])),
+        projections: { ok: report.projections.every((p) => p.active && !p.last_error) },
+      },
+    };
   }
 }

@@ -1,7 +1,9 @@
+import { UnauthorizedException } from '@nestjs/common';
 import type { CallerDto } from '@cyborg/contracts';
+import type { AuthenticatedRequest } from '@cyborg/keystone';
 import type { Request } from 'express';
 
-/** keystonemiddleware's `service_token_roles` default: a service token must carry one of these. */
+/** noauth: keystonemiddleware's `service_token_roles` default, for X-Service-Roles. */
 const SERVICE_TOKEN_ROLES = ['service'];
 
 /** The noauth operator's roles: `admin` and what Keystone's bootstrap makes it imply. */
@@ -18,18 +20,56 @@ const IDENTITY_HEADERS = [
   'OpenStack-System-Scope',
 ];
 
+/** A request once the authentication middleware has run: who it speaks for, if anyone. */
+type WithCaller = Request & { requestId?: string; caller?: CallerDto };
+
 /**
- * Who is asking, from the headers keystonemiddleware sets (or a test sets,
- * with AUTH_STRATEGY=noauth). The one place identity is read; policy and
- * `visibilityOf` build on what this returns.
- *
- * noauth only: a request with none of them is the single-machine operator,
- * the cloud admin as Keystone's bootstrap makes it (the `admin` role and the
- * roles it implies, on the `admin` project) with a service token. So anyone
- * who reaches a noauth API is admin.
+ * Who is asking: what the authentication middleware (`authentication.ts`)
+ * found, from the Keystone token under AUTH_STRATEGY=keystone or the
+ * identity headers under noauth. The one place handlers read identity;
+ * policy and `visibilityOf` build on it. Never falls back to headers: a
+ * request the middleware did not authenticate is 401.
  */
 export function callerFrom(request: Request): CallerDto {
-  const requestId = (request as Request & { requestId?: string }).requestId ?? null;
+  const caller = (request as WithCaller).caller;
+  if (!caller) throw new UnauthorizedException('The request you have made requires authentication.');
+  return caller;
+}
+
+/** The caller when the request was authenticated (public routes may not be); null otherwise. */
+export function authenticatedCaller(request: Request): CallerDto | null {
+  return (request as WithCaller).caller ?? null;
+}
+
+export function setCaller(request: Request, caller: CallerDto): void {
+  (request as WithCaller).caller = caller;
+}
+
+/** AUTH_STRATEGY=keystone: identity from Keystone's answers for the request's tokens, nothing else. */
+export function callerFromTokens(request: Request, auth: AuthenticatedRequest): CallerDto {
+  const { user } = auth;
+  return {
+    userId: user.userId,
+    projectId: user.projectId,
+    roles: [...user.roles],
+    systemScope: user.systemScope,
+    service: auth.service !== null,
+    requestId: (request as WithCaller).requestId ?? null,
+    ...(user.domainId && { domainId: user.domainId }),
+  };
+}
+
+/**
+ * AUTH_STRATEGY=noauth: who is asking, from the headers keystonemiddleware
+ * sets (or a test sets).
+ *
+ * A request with none of them is the single-machine operator, the cloud
+ * admin as Keystone's bootstrap makes it (the `admin` role and the roles it
+ * implies, on the `admin` project) with a service token. So anyone who
+ * reaches a noauth API is admin.
+ */
+export function callerFromHeaders(request: Request): CallerDto {
+  const requestId = (request as WithCaller).requestId ?? null;
   if (IDENTITY_HEADERS.every((name) => header(request, name) === null)) {
     return {
       userId: null,
