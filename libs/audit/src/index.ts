@@ -9,3 +9,4 @@ export * from './streams';
 export * from './state-at';
 export * from './history';
 export * from './usage';
+export * from './binds';

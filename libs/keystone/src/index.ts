@@ -3,3 +3,4 @@ export * from './token';
 export * from './keystone-session';
 export * from './token-validator';
 export * from './service-user';
+export * from './revoke';
