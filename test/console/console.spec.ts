@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The functions handed to page.* run in the browser.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -17,7 +17,8 @@ import { TestSystem } from '../support/system';
 const hostname = `console-${randomUUID().slice(0, 6)}`;
 const projectA = 'project-a';
 const projectC = 'project-c';
-const SCREENSHOTS = new URL('../../docs/', import.meta.url).pathname;
+/** Where screenshots go: a temporary folder, or `docs/` for the README with CONSOLE_SCREENSHOTS_DIR=docs. */
+let screenshots: string;
 
 let system: TestSystem;
 let browser: Browser;
@@ -81,6 +82,8 @@ async function waitForText(page: Page, selector: string, text: string): Promise<
 
 beforeAll(async () => {
   consoleDir = await mkdtemp(join(tmpdir(), 'cyborg-console-'));
+  screenshots = process.env.CONSOLE_SCREENSHOTS_DIR ?? join(consoleDir, 'screenshots');
+  await mkdir(screenshots, { recursive: true });
   await buildConsole(consoleDir);
   ({ browser, close: closeBrowser } = await launchBrowser());
   system = await TestSystem.start({
@@ -143,7 +146,7 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     expect(table).toContain('up');
     expect(table).toContain('0.1.0');
     expect(await textOf(page, '[data-testid=identity]')).toContain('noauth');
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-hosts.png') });
+    await page.screenshot({ path: join(screenshots, 'console-hosts.png') });
     await page.close();
   });
 
@@ -155,7 +158,7 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     expect(held[0]).toContain(boundArq);
     expect(held[0]).toContain(boundInstance);
     expect(held[0]).toContain('Bound');
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-host.png'), fullPage: false });
+    await page.screenshot({ path: join(screenshots, 'console-host.png'), fullPage: false });
     await page.close();
   });
 
@@ -181,7 +184,7 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     const state = await waitForText(page, '[data-testid=state-at]', 'BindStarted');
     expect(state).toContain(hostname);
     expect(state).toContain('As left by ArqBindStarted');
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-arq-history.png') });
+    await page.screenshot({ path: join(screenshots, 'console-arq-history.png') });
     await page.close();
   });
 
@@ -194,7 +197,7 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     await bindAndWait(arq, projectA, randomUUID());
     await page.waitForSelector(`tr.fresh[data-type=ArqBindStarted][data-stream="arq-${arq}"]`, { timeout: 20_000 });
     await page.waitForSelector(`tr[data-type=ArqBound][data-stream="arq-${arq}"]`, { timeout: 20_000 });
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-events.png') });
+    await page.screenshot({ path: join(screenshots, 'console-events.png') });
 
     // The audit filters apply to the stream too.
     await page.type('input[name=type]', 'ArqCreated');
@@ -217,7 +220,7 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     const summary = await waitForText(page, '[data-testid=bind-summary]', 'p50');
     expect(summary.toLowerCase()).toMatch(/bound\s+2\b/);
     expect(await page.$$('svg.chart rect.bar')).not.toHaveLength(0);
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-status.png'), fullPage: true });
+    await page.screenshot({ path: join(screenshots, 'console-status.png'), fullPage: true });
     await page.close();
   });
 });

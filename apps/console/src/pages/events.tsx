@@ -35,7 +35,8 @@ function Subject({ event }: { event: AuditEvent }) {
   if (event.stream_id.startsWith('host-')) {
     return <a href={href('hosts', event.stream_id.slice(5))}>{event.stream_id}</a>;
   }
-  return <span>{event.stream_id}</span>;
+  const short = event.stream_id.length > 24 ? `${event.stream_id.slice(0, 20)}…` : event.stream_id;
+  return <span title={event.stream_id}>{short}</span>;
 }
 
 /**
