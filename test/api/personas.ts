@@ -161,6 +161,20 @@ export const ENDPOINTS: readonly Endpoint[] = [
   },
   { rule: 'cyborg:device:history', method: 'GET', path: () => `/v2/devices/${id()}/history`, allowed: admin },
   { rule: 'cyborg:host:history', method: 'GET', path: () => `/v2/hosts/h-${id()}/history`, allowed: admin },
+  {
+    rule: 'cyborg:arq:history',
+    method: 'GET',
+    path: () => `/v2/accelerator_requests/${id()}/state_at`,
+    allowed: project,
+  },
+  { rule: 'cyborg:device:history', method: 'GET', path: () => `/v2/devices/${id()}/state_at`, allowed: admin },
+  { rule: 'cyborg:host:history', method: 'GET', path: () => `/v2/hosts/h-${id()}/state_at`, allowed: admin },
+  { rule: 'cyborg:host:get_all', method: 'GET', path: () => '/v2/hosts', allowed: admin },
+  { rule: 'cyborg:host:get_one', method: 'GET', path: () => `/v2/hosts/h-${id()}`, allowed: admin },
+  { rule: 'cyborg:log_reader:get_all', method: 'GET', path: () => '/v2/log_readers', allowed: admin },
+  { rule: 'cyborg:event:get_all', method: 'GET', path: () => '/v2/binds', allowed: project },
+  // A bad resume id answers 400 once policy let the request through, so the stream never opens here.
+  { rule: 'cyborg:event:get_all', method: 'GET', path: () => '/v2/events/stream?after=x', allowed: project },
   { rule: 'cyborg:usage:get', method: 'GET', path: () => '/v2/usage', allowed: project },
   {
     rule: 'cyborg:usage:get_all_projects',

@@ -5,17 +5,30 @@ import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { MessagingModule } from '@cyborg/messaging';
+import { KeystoneSession, serviceSessionOptions, TokenValidator } from '@cyborg/keystone';
 import {
   ArqsReadModel,
   databaseMigrations,
   DeviceProfilesReadModel,
+  HostsReadModel,
   InventoryReadModel,
   ProjectionsModule,
   readModelProjections,
 } from '@cyborg/projections';
 import { AcceleratorRequestsController } from './accelerator-requests/accelerator-requests.controller';
 import { AttributesController } from './attributes/attributes.controller';
+import { BindsController } from './audit/binds.controller';
+import { EventStreamController } from './audit/event-stream.controller';
 import { EventsController } from './audit/events.controller';
+import { StateAtController } from './audit/state-at.controller';
+import {
+  CONSOLE_SESSION_OPTIONS,
+  ConsoleSessionController,
+  type ConsoleSessionOptions,
+} from './console/console-session.controller';
+import { ConsoleSignIn } from './console/console-sign-in';
+import { HostsController } from './hosts/hosts.controller';
+import { LogReadersController } from './log-readers/log-readers.controller';
 import { HistoryController } from './audit/history.controller';
 import { UsageController } from './audit/usage.controller';
 import { DeployablesController } from './deployables/deployables.controller';
@@ -63,9 +76,15 @@ export class ApiModule {
         DeployablesController,
         AttributesController,
         AcceleratorRequestsController,
+        EventStreamController,
         EventsController,
         HistoryController,
+        StateAtController,
+        BindsController,
         UsageController,
+        HostsController,
+        LogReadersController,
+        ConsoleSessionController,
       ],
       providers: [
         { provide: Settings, useValue: settings },
@@ -77,6 +96,8 @@ export class ApiModule {
         DeviceProfilesReadModel,
         InventoryReadModel,
         ArqsReadModel,
+        HostsReadModel,
+        { provide: CONSOLE_SESSION_OPTIONS, useFactory: () => consoleSessionOptions(settings) },
       ],
     };
   }
@@ -94,4 +115,20 @@ function policyOf(settings: Settings): Policy {
         rule,
       }),
   });
+}
+
+/** Keystone sign-in for the console unless identity comes from the request (noauth). */
+function consoleSessionOptions(settings: Settings): ConsoleSessionOptions {
+  const keystone = settings.AUTH_STRATEGY !== 'noauth' && settings.KEYSTONE_AUTH_URL;
+  const signIn = keystone
+    ? new ConsoleSignIn(
+        settings.KEYSTONE_AUTH_URL!,
+        new TokenValidator({
+          session: new KeystoneSession(serviceSessionOptions(settings)),
+          cacheTtlSeconds: settings.TOKEN_CACHE_TTL_SECONDS,
+          serviceRoles: settings.SERVICE_TOKEN_ROLES.split(',').map((role) => role.trim()),
+        }),
+      )
+    : null;
+  return { authStrategy: settings.AUTH_STRATEGY, signIn, cookiesAlwaysSecure: settings.CONSOLE_COOKIE_SECURE };
 }

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isLoopback, type RunningService, type Settings } from '@cyborg/config';
 import { ApiModule } from './api.module';
 import { authentication, keystoneAuth } from './http/authentication';
+import { mountConsole } from './console/console-static';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
 import { StorableTextInterceptor } from './http/storable-text.interceptor';
@@ -31,6 +32,7 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new StorableTextInterceptor());
   app.disable('x-powered-by');
+  mountConsole(app, settings.CONSOLE_DIR, logger);
   await app.listen(settings.API_PORT, settings.API_HOST);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : settings.API_PORT;

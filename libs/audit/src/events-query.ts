@@ -201,6 +201,33 @@ export async function readEvents(
   return { events: recorded.map((e) => auditEventOf(e, commands)), checkpoint };
 }
 
+/**
+ * The last `limit` events matching `filter` up to the head of the log, in log
+ * order, and the head as the checkpoint to follow from: `tail -n limit -f`.
+ */
+export async function readLatestEvents(
+  store: EventStore<CyborgEvent>,
+  filter: EventFilter,
+  limit: number,
+): Promise<EventsRead> {
+  const params: unknown[] = [];
+  const where = conditionsOf(filter, params);
+  const head = await store.head();
+  params.push(head.transactionId, head.position, limit);
+  const n = params.length;
+  const rows: EventRow[] = await store.dataSource.query(
+    `SELECT ${EVENT_COLUMNS} FROM events
+     WHERE (transaction_id, position) <= ($${n - 2}::xid8, $${n - 1}::bigint)
+       ${where.map((c) => `AND ${c}`).join('\n       ')}
+     ORDER BY transaction_id DESC, position DESC
+     LIMIT $${n}`,
+    params,
+  );
+  const recorded = rows.reverse().map((row) => store.toRecorded(row));
+  const commands = await commandTypesOf(store.dataSource, recorded);
+  return { events: recorded.map((e) => auditEventOf(e, commands)), checkpoint: head };
+}
+
 async function markerCheckpoint(store: EventStore<CyborgEvent>, marker: string): Promise<Checkpoint> {
   const rows: { transaction_id: string; position: string }[] = await store.dataSource.query(
     `SELECT transaction_id, position FROM events WHERE event_id::text = $1`,

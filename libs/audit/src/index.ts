@@ -10,3 +10,4 @@ export * from './state-at';
 export * from './history';
 export * from './usage';
 export * from './quota';
+export * from './binds';

@@ -180,6 +180,30 @@ export class Settings {
   @Max(3600)
   QUOTA_LIMITS_CACHE_SECONDS = 10;
 
+  /**
+   * The built web console (`npm run build` writes it to `dist/console`) that
+   * the API serves under `/console`; unset: the package's own `dist/console`.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  CONSOLE_DIR?: string;
+
+  /**
+   * Marks the console's session cookies `Secure` (sent over HTTPS only). Leave
+   * it on behind a TLS-terminating proxy; `false` only for plain HTTP on one machine.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  CONSOLE_COOKIE_SECURE = false;
+
+  /** Live event streams (`GET /v2/events/stream`) the API serves at once; each holds a database session. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EVENT_STREAM_MAX_CLIENTS = 32;
+
   /** OpenStack Placement; unset: the catalog's `placement` with KEYSTONE_AUTH_URL, else placement-sync is off. */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -354,6 +378,7 @@ const OPTIONAL_SETTINGS = [
   'SERVICE_APPLICATION_CREDENTIAL_ID',
   'SERVICE_APPLICATION_CREDENTIAL_SECRET',
   'KEYSTONE_REGION_NAME',
+  'CONSOLE_DIR',
 ];
 
 /** Reads and validates the settings; a bad value stops the service with a message naming it. */

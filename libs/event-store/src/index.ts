@@ -15,3 +15,4 @@ export * from './database/ensure-database';
 export * from './event-store.module';
 export * from './relay/jetstream-consumer';
 export * from './host-heartbeats';
+export * from './processor/log-readers';

@@ -6,3 +6,4 @@ export * from './service-user';
 export * from './service-auth';
 export * from './unified-limits';
 export * from './request-authenticator';
+export * from './revoke';

@@ -110,6 +110,9 @@ export const DEFAULT_RULES: readonly RuleDefault[] = [
   api('arq', 'history', 'rule:project_reader_or_admin', undefined, "an ARQ's history (the ARQ must be visible)"),
   api('device', 'history', 'rule:admin_api', undefined, "a device's history"),
   api('host', 'history', 'rule:admin_api', undefined, "a host's history"),
+  api('host', 'get_all', 'rule:admin_api', undefined, 'list hosts: agent, liveness, counts'),
+  api('host', 'get_one', 'rule:admin_api', undefined, "a host's devices, deployables and attach handles"),
+  api('log_reader', 'get_all', 'rule:admin_api', undefined, 'where the projections and the relay stand in the log'),
   api('usage', 'get', 'rule:project_reader_or_admin', undefined, "the caller's project's usage"),
   api('usage', 'get_all_projects', 'rule:admin_api', undefined, "every project's usage, or another's"),
 ];

@@ -12,6 +12,7 @@ import {
   wwwAuthenticateUri,
 } from '@cyborg/keystone';
 import { callerFromHeaders, callerFromTokens, setCaller } from './caller';
+import { consoleTokenOf } from './console-session';
 import { cyborgErrorBody } from './cyborg-error';
 
 /** Token validation for AUTH_STRATEGY=keystone: the validator and what a 401 tells clients. */
@@ -44,11 +45,13 @@ export function keystoneAuth(settings: Settings): KeystoneAuth {
 /**
  * Version discovery is open, as upstream's auth_token `public_api_routes`
  * (`/` and `/v2`, a trailing `/` or `.json` allowed), so clients find the
- * API before they hold a token; `/healthz` is open for load balancers.
+ * API before they hold a token; `/healthz` is open for load balancers; the
+ * console's page and its sign-in (`/console/...`) are open so a person can
+ * sign in: everything they show comes from the guarded API.
  */
 function isPublic(path: string): boolean {
   const trimmed = path.replace(/\/+$/, '');
-  return ['', '/.json', '/v2', '/v2.json', '/healthz'].includes(trimmed);
+  return ['', '/.json', '/v2', '/v2.json', '/healthz'].includes(trimmed) || /^\/console(\/|$)/.test(trimmed);
 }
 
 const header = (request: Request, name: string): string | null => request.get(name)?.trim() || null;
@@ -66,7 +69,9 @@ export function authentication(keystone: KeystoneAuth | null, logger: LoggerServ
     };
   }
   return (request: Request, response: Response, next: NextFunction) => {
-    const tokens = { userToken: header(request, 'X-Auth-Token'), serviceToken: header(request, 'X-Service-Token') };
+    // A console page's requests carry the signed-in token in its cookie (with the CSRF value on writes).
+    const userToken = header(request, 'X-Auth-Token') ?? consoleTokenOf(request);
+    const tokens = { userToken, serviceToken: header(request, 'X-Service-Token') };
     const open = isPublic(request.path);
     if (open && !tokens.userToken) return next();
     keystone.authenticator.authenticate(tokens).then(

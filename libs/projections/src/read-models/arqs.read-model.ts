@@ -84,6 +84,16 @@ export class ArqsReadModel {
     return rows.map(toView);
   }
 
+  /** The visible ones of `uuids`, in creation order. */
+  async byUuids(uuids: readonly string[], visibility: ArqVisibility): Promise<ArqView[]> {
+    if (uuids.length === 0) return [];
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM arqs WHERE uuid = ANY($1::uuid[]) ORDER BY id`,
+      [uuids],
+    );
+    return rows.filter((row) => canSee(visibility, row.project_id)).map(toView);
+  }
+
   async byUuid(uuid: string, visibility: ArqVisibility): Promise<ArqView | null> {
     const rows: Row[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM arqs WHERE uuid = $1`, [uuid]);
     const row = rows[0];

@@ -9,6 +9,7 @@ export * from './inventory.projection';
 export * from './inventory.read-model';
 export * from './arqs.projection';
 export * from './arqs.read-model';
+export * from './hosts.read-model';
 export * from './page';
 
 /** Every read model the API serves, each kept by its projection. */

@@ -62,6 +62,7 @@ export interface DeviceFilter {
 
 export interface DeployableFilter {
   name?: string;
+  hostname?: string;
   limit?: number;
 }
 
@@ -159,7 +160,7 @@ export class InventoryReadModel {
 
   /** `filter.limit` (upstream's legacy filter) and `page.limit` both apply: the smaller wins. */
   async listDeployables(filter: DeployableFilter = {}, page: PageRequest = {}): Promise<DeployableView[]> {
-    const where = conditions({ 'd.name': filter.name });
+    const where = conditions({ 'd.name': filter.name, 'd.hostname': filter.hostname });
     const limits = [filter.limit, page.limit].filter((n): n is number => n !== undefined);
     const paged = await pageSql(
       this.dataSource,
