@@ -76,6 +76,8 @@ interface PersonaSpec {
   username: string;
   project: ProjectName | null;
   roles: string[];
+  /** Roles on the system besides the project's. */
+  systemRoles?: string[];
 }
 
 const PERSONAS: Record<PersonaName, PersonaSpec> = {
@@ -87,7 +89,8 @@ const PERSONAS: Record<PersonaName, PersonaSpec> = {
   otherMember: { username: 'other-member', project: 'other', roles: ['member'] },
   systemAdmin: { username: 'system-admin', project: null, roles: ['admin'] },
   nova: { username: 'nova', project: 'service', roles: ['service', 'admin'] },
-  cyborg: { username: 'cyborg', project: 'service', roles: ['service', 'admin'] },
+  // Reader on the system too, as oslo.limit asks of a service reading every project's unified limits (quota).
+  cyborg: { username: 'cyborg', project: 'service', roles: ['service', 'admin'], systemRoles: ['reader'] },
   placement: { username: 'placement', project: 'service', roles: ['service', 'admin'] },
 };
 
@@ -361,6 +364,11 @@ export class TestKeystone {
         const roleId = this.roleIds.get(role)!;
         const target = spec.project ? `/projects/${this.projects[spec.project].id}` : '/system';
         await this.expect(204, 'PUT', `${target}/users/${userId}/roles/${roleId}`);
+      }
+      if (spec.systemRoles) {
+        for (const role of spec.systemRoles) {
+          await this.expect(204, 'PUT', `/system/users/${userId}/roles/${this.roleIds.get(role)!}`);
+        }
       }
       this.personas[name] = {
         name,
