@@ -110,6 +110,8 @@ export const DEFAULT_RULES: readonly RuleDefault[] = [
   api('arq', 'history', 'rule:project_reader_or_admin', undefined, "an ARQ's history (the ARQ must be visible)"),
   api('device', 'history', 'rule:admin_api', undefined, "a device's history"),
   api('host', 'history', 'rule:admin_api', undefined, "a host's history"),
+  api('device', 'release_fence', 'rule:admin_api', undefined, 'release a recovered device from its health fence'),
+  api('device', 'reshape', 'rule:admin_api', undefined, "change a device's vGPU type, MIG layout or VF count"),
   api('usage', 'get', 'rule:project_reader_or_admin', undefined, "the caller's project's usage"),
   api('usage', 'get_all_projects', 'rule:admin_api', undefined, "every project's usage, or another's"),
 ];
