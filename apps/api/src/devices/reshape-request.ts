@@ -56,6 +56,7 @@ export class ReshapeRequestBody {
 }
 
 const CHANGES = ['vgpu_type', 'mig_profiles', 'num_vfs'] as const;
+const TYPE_CHECKS = ['isInt', 'isString', 'isArray', 'isIn'];
 
 /** The body as a spec, or a 400 saying what to fix. */
 export function parseReshapeRequest(body: unknown): { spec: DeviceReshapeSpecV1; whenBusy: ReshapeWhenBusyV1 } {
@@ -88,6 +89,9 @@ function messagesOf(errors: readonly ValidationError[]): string[] {
     if (e.constraints?.whitelistValidation) {
       return [`Unknown field ${e.property}: a reshape takes vgpu_type, mig_profiles, num_vfs and when_busy.`];
     }
-    return Object.values(e.constraints ?? {});
+    const constraints = e.constraints ?? {};
+    // A value of the wrong type: say that alone, its range checks add nothing.
+    const wrongType = TYPE_CHECKS.find((check) => constraints[check] !== undefined);
+    return wrongType ? [constraints[wrongType]] : Object.values(constraints);
   });
 }
