@@ -318,7 +318,7 @@ describe('reading', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({ device_profile: first });
     expect(answer.headers.get('openstack-api-minimum-version')).toBe('2.0');
-    expect(answer.headers.get('openstack-api-maximum-version')).toBe('2.3');
+    expect(answer.headers.get('openstack-api-maximum-version')).toBe('2.4');
     expect(answer.headers.get('openstack-api-version')).toBe('accelerator 2.0');
     expect(answer.headers.get('vary')).toMatch(/OpenStack-API-Version/);
   });
@@ -339,7 +339,7 @@ describe('reading', () => {
     const latest = await http('GET', `/v2/device_profiles/${second.name}`, {
       headers: { 'OpenStack-API-Version': 'latest' },
     });
-    expect(latest.headers.get('openstack-api-version')).toBe('accelerator 2.3');
+    expect(latest.headers.get('openstack-api-version')).toBe('accelerator 2.4');
   });
 
   it('refuses a name below 2.2 with 406', async () => {
@@ -391,11 +391,11 @@ describe('reading', () => {
   });
 
   describe("refuses a bad OpenStack-API-Version with 406 and Cyborg's message", () => {
-    const range = 'The supported version range is: [2.0, 2.3].';
+    const range = 'The supported version range is: [2.0, 2.4].';
     const cases: [string, string, boolean][] = [
       [
-        'accelerator 2.4',
-        `Version 2.4 was requested but the minor version is not supported by this service. ${range}`,
+        'accelerator 2.5',
+        `Version 2.5 was requested but the minor version is not supported by this service. ${range}`,
         true,
       ],
       [
@@ -410,7 +410,7 @@ describe('reading', () => {
       const answer = await http('GET', '/v2/device_profiles', { headers: { 'OpenStack-API-Version': header } });
       expect(answer.status).toBe(406);
       expect(fault(answer)).toBe(message);
-      expect(answer.headers.get('openstack-api-maximum-version')).toBe(withRange ? '2.3' : null);
+      expect(answer.headers.get('openstack-api-maximum-version')).toBe(withRange ? '2.4' : null);
     });
   });
 });

@@ -31,7 +31,7 @@ interface VersionDoc {
   links: { href: string; rel: string }[];
 }
 
-it('serves the root document with a reachable self link and the 2.0-2.3 range', async () => {
+it('serves the root document with a reachable self link and the 2.0-2.4 range', async () => {
   const response = await fetch(`${api.url}/`, { headers: { Accept: 'application/json' } });
   expect(response.status).toBe(200);
   const body = (await response.json()) as { name: string; versions: VersionDoc[]; default_version: VersionDoc };
@@ -41,7 +41,7 @@ it('serves the root document with a reachable self link and the 2.0-2.3 range', 
       id: 'v2',
       status: 'CURRENT',
       min_version: '2.0',
-      max_version: '2.3',
+      max_version: '2.4',
       links: [{ href: `${api.url}/v2`, rel: 'self' }],
     },
   ]);
@@ -59,12 +59,12 @@ it.each(['/v2', '/v2/'])('serves the v2 document at %s with the microversion hea
     id: 'v2.0',
     status: 'CURRENT',
     min_version: '2.0',
-    max_version: '2.3',
+    max_version: '2.4',
     links: [{ href: `${api.url}/v2`, rel: 'self' }],
   });
   expect(response.headers.get('openstack-api-version')).toBe('accelerator 2.0');
   expect(response.headers.get('openstack-api-minimum-version')).toBe('2.0');
-  expect(response.headers.get('openstack-api-maximum-version')).toBe('2.3');
+  expect(response.headers.get('openstack-api-maximum-version')).toBe('2.4');
 });
 
 it('builds links from X-Forwarded-Proto behind a TLS proxy', async () => {

@@ -12,10 +12,13 @@ import {
   ReleaseAttachHandleWork,
   type ReportInventoryResult,
   ReportNowWork,
+  ReshapeDeviceWork,
+  type ReshapeWorkReply,
 } from '@cyborg/contracts';
 import { AgentService } from './agent.service';
 import { AttachHandleWorker } from './attach-handle.worker';
 import { ProgrammingWorker } from './programming.worker';
+import { ReshapeWorker } from './reshape.worker';
 
 /**
  * The controller for one host's work subjects. Subjects name the host, so
@@ -28,6 +31,7 @@ export function agentWorkController(hostname: string): Type<unknown> {
       private readonly agent: AgentService,
       private readonly attachHandles: AttachHandleWorker,
       private readonly programming: ProgrammingWorker,
+      private readonly reshapes: ReshapeWorker,
     ) {}
 
     @MessagePattern(agentSubject(hostname, AgentWork.ping))
@@ -56,6 +60,12 @@ export function agentWorkController(hostname: string): Type<unknown> {
     @MessagePattern(agentSubject(hostname, AgentWork.program))
     program(@Payload() work: ProgramDeployableWork): Promise<ProgramWorkReply> {
       return this.programming.programJob(work);
+    }
+
+    /** Answers once the device is reshaped and the new inventory reported, or why not. */
+    @MessagePattern(agentSubject(hostname, AgentWork.reshape))
+    reshape(@Payload() work: ReshapeDeviceWork): Promise<ReshapeWorkReply> {
+      return this.reshapes.reshape(work);
     }
   }
   return AgentWorkController;

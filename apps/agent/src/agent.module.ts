@@ -6,6 +6,7 @@ import { AgentService } from './agent.service';
 import { agentWorkController } from './agent-work.controller';
 import { AttachHandleWorker } from './attach-handle.worker';
 import { ProgrammingWorker } from './programming.worker';
+import { ReshapeWorker } from './reshape.worker';
 
 @Module({})
 export class AgentModule {
@@ -22,7 +23,13 @@ export class AgentModule {
         }),
       ],
       controllers: [agentWorkController(settings.AGENT_HOSTNAME)],
-      providers: [{ provide: Settings, useValue: settings }, AgentService, AttachHandleWorker, ProgrammingWorker],
+      providers: [
+        { provide: Settings, useValue: settings },
+        AgentService,
+        AttachHandleWorker,
+        ProgrammingWorker,
+        ReshapeWorker,
+      ],
     };
   }
 }

@@ -252,5 +252,18 @@ function reportedDevice(device: DiscoveredDevice): ReportedDevice {
       attributes: d.attributes.map((a) => ({ key: a.key, value: a.value })),
       attachHandles: d.attachHandles.map((h) => ({ type: h.type, info: h.info })),
     })),
+    // Healthy is sent as nothing, as agents before health did.
+    ...(device.health && (device.health.status !== 'healthy' || device.health.reasons.length > 0)
+      ? {
+          health: {
+            status: device.health.status,
+            reasons: device.health.reasons.map((r) => ({
+              code: r.code,
+              message: r.message,
+              ...(r.evidence ? { evidence: { ...r.evidence } } : {}),
+            })),
+          },
+        }
+      : {}),
   };
 }

@@ -11,8 +11,24 @@ class Reader {
     return value === undefined || value === null ? '-' : typeof value === 'string' ? value : JSON.stringify(value);
   }
 
+  value(key: string): unknown {
+    return this.data[key];
+  }
+
   has(key: string): boolean {
     return this.data[key] !== undefined && this.data[key] !== null;
+  }
+
+  /** A health event's reasons as `code: message; ...`, or `no reason`. */
+  reasons(key: string): string {
+    const value = this.data[key];
+    if (!Array.isArray(value) || value.length === 0) return 'no reason';
+    return value
+      .map((r) => {
+        const reason = new Reader(typeof r === 'object' && r !== null ? (r as EventData) : {});
+        return `${reason.text('code')}: ${reason.text('message')}`;
+      })
+      .join('; ');
   }
 
   object(key: string): Reader {
@@ -50,6 +66,17 @@ const DESCRIPTIONS: Record<string, Describe> = {
   DeviceRemoved: (d) => `device ${d.text('uuid')} at ${d.text('controlPath')} removed`,
   DeviceDisabled: (d) => `device ${d.text('uuid')} disabled (maintaining)`,
   DeviceEnabled: (d) => `device ${d.text('uuid')} enabled`,
+  DeviceHealthChanged: (d) =>
+    `device ${d.text('uuid')} health ${d.text('from')} -> ${d.text('to')} (${d.reasons('reasons')})` +
+    `${d.value('fenced') === true ? ', fenced: no new binds' : ''}`,
+  DeviceFenceReleased: (d) => `device ${d.text('uuid')} released from its health fence`,
+  DeviceReshapeRequested: (d) =>
+    `reshape ${d.text('reshapeId')} of device ${d.text('uuid')} requested: ${d.text('spec')} (when busy: ${d.text('whenBusy')})` +
+    `${d.has('waitingFor') && d.text('waitingFor') !== '[]' ? `, waiting for ${d.text('waitingFor')}` : ''}`,
+  DeviceReshapeApplied: (d) => `reshape ${d.text('reshapeId')} of device ${d.text('uuid')} applied: ${d.text('spec')}`,
+  DeviceReshapeFailed: (d) => `reshape ${d.text('reshapeId')} of device ${d.text('uuid')} failed: ${d.text('reasons')}`,
+  ArqDeviceHealthChanged: (d) =>
+    `device ${d.text('deviceUuid')} of its handle ${d.text('attachHandleUuid')} is ${d.text('health')} (${d.reasons('reasons')})`,
   DeployableAdded: (d) =>
     `deployable ${d.text('name')} added: ${d.text('numAccelerators')} accelerator(s), rp ${d.text('rpUuid')}`,
   DeployableUpdated: (d) =>

@@ -242,6 +242,21 @@ export class Settings {
   @Min(1000)
   BIND_TIMEOUT_MS = 60_000;
 
+  /**
+   * A device fenced for being unhealthy stays fenced after it recovers, until
+   * an admin releases it (`POST /v2/devices/{uuid}/health/release`); false
+   * lifts the fence as soon as the driver reports it healthy or degraded.
+   */
+  @Transform(toBool)
+  @IsBoolean({ message: 'HEALTH_FENCE_STICKY must be true or false' })
+  HEALTH_FENCE_STICKY = false;
+
+  /** How long an admin's device reshape may take on the agent (apply, then report the new inventory). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  RESHAPE_TIMEOUT_MS = 120_000;
+
   /** How long a write's answer waits for the read models to show it. */
   @Transform(toInt)
   @IsInt()

@@ -15,5 +15,7 @@ export * from './commands/set-device-status.command';
 export * from './commands/attribute.commands';
 export * from './commands/program.work';
 export * from './commands/heartbeat.command';
+export * from './commands/device-health.commands';
+export * from './commands/device-reshape.commands';
 export * from './timestamps';
 export * from './visibility';

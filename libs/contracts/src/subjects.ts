@@ -56,6 +56,8 @@ export const ConductorCommands = {
   createAttribute: 'create_attribute',
   deleteAttribute: 'delete_attribute',
   programDeployable: 'program_deployable',
+  releaseDeviceFence: 'release_device_fence',
+  reshapeDevice: 'reshape_device',
   /** An agent's heartbeat, on `cyborg.conductor.heartbeat.<host>` (HeartbeatCommand). */
   heartbeat: 'heartbeat',
 } as const;
@@ -70,4 +72,6 @@ export const AgentWork = {
   unbind: 'unbind',
   /** Program a deployable with a bitstream (ProgramDeployableWork). */
   program: 'program',
+  /** Apply an admin's reshape of a device, then report the inventory (ReshapeDeviceWork). */
+  reshape: 'reshape',
 } as const;

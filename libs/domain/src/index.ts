@@ -12,6 +12,8 @@ export * from './host/attach-handle-allocation';
 export * from './host/attribute.errors';
 export * from './host/attribute.decide';
 export * from './host/programming';
+export * from './host/device-health';
+export * from './host/device-reshape';
 export * from './arq/arq.state';
 export * from './arq/arq.errors';
 export * from './arq/arq.decide';

@@ -46,3 +46,6 @@ export {
   type XilinxFpgaDriverOptions,
 } from './xilinx-fpga/xilinx-fpga.driver';
 export * from './health';
+export * from './reshape';
+export { HEALTH_FAULTS, simulatedHealth } from './simulated/simulated-health';
+export { reshapeSimulatedDevice } from './simulated/simulated-reshape';

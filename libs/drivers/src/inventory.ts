@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DeviceHealth } from './health';
 import { formatPciAddress, type PciAddress } from './pci';
 
 /** Upstream's device types; its `devices.type` enum refuses anything else. */
@@ -54,6 +55,8 @@ export interface DiscoveredDevice {
   /** The `AcceleratorDriver` that reported the device: programming and mdev work go back to it. */
   driverName: string;
   deployables: DiscoveredDeployable[];
+  /** What the driver sees of the device's health; absent: healthy. */
+  health?: DeviceHealth;
 }
 
 /** A full snapshot of one host, never a delta. */
@@ -73,20 +76,35 @@ export function controlPathKey(cpid: ControlPathId): string {
  * an unchanged host give equal canonical forms whatever order the drivers listed things in.
  */
 export function canonicalInventory(inventory: HostInventory): HostInventory {
-  const devices = inventory.devices.map((d): DiscoveredDevice => ({
-    type: d.type,
-    vendor: d.vendor,
-    model: d.model,
-    std_board_info: d.std_board_info,
-    vendor_board_info: d.vendor_board_info,
-    controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
-    driverName: d.driverName,
-    deployables: sortBy(
-      d.deployables.map((dep) => canonicalDeployable(dep)),
-      (dep) => dep.name,
-    ),
-  }));
+  const devices = inventory.devices.map((d): DiscoveredDevice => {
+    const device: DiscoveredDevice = {
+      type: d.type,
+      vendor: d.vendor,
+      model: d.model,
+      std_board_info: d.std_board_info,
+      vendor_board_info: d.vendor_board_info,
+      controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
+      driverName: d.driverName,
+      deployables: sortBy(
+        d.deployables.map((dep) => canonicalDeployable(dep)),
+        (dep) => dep.name,
+      ),
+    };
+    const health = canonicalHealth(d.health);
+    if (health) device.health = health;
+    return device;
+  });
   return { hostname: inventory.hostname, devices: sortBy(devices, (d) => controlPathKey(d.controlPathId)) };
+}
+
+/**
+ * Healthy is the same as no health at all, so hosts that never report one hash as before.
+ * Evidence is left out: a new reading of the same finding (a temperature one degree up) is not a
+ * change of the inventory; it is recorded with the change that brought the finding.
+ */
+function canonicalHealth(health: DeviceHealth | undefined): DeviceHealth | undefined {
+  if (!health || (health.status === 'healthy' && health.reasons.length === 0)) return undefined;
+  return { status: health.status, reasons: health.reasons.map((r) => ({ code: r.code, message: r.message })) };
 }
 
 function canonicalDeployable(dep: DiscoveredDeployable): DiscoveredDeployable {

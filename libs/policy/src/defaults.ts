@@ -113,6 +113,8 @@ export const DEFAULT_RULES: readonly RuleDefault[] = [
   api('host', 'get_all', 'rule:admin_api', undefined, 'list hosts: agent, liveness, counts'),
   api('host', 'get_one', 'rule:admin_api', undefined, "a host's devices, deployables and attach handles"),
   api('log_reader', 'get_all', 'rule:admin_api', undefined, 'where the projections and the relay stand in the log'),
+  api('device', 'release_fence', 'rule:admin_api', undefined, 'release a recovered device from its health fence'),
+  api('device', 'reshape', 'rule:admin_api', undefined, "change a device's vGPU type, MIG layout or VF count"),
   api('usage', 'get', 'rule:project_reader_or_admin', undefined, "the caller's project's usage"),
   api('usage', 'get_all_projects', 'rule:admin_api', undefined, "every project's usage, or another's"),
 ];

@@ -4,6 +4,7 @@ import { Inventory1795229178383 } from './migrations/1795229178383-inventory';
 import { PlacementSyncStatus1795235000000 } from './migrations/1795235000000-placement-sync-status';
 import { Arqs1795236000000 } from './migrations/1795236000000-arqs';
 import { ProjectionRebuilds1795241500000 } from './migrations/1795241500000-projection-rebuilds';
+import { DeviceHealth1795250000000 } from './migrations/1795250000000-device-health';
 
 /** Read-model table migrations, in order. */
 export const readModelMigrations: (new () => object)[] = [
@@ -14,6 +15,7 @@ export const readModelMigrations: (new () => object)[] = [
   Arqs1795236000000,
   // Progress of blue/green rebuilds, for `projections status`.
   ProjectionRebuilds1795241500000,
+  DeviceHealth1795250000000,
 ];
 
 /** The whole schema: the event log first, then the read models. Every service runs the same list. */

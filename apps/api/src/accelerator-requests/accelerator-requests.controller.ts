@@ -58,7 +58,11 @@ export class AcceleratorRequestsController {
 
   @Authorize('cyborg:arq:get_all')
   @Get()
-  async list(@Req() request: Request, @Query() query: Record<string, unknown>): Promise<{ arqs: ArqBody[] }> {
+  async list(
+    @Req() request: Request,
+    @Query() query: Record<string, unknown>,
+    @RequestedMicroversion() version: Microversion,
+  ): Promise<{ arqs: ArqBody[] }> {
     const {
       instance,
       bind_state: bindState,
@@ -77,7 +81,7 @@ export class AcceleratorRequestsController {
     }
     const states = bindState === 'resolved' ? RESOLVED_ARQ_STATES : undefined;
     const rows = await readPage(pagingOf(paging), (page) => this.arqs.list(visibility, { instanceUuid, states }, page));
-    return { arqs: rows.map((row) => arqBody(request, row)) };
+    return { arqs: rows.map((row) => arqBody(request, row, version)) };
   }
 
   @Authorize('cyborg:arq:get_one')
@@ -86,12 +90,13 @@ export class AcceleratorRequestsController {
     @Req() request: Request,
     @Param('uuid') value: string,
     @Query() query: Record<string, unknown>,
+    @RequestedMicroversion() version: Microversion,
   ): Promise<ArqBody> {
     strictQuery(query, []);
     const uuid = uuidPathParam(value);
     const arq = await this.arqs.byUuid(uuid, visibilityOf(callerFrom(request)));
     if (!arq) throw new NotFoundException(`ExtArq not found with uuid=${value}`);
-    return arqBody(request, arq);
+    return arqBody(request, arq, version);
   }
 
   /** `{"device_profile_name": "<dp>"}`; other keys are ignored, as clients send some. 201 with the ARQs. */
@@ -101,6 +106,7 @@ export class AcceleratorRequestsController {
     @Req() request: Request,
     @Body() body: unknown,
     @Query() query: Record<string, unknown>,
+    @RequestedMicroversion() version: Microversion,
   ): Promise<{ arqs: ArqBody[] }> {
     strictQuery(query, []);
     requireJson(request);
@@ -115,19 +121,25 @@ export class AcceleratorRequestsController {
     });
     return {
       arqs: created.arqs.map((arq) =>
-        arqBody(request, {
-          ...arq,
-          state: 'Initial',
-          hostname: null,
-          deviceRpUuid: null,
-          instanceUuid: null,
-          attachHandleUuid: null,
-          attachHandleType: null,
-          attachHandleInfo: null,
-          bindFailure: null,
-          createdAt: new Date(arq.createdAt),
-          updatedAt: null,
-        }),
+        arqBody(
+          request,
+          {
+            ...arq,
+            state: 'Initial',
+            hostname: null,
+            deviceRpUuid: null,
+            instanceUuid: null,
+            attachHandleUuid: null,
+            attachHandleType: null,
+            attachHandleInfo: null,
+            bindFailure: null,
+            deviceHealth: null,
+            deviceHealthReasons: [],
+            createdAt: new Date(arq.createdAt),
+            updatedAt: null,
+          },
+          version,
+        ),
       ),
     };
   }

@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import type { ArqView } from '@cyborg/projections';
 import { type Link, selfLink } from '../http/links';
-import { cyborgTimestamp } from '@cyborg/contracts';
+import { HEALTH_MICROVERSION, type Microversion } from '../http/microversion';
+import { cyborgTimestamp, type DeviceHealthReasonV1 } from '@cyborg/contracts';
 
 /** An ARQ on the wire (Cyborg §5.1); the attach handle shows only once Bound. */
 export interface ArqBody {
@@ -18,11 +19,24 @@ export interface ArqBody {
   attach_handle_info: Record<string, string>;
   created_at: string;
   updated_at: string | null;
+  /** From 2.4: the health of the device whose handle the ARQ holds; null when it holds none. */
+  device_health?: string | null;
+  device_health_reasons?: DeviceHealthReasonV1[];
   links: Link[];
 }
 
-export function arqBody(request: Request, arq: ArqView): ArqBody {
+const HOLDS_HANDLE = ['BindStarted', 'Bound'];
+
+export function arqBody(request: Request, arq: ArqView, version?: Microversion): ArqBody {
   const bound = arq.state === 'Bound';
+  const holds = HOLDS_HANDLE.includes(arq.state) || (arq.state === 'BindFailed' && arq.attachHandleUuid !== null);
+  const health =
+    version?.atLeast(HEALTH_MICROVERSION) === true
+      ? {
+          device_health: holds ? (arq.deviceHealth ?? 'healthy') : null,
+          device_health_reasons: holds ? arq.deviceHealthReasons : [],
+        }
+      : {};
   return {
     uuid: arq.uuid,
     state: arq.state,
@@ -37,6 +51,7 @@ export function arqBody(request: Request, arq: ArqView): ArqBody {
     attach_handle_info: bound ? attachInfo(arq.attachHandleInfo) : {},
     created_at: cyborgTimestamp(arq.createdAt),
     updated_at: arq.updatedAt ? cyborgTimestamp(arq.updatedAt) : null,
+    ...health,
     links: [selfLink(request, 'accelerator_requests', arq.uuid)],
   };
 }

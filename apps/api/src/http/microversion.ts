@@ -28,7 +28,9 @@ export class Microversion {
 }
 
 export const MIN_MICROVERSION = new Microversion(2, 0);
-export const MAX_MICROVERSION = new Microversion(2, 3);
+export const MAX_MICROVERSION = new Microversion(2, 4);
+/** 2.4: devices show `health` and `health_reasons`, ARQs their device's; device health release and reshape. */
+export const HEALTH_MICROVERSION = 4;
 const RANGE = `[${MIN_MICROVERSION}, ${MAX_MICROVERSION}]`;
 const HEADER = 'OpenStack-API-Version';
 

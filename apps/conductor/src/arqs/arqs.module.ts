@@ -12,6 +12,8 @@ import { SetDeviceStatusController, SetDeviceStatusHandler } from './set-device-
 import { ProgramDeployableController, ProgramDeployableHandler } from '../programming/program-deployable.handler';
 import { HeartbeatController, HostLiveness } from '../host-liveness/host-liveness';
 import { QuotaService } from '../quota/quota.service';
+import { ReleaseDeviceFenceController, ReleaseDeviceFenceHandler } from '../device-health/release-fence.handler';
+import { ReshapeDeviceController, ReshapeDeviceHandler, ReshapeJobs } from '../reshape/reshape-device.handler';
 
 /** The conductor's ARQ lifecycle: create, bind (with the agents), unbind, delete, device status, Nova. */
 @Module({})
@@ -34,6 +36,8 @@ export class ArqsModule {
         SetDeviceStatusController,
         ProgramDeployableController,
         HeartbeatController,
+        ReleaseDeviceFenceController,
+        ReshapeDeviceController,
       ],
       providers: [
         { provide: Settings, useValue: settings },
@@ -48,6 +52,9 @@ export class ArqsModule {
         SetDeviceStatusHandler,
         ProgramDeployableHandler,
         HostLiveness,
+        ReleaseDeviceFenceHandler,
+        ReshapeJobs,
+        ReshapeDeviceHandler,
       ],
       exports: [HostLiveness],
     };

@@ -27,6 +27,7 @@ import { QuotaService } from '../quota/quota.service';
 import { AgentWorkClient } from './agent-work.client';
 import { appendsOf, arqCallerOf, loadArqBatch } from './arq-streams';
 import { HostLocks } from './host-locks';
+import { ReshapeJobs } from '../reshape/reshape-device.handler';
 
 /**
  * Unbind and delete: loads the ARQs (for a delete by instance, also those
@@ -42,6 +43,7 @@ export class ReleaseArqsHandler {
     private readonly locks: HostLocks,
     private readonly agents: AgentWorkClient,
     private readonly quota: QuotaService,
+    private readonly reshapes: ReshapeJobs,
   ) {}
 
   async unbind(command: UnbindArqsCommand): Promise<CommandReply<UnbindArqsResult>> {
@@ -110,6 +112,8 @@ export class ReleaseArqsHandler {
           attachHandle: r.handle,
         });
       }
+      // A reshape that waited for these ARQs to let go may run now.
+      if (released.length > 0) this.reshapes.resume([...new Set(released.map((r) => r.hostname))]);
     }
     return { uuids: outcome.result.uuids, checkpoint: outcome.checkpoint };
   }

@@ -1,4 +1,5 @@
 import { Controller, Injectable, Logger } from '@nestjs/common';
+import { Settings } from '@cyborg/config';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
   type CommandReply,
@@ -24,6 +25,7 @@ import { RpcFailure } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
 import { HostLiveness } from '../host-liveness/host-liveness';
 import { requireSubjectHost } from '../host-commands/subject-host';
+import { arqHealthAppends } from './arq-health-marks';
 
 /**
  * Records an agent's inventory snapshot as the changes since the last one.
@@ -37,6 +39,7 @@ export class ReportInventoryHandler {
   constructor(
     private readonly commands: CommandHandler<CyborgEvent>,
     private readonly liveness: HostLiveness,
+    private readonly settings: Settings,
   ) {}
 
   async handle(command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
@@ -67,7 +70,7 @@ export class ReportInventoryHandler {
     const outcome = await runCommand(() =>
       this.commands.handle<ReportInventoryResult>(executable, async (read) => {
         const { state } = await read(HostAggregate, streamId);
-        const events = decideReportInventory(command, state);
+        const events = decideReportInventory(command, state, { stickyFence: this.settings.HEALTH_FENCE_STICKY });
         if (events instanceof DomainError) {
           // A stale report is routine (the agent continues above it); anything else is a broken or lying agent.
           if (events.code !== ReportInventoryErrors.staleReport) {
@@ -75,8 +78,10 @@ export class ReportInventoryHandler {
           }
           throw refusal(events, state);
         }
+        // ARQs bound to a device whose health changed are marked in the same append.
+        const marks = await arqHealthAppends(read, events, state);
         return {
-          appends: [{ streamId, events }],
+          appends: [{ streamId, events }, ...marks],
           result:
             events.length === 0
               ? resultOf(hostname, state, 0)

@@ -7,6 +7,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -14,10 +15,17 @@ import {
   MaxLength,
   Min,
   MinLength,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { CommandEnvelope } from '../caller';
-import type { AttachHandleTypeV1, DeviceTypeV1, PciAddressV1 } from '../events/inventory/index';
+import type {
+  AttachHandleTypeV1,
+  DeviceHealthReasonV1,
+  DeviceHealthStatusV1,
+  DeviceTypeV1,
+  PciAddressV1,
+} from '../events/inventory/index';
 
 // Sized for the largest real hosts (SR-IOV NICs with 256 VFs per PF) while
 // keeping one report well inside a NATS message and one append.
@@ -26,6 +34,8 @@ export const INVENTORY_LIMITS = {
   deployablesPerDevice: 1024,
   attachHandlesPerDeployable: 1024,
   attributesPerDeployable: 64,
+  healthReasonsPerDevice: 32,
+  evidencePerReason: 32,
 } as const;
 
 /** The snapshot's shape, mirroring the drivers' inventory model (`DiscoveredDevice` and its tree). */
@@ -49,6 +59,12 @@ export interface ReportedDeployable {
   attachHandles: readonly ReportedAttachHandle[];
 }
 
+/** A device's health as its driver saw it; absent means healthy (agents before health reported none). */
+export interface ReportedDeviceHealth {
+  status: DeviceHealthStatusV1;
+  reasons: readonly DeviceHealthReasonV1[];
+}
+
 export interface ReportedDevice {
   type: DeviceTypeV1;
   vendor: string;
@@ -58,6 +74,7 @@ export interface ReportedDevice {
   controlPathId: { type: 'PCI'; info: PciAddressV1 };
   driverName: string;
   deployables: readonly ReportedDeployable[];
+  health?: ReportedDeviceHealth;
 }
 
 const DEVICE_TYPES: readonly DeviceTypeV1[] = ['GPU', 'FPGA', 'AICHIP', 'QAT', 'NIC', 'SSD'];
@@ -88,6 +105,60 @@ export class ControlPathIdDto {
   @ValidateNested()
   @Type(() => PciAddressDto)
   info: PciAddressDto;
+}
+
+const HEALTH_STATUSES: readonly DeviceHealthStatusV1[] = ['healthy', 'degraded', 'unhealthy'];
+
+/** A reason's evidence: at most 32 short keys, each a string (up to 1024), a finite number or a boolean. */
+function IsHealthEvidence() {
+  return ValidateBy({
+    name: 'isHealthEvidence',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+        const entries = Object.entries(value);
+        return (
+          entries.length <= INVENTORY_LIMITS.evidencePerReason &&
+          entries.every(
+            ([key, v]) =>
+              /^[A-Za-z0-9_.:/-]{1,64}$/.test(key) &&
+              ((typeof v === 'string' && v.length <= 1024) ||
+                (typeof v === 'number' && Number.isFinite(v)) ||
+                typeof v === 'boolean'),
+          )
+        );
+      },
+      defaultMessage: () =>
+        `evidence must be an object of at most ${INVENTORY_LIMITS.evidencePerReason} keys (letters, digits, _ . : / -) to strings, numbers or booleans`,
+    },
+  });
+}
+
+export class DeviceHealthReasonDto implements DeviceHealthReasonV1 {
+  @IsString()
+  @Matches(/^[a-z0-9_]{1,64}$/, { message: 'a health reason code is lower-case letters, digits and _ (e.g. xid)' })
+  code: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  message: string;
+
+  @IsOptional()
+  @IsObject()
+  @IsHealthEvidence()
+  evidence?: Record<string, string | number | boolean>;
+}
+
+export class ReportedDeviceHealthDto implements ReportedDeviceHealth {
+  @IsIn(HEALTH_STATUSES)
+  status: DeviceHealthStatusV1;
+
+  @IsArray()
+  @ArrayMaxSize(INVENTORY_LIMITS.healthReasonsPerDevice)
+  @ValidateNested({ each: true })
+  @Type(() => DeviceHealthReasonDto)
+  reasons: DeviceHealthReasonDto[];
 }
 
 /** `rc` = resource class; any key starting with `trait` = a trait. */
@@ -191,6 +262,12 @@ export class ReportedDeviceDto implements ReportedDevice {
   @ValidateNested({ each: true })
   @Type(() => ReportedDeployableDto)
   deployables: ReportedDeployableDto[];
+
+  /** Absent: healthy, so agents that report no health still work. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ReportedDeviceHealthDto)
+  health?: ReportedDeviceHealthDto;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { DeviceProfileState } from '../device-profile/device-profile';
 import { DeviceProfileErrors } from '../device-profile/device-profile.errors';
 import { decideAllocateAttachHandle, decideReleaseAttachHandle } from '../host/attach-handle-allocation';
 import { decideBindProgramming, type ProgrammedBitstream, programmingRequestOf } from '../host/programming';
+import { bindHealthMark } from '../host/device-health';
 import type { HostState } from '../host/host';
 import { ArqErrors } from './arq.errors';
 import type { Arq, ArqState } from './arq.state';
@@ -196,7 +197,11 @@ export function decideBindArq(command: BindArq, arq: Arq, host: HostState): Bind
     ...(programming ? { programming } : {}),
   };
   return {
-    arqEvents: [{ type: ArqBindStarted.type, data: { ...started } }],
+    arqEvents: [
+      { type: ArqBindStarted.type, data: { ...started } },
+      // Degraded is still schedulable; the ARQ shows what its device reports.
+      ...bindHealthMark(arq.uuid, command.hostname, device, handle.uuid),
+    ],
     hostEvents: allocation.events,
     failure: null,
   };

@@ -12,6 +12,7 @@ import type { HostEvent } from '@cyborg/contracts';
 import { evolveHost, type HostState } from './host';
 import { decideDrainedRemovals } from './inventory.decide';
 import type { AttachHandleState, DeployableState, DeviceState } from './inventory.state';
+import { fenceRefusal } from './device-health';
 
 export interface AllocateAttachHandle {
   hostname: string;
@@ -75,6 +76,15 @@ export function decideAllocateAttachHandle(command: AllocateAttachHandle, state:
       'conflict',
       'device_draining',
       `Deployable ${deployable.name} on host ${hostname} is draining: its device has left the host and takes no new binds.`,
+    );
+  }
+  const fenced = fenceRefusal(device, deployable.name, hostname);
+  if (fenced) return fenced;
+  if (device.reshape) {
+    return new DomainError(
+      'conflict',
+      'device_reshaping',
+      `Device ${device.uuid} of deployable ${deployable.name} on host ${hostname} is being reshaped (request ${device.reshape.reshapeId}); bind again when it is done.`,
     );
   }
   if (deployable.programmingUntil !== null && deployable.programmingUntil > command.now) {

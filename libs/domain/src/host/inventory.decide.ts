@@ -35,6 +35,7 @@ import {
   resourceProviderUuid,
 } from './inventory-ids';
 import type { DeployableState, DeviceState, InventoryState } from './inventory.state';
+import { DEFAULT_HEALTH_POLICY, decideHealthChanges, type HealthPolicy } from './device-health';
 
 /** An agent's full snapshot of its host. */
 export interface InventoryReport {
@@ -61,7 +62,11 @@ export function isUnchangedInventory(report: Pick<InventoryReport, 'inventoryHas
  * rest of the report. Operator-made attributes survive every report, unless
  * the agent comes to report the same key on their deployable.
  */
-export function decideReportInventory(report: InventoryReport, state: HostState): HostEvent[] | DomainError {
+export function decideReportInventory(
+  report: InventoryReport,
+  state: HostState,
+  health: HealthPolicy = DEFAULT_HEALTH_POLICY,
+): HostEvent[] | DomainError {
   if (isUnchangedInventory(report, state)) return [];
   const { hostname } = report;
   if (!state.registered) {
@@ -86,6 +91,8 @@ export function decideReportInventory(report: InventoryReport, state: HostState)
   return [
     ...removeVanished(hostname, state.inventory, desired.present),
     ...addOrUpdate(state.inventory, desired.devices),
+    // After the adds, so a device reported unhealthy from the start has a record to change.
+    ...decideHealthChanges(hostname, report.devices, state, health),
     { type: InventoryReported.type, data: { hostname, generation: report.generation, hash: report.inventoryHash } },
   ];
 }

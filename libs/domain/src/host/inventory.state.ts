@@ -22,7 +22,16 @@ import {
   DeviceDisabled,
   DeviceEnabled,
   DeviceDraining,
+  DeviceFenceReleased,
+  DeviceHealthChanged,
+  type DeviceHealthReasonV1,
+  type DeviceHealthStatusV1,
   DeviceRemoved,
+  DeviceReshapeApplied,
+  DeviceReshapeFailed,
+  DeviceReshapeRequested,
+  type DeviceReshapeSpecV1,
+  type ReshapeWhenBusyV1,
   type DeviceStatusV1,
   type DeviceTypeV1,
   DeviceUpdated,
@@ -44,7 +53,23 @@ export interface DeviceState {
   status: DeviceStatusV1;
   /** Gone from the host but holding an attach handle in use. */
   draining: boolean;
+  /** As the driver last reported it (DeviceHealthChanged); healthy until it says otherwise. */
+  health: { status: DeviceHealthStatusV1; reasons: DeviceHealthReasonV1[] };
+  /** Takes no new binds and Placement reserves it: unhealthy, or recovered under a sticky fence. */
+  fenced: boolean;
+  /** Why it was fenced: the reasons of the change that fenced it. */
+  fenceReasons: DeviceHealthReasonV1[];
+  /** An admin's reshape not yet applied or failed: binds to the device wait meanwhile. */
+  reshape: PendingReshape | null;
 }
+
+export interface PendingReshape {
+  reshapeId: string;
+  spec: DeviceReshapeSpecV1;
+  whenBusy: ReshapeWhenBusyV1;
+}
+
+export const HEALTHY_DEVICE = { status: 'healthy' as const, reasons: [] };
 
 export interface DeployableState {
   uuid: string;
@@ -127,8 +152,41 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
         driverName: d.driverName,
         status: known?.status ?? 'enabled',
         draining: false,
+        health: known?.health ?? HEALTHY_DEVICE,
+        fenced: known?.fenced ?? false,
+        fenceReasons: known?.fenceReasons ?? [],
+        reshape: known?.reshape ?? null,
       };
       return { ...state, devices: put(state.devices, device) };
+    }
+    case DeviceHealthChanged.type: {
+      const d = event.data;
+      const known = state.devices.get(d.uuid);
+      if (!known) return state;
+      return {
+        ...state,
+        devices: patch(state.devices, d.uuid, {
+          health: { status: d.to, reasons: d.reasons },
+          fenced: d.fenced,
+          fenceReasons: !d.fenced ? [] : d.to === 'unhealthy' ? d.reasons : known.fenceReasons,
+        }),
+      };
+    }
+    case DeviceFenceReleased.type: {
+      const d = event.data;
+      return { ...state, devices: patch(state.devices, d.uuid, { fenced: false, fenceReasons: [] }) };
+    }
+    case DeviceReshapeRequested.type: {
+      const d = event.data;
+      const reshape: PendingReshape = { reshapeId: d.reshapeId, spec: d.spec, whenBusy: d.whenBusy };
+      return { ...state, devices: patch(state.devices, d.uuid, { reshape }) };
+    }
+    case DeviceReshapeApplied.type:
+    case DeviceReshapeFailed.type: {
+      const d = event.data;
+      const known = state.devices.get(d.uuid);
+      if (!known || known.reshape?.reshapeId !== d.reshapeId) return state;
+      return { ...state, devices: patch(state.devices, d.uuid, { reshape: null }) };
     }
     case DeviceDisabled.type: {
       const d = event.data;

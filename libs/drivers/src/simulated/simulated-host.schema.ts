@@ -1,6 +1,7 @@
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { DEVICE_TYPES, type DeviceType } from '../inventory';
 import { parsePciAddress, type PciAddress } from '../pci';
+import { checkHealthFault } from './simulated-health';
 
 /** A simulated host file, validated. See the library README for the format. */
 export interface SimulatedHostSpec {
@@ -56,6 +57,8 @@ export interface SimulatedDeviceFaults {
   program?: (typeof PROGRAM_FAULTS)[number];
   /** `fail`: the device cannot be read, so discovery skips it with a warning. */
   discover?: (typeof DISCOVER_FAULTS)[number];
+  /** Health findings the device shows (`xid:79`, `aer_fatal`, `over_temperature`, ...); empty: healthy. */
+  health?: string[];
 }
 
 export interface SimulatedFaults {
@@ -90,7 +93,7 @@ const DEVICE_KEYS = [
 const DEPLOYABLE_KEYS = ['id', 'name', 'parent', 'pci', 'count', 'rc', 'traits', 'handles'];
 const HANDLE_KEYS = ['type', 'physicalNetwork', 'mdevType', 'instances'];
 const FAULT_KEYS = ['discoveryDelayMs', 'devices'];
-const DEVICE_FAULT_KEYS = ['present', 'vfs', 'program', 'discover'];
+const DEVICE_FAULT_KEYS = ['present', 'vfs', 'program', 'discover', 'health'];
 const HANDLE_TYPES = ['PCI', 'TEST_PCI', 'MDEV'] as const;
 
 const ID = { pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, hint: 'a short name of letters, digits, _ . -' };
@@ -371,6 +374,10 @@ export function checkFaults(faults: SimulatedFaults): string[] {
     if (f.program !== undefined && !PROGRAM_FAULTS.includes(f.program)) {
       errors.push(`devices / ${id} / program: expected one of ${PROGRAM_FAULTS.join(', ')}, got ${String(f.program)}`);
     }
+    for (const [i, h] of (f.health ?? []).entries()) {
+      const problem = typeof h === 'string' ? checkHealthFault(h) : `expected a fault name, got ${String(h)}`;
+      if (problem) errors.push(`devices / ${id} / health[${i}]: ${problem}`);
+    }
     if (f.discover !== undefined && !DISCOVER_FAULTS.includes(f.discover)) {
       errors.push(
         `devices / ${id} / discover: expected one of ${DISCOVER_FAULTS.join(', ')}, got ${String(f.discover)}`,
@@ -409,9 +416,22 @@ function readFaults(raw: unknown, path: Path, issues: Issue[]): SimulatedFaults 
     if (program !== undefined) fault.program = program;
     const discover = readChoice(f, 'discover', at, issues, DISCOVER_FAULTS, false);
     if (discover !== undefined) fault.discover = discover;
+    const health = readHealthFaults(f, at, issues);
+    if (health !== undefined) fault.health = health;
     devices[id] = fault;
   }
   faults.devices = devices;
+  return faults;
+}
+
+function readHealthFaults(m: RawMap, path: Path, issues: Issue[]): string[] | undefined {
+  if (m['health'] === undefined) return undefined;
+  const faults: string[] = [];
+  readList(m, 'health', path, issues, false).forEach((raw, i) => {
+    const problem = typeof raw === 'string' ? checkHealthFault(raw) : `expected a fault name, got ${show(raw)}`;
+    if (problem) issues.push({ path: [...path, 'health', i], message: problem });
+    else faults.push(raw as string);
+  });
   return faults;
 }
 

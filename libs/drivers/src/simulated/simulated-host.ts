@@ -21,6 +21,7 @@ import type {
   SimulatedHostSpec,
   SkippedDeviceEntry,
 } from './simulated-host.schema';
+import { simulatedHealth } from './simulated-health';
 
 export const SIMULATED_DRIVER = 'simulated';
 
@@ -123,7 +124,7 @@ function buildDevice(
       deployables.push(buildDeployable(entry, spec.driverName, name, address, parentName));
     }
   }
-  return {
+  const device: DiscoveredDevice = {
     type: spec.type,
     vendor: spec.vendor,
     model: spec.model,
@@ -133,6 +134,8 @@ function buildDevice(
     driverName: SIMULATED_DRIVER,
     deployables,
   };
+  if (faults.health && faults.health.length > 0) device.health = simulatedHealth(faults.health, spec.pci);
+  return device;
 }
 
 function buildDeployable(

@@ -11,7 +11,9 @@ import {
   type DriverCallOptions,
   type ProgramResult,
 } from '../driver';
-import type { DiscoveredDeployable } from '../inventory';
+import { controlPathKey, type ControlPathId, type DiscoveredDeployable } from '../inventory';
+import type { DeviceReshapeSpec, ReshapableDriver, ReshapeResult } from '../reshape';
+import { reshapeSimulatedDevice } from './simulated-reshape';
 import { checkFaults, parseSimulatedHost, type SimulatedFaults } from './simulated-host.schema';
 import { discoverSimulatedHost, mergeFaults, SIMULATED_DRIVER, type SimulatedDiscovery } from './simulated-host';
 
@@ -27,9 +29,11 @@ export interface SimulatedDriverOptions {
  * PF → VF trees, QAT, NVMe. The file is re-read on every call, so a test or an operator can edit
  * devices and faults while the agent runs; `setFaults()` layers faults on top from code.
  */
-export class SimulatedDriver implements AcceleratorDriver {
+export class SimulatedDriver implements AcceleratorDriver, ReshapableDriver {
   readonly name = SIMULATED_DRIVER;
   private runtimeFaults: SimulatedFaults = {};
+  /** Reshapes applied, by device id, in order: what the host became since the file was written. */
+  private readonly reshapes = new Map<string, DeviceReshapeSpec[]>();
   /** Prepared mdevs: attach handle uuid → the handle it realises. */
   private readonly mdevs = new Map<string, string>();
 
@@ -117,6 +121,35 @@ export class SimulatedDriver implements AcceleratorDriver {
     this.mdevs.delete(target.uuid);
   }
 
+  /**
+   * Applies an admin's reshape to the device the control path names, on top
+   * of what the file describes: the next discovery shows it. Refused, with
+   * the reason, when the device cannot take it or an mdev of it exists.
+   */
+  async reshape(
+    device: { controlPathId: ControlPathId },
+    spec: DeviceReshapeSpec,
+    options: DriverCallOptions = {},
+  ): Promise<ReshapeResult> {
+    options.signal?.throwIfAborted();
+    let found: SimulatedDiscovery;
+    try {
+      ({ found } = await this.load());
+    } catch (error) {
+      return { ok: false, reasons: [(error as Error).message] };
+    }
+    const key = controlPathKey(device.controlPathId);
+    const owner = found.devices.find((d) => controlPathKey(d.device.controlPathId) === key);
+    if (!owner) return { ok: false, reasons: [`no device at ${key} on this host`] };
+    const names = new Set(owner.device.deployables.map((d) => d.name));
+    const busy = [...this.mdevs.values()].filter((k) => names.has(k.split(' ')[0]));
+    if (busy.length > 0) return { ok: false, reasons: [`device ${owner.spec.id} has ${busy.length} mdev(s) in use`] };
+    const shaped = reshapeSimulatedDevice(owner.spec, spec);
+    if (typeof shaped === 'string') return { ok: false, reasons: [shaped] };
+    this.reshapes.set(owner.spec.id, [...(this.reshapes.get(owner.spec.id) ?? []), structuredClone(spec)]);
+    return { ok: true };
+  }
+
   /** Uuids of the mdevs that exist now. */
   activeMdevs(): string[] {
     return [...this.mdevs.keys()].sort();
@@ -133,8 +166,14 @@ export class SimulatedDriver implements AcceleratorDriver {
     const parsed = parseSimulatedHost(text, file);
     if (!parsed.ok) throw new DiscoveryFailedError(this.name, parsed.errors);
     const faults = mergeFaults(parsed.spec.faults, this.runtimeFaults);
+    const devices = parsed.spec.devices.map((device) =>
+      (this.reshapes.get(device.id) ?? []).reduce((shaped, spec) => {
+        const next = reshapeSimulatedDevice(shaped, spec);
+        return typeof next === 'string' ? shaped : next;
+      }, device),
+    );
     return {
-      found: discoverSimulatedHost(parsed.spec, hostname, faults, parsed.skipped),
+      found: discoverSimulatedHost({ ...parsed.spec, devices }, hostname, faults, parsed.skipped),
       delayMs: faults.discoveryDelayMs ?? 0,
     };
   }

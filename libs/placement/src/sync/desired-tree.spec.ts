@@ -126,6 +126,29 @@ describe('the desired provider tree of a host', () => {
     expect(desiredHostTree(stateOf(enabled)).providers[0]).toMatchObject({ reserved: 0 });
   });
 
+  it('reserves everything of a device fenced for its health, shows degraded as schedulable, frees it on recovery', () => {
+    const health = (to: 'healthy' | 'degraded' | 'unhealthy', fenced: boolean): DomainEvent => ({
+      type: 'DeviceHealthChanged',
+      data: { hostname: host, uuid: device, controlPath: 'PCI:0000:5e:00.0', from: 'healthy', to, reasons: [], fenced },
+    });
+    expect(desiredHostTree(stateOf([...fpgaCard, health('unhealthy', true)])).providers[0]).toMatchObject({
+      total: 1,
+      reserved: 1,
+    });
+    expect(desiredHostTree(stateOf([...fpgaCard, health('degraded', false)])).providers[0]).toMatchObject({
+      reserved: 0,
+    });
+    const recovered = [...fpgaCard, health('unhealthy', true), health('healthy', false)];
+    expect(desiredHostTree(stateOf(recovered)).providers[0]).toMatchObject({ reserved: 0 });
+    const sticky = [...fpgaCard, health('unhealthy', true), health('healthy', true)];
+    expect(desiredHostTree(stateOf(sticky)).providers[0]).toMatchObject({ reserved: 1 });
+    const released: DomainEvent[] = [
+      ...sticky,
+      { type: 'DeviceFenceReleased', data: { hostname: host, uuid: device } },
+    ];
+    expect(desiredHostTree(stateOf(released)).providers[0]).toMatchObject({ reserved: 0 });
+  });
+
   it('names a deployable with accelerators but no resource class as a problem, not a provider', () => {
     const tree = desiredHostTree(stateOf([deviceAdded, deployable('compute-1_odd', 2)]));
     expect(tree.providers).toEqual([]);

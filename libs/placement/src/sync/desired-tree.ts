@@ -12,7 +12,7 @@ export interface DesiredProvider {
   name: string;
   resourceClass: string;
   total: number;
-  /** `total` while the deployable or its device drains or the device is disabled: nothing new is placed on it. */
+  /** `total` while the deployable or its device drains, or the device is disabled or fenced: nothing new is placed on it. */
   reserved: number;
   /** Sorted, OWNER_CYBORG included. */
   traits: string[];
@@ -50,8 +50,9 @@ export function desiredHostTree(inventory: InventoryState): DesiredHostTree {
       continue;
     }
     const device = inventory.devices.get(deployable.deviceUuid);
-    // Upstream's disable (maintaining) also reserves everything; draining is ours.
-    const held = deployable.draining || device?.draining === true || device?.status === 'maintaining';
+    // Upstream's disable (maintaining) also reserves everything; draining and health fencing are ours.
+    const held =
+      deployable.draining || device?.draining === true || device?.status === 'maintaining' || device?.fenced === true;
     const total = deployable.numAccelerators;
     const traits = new Set(attributes.filter((a) => a.key.startsWith('trait')).map((a) => a.value));
     // Programming replaces the function the device reported (upstream's `_update_placement`).

@@ -11,6 +11,8 @@ import {
   type ArqDeletedV1,
   ArqUnbound,
   type ArqUnboundV1,
+  ArqDeviceHealthChanged,
+  type ArqDeviceHealthChangedV1,
 } from '@cyborg/contracts';
 import { foldingProjection } from '../projection';
 
@@ -38,10 +40,12 @@ export const arqsProjection = foldingProjection({
         'bind_attempt',
         'bind_deadline',
         'bind_failure',
+        'device_health',
+        'device_health_reasons',
         'created_at',
         'updated_at',
       ],
-      json: ['device_profile_group'],
+      json: ['device_profile_group', 'device_health_reasons'],
     },
   ],
   handlers: {
@@ -65,6 +69,8 @@ export const arqsProjection = foldingProjection({
         bind_attempt: 0,
         bind_deadline: null,
         bind_failure: null,
+        device_health: null,
+        device_health_reasons: null,
         created_at: d.createdAt,
         updated_at: null,
       });
@@ -83,6 +89,8 @@ export const arqsProjection = foldingProjection({
         bind_attempt: d.attempt,
         bind_deadline: d.deadline,
         bind_failure: null,
+        device_health: null,
+        device_health_reasons: null,
         updated_at: event.occurredAt,
       });
     },
@@ -112,6 +120,8 @@ export const arqsProjection = foldingProjection({
         attach_handle_uuid: d.holdsAttachHandle ? arq.attach_handle_uuid : null,
         attach_handle_type: d.holdsAttachHandle ? arq.attach_handle_type : null,
         attach_handle_info: d.holdsAttachHandle ? arq.attach_handle_info : null,
+        device_health: d.holdsAttachHandle ? arq.device_health : null,
+        device_health_reasons: d.holdsAttachHandle ? arq.device_health_reasons : null,
         updated_at: event.occurredAt,
       }));
     },
@@ -126,8 +136,15 @@ export const arqsProjection = foldingProjection({
         attach_handle_type: null,
         attach_handle_info: null,
         bind_deadline: null,
+        device_health: null,
+        device_health_reasons: null,
         updated_at: event.occurredAt,
       });
+    },
+    // Not an `updated_at` of Cyborg's: ARQs answer at older microversions as before.
+    [ArqDeviceHealthChanged.type](event, rows) {
+      const d = event.data as unknown as ArqDeviceHealthChangedV1;
+      rows.table('arqs').update(d.uuid, { device_health: d.health, device_health_reasons: d.reasons });
     },
     [ArqDeleted.type](event, rows) {
       const d = event.data as unknown as ArqDeletedV1;

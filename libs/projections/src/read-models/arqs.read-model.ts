@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { canSee, type ProjectVisibility } from '@cyborg/contracts';
+import { canSee, type DeviceHealthReasonV1, type ProjectVisibility } from '@cyborg/contracts';
 import { type PageRequest, pageSql } from './page';
 
 export interface ArqView {
@@ -19,6 +19,9 @@ export interface ArqView {
   attachHandleInfo: string | null;
   /** Why the last bind failed; not part of Cyborg's representation. */
   bindFailure: string | null;
+  /** The health of the device whose handle it holds, once that device was not healthy; null: nothing reported. */
+  deviceHealth: string | null;
+  deviceHealthReasons: DeviceHealthReasonV1[];
   createdAt: Date;
   updatedAt: Date | null;
 }
@@ -45,12 +48,15 @@ interface Row {
   attach_handle_type: string | null;
   attach_handle_info: string | null;
   bind_failure: string | null;
+  device_health: string | null;
+  device_health_reasons: DeviceHealthReasonV1[] | null;
   created_at: Date;
   updated_at: Date | null;
 }
 
 const COLUMNS = `uuid, state, device_profile_name, device_profile_group_id, project_id, hostname, device_rp_uuid,
-  instance_uuid, attach_handle_uuid, attach_handle_type, attach_handle_info, bind_failure, created_at, updated_at`;
+  instance_uuid, attach_handle_uuid, attach_handle_type, attach_handle_info, bind_failure, device_health, device_health_reasons,
+  created_at, updated_at`;
 
 /** Queries on the `arqs` read model, for the API; every query applies the caller's visibility. */
 @Injectable()
@@ -116,6 +122,8 @@ function toView(row: Row): ArqView {
     attachHandleType: row.attach_handle_type,
     attachHandleInfo: row.attach_handle_info,
     bindFailure: row.bind_failure,
+    deviceHealth: row.device_health,
+    deviceHealthReasons: row.device_health_reasons ?? [],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

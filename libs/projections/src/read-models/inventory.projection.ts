@@ -35,6 +35,10 @@ import {
   type DeviceDrainingV1,
   DeviceEnabled,
   type DeviceEnabledV1,
+  DeviceFenceReleased,
+  type DeviceFenceReleasedV1,
+  DeviceHealthChanged,
+  type DeviceHealthChangedV1,
   DeviceRemoved,
   type DeviceRemovedV1,
   DeviceUpdated,
@@ -67,9 +71,13 @@ export const inventoryProjection = foldingProjection({
         'driver_name',
         'status',
         'draining',
+        'health',
+        'health_reasons',
+        'fenced',
         'created_at',
         'updated_at',
       ],
+      json: ['health_reasons'],
     },
     {
       name: 'deployables',
@@ -143,6 +151,9 @@ export const inventoryProjection = foldingProjection({
         driver_name: d.driverName,
         status: 'enabled',
         draining: false,
+        health: 'healthy',
+        health_reasons: [],
+        fenced: false,
         created_at: event.occurredAt,
         updated_at: null,
       });
@@ -167,6 +178,15 @@ export const inventoryProjection = foldingProjection({
     [DeviceEnabled.type](event, rows) {
       const d = event.data as unknown as DeviceEnabledV1;
       rows.table('devices').update(d.uuid, { status: 'enabled', updated_at: event.occurredAt });
+    },
+    // Health is not what Cyborg's `updated_at` tracks: answers at older microversions stay as they were.
+    [DeviceHealthChanged.type](event, rows) {
+      const d = event.data as unknown as DeviceHealthChangedV1;
+      rows.table('devices').update(d.uuid, { health: d.to, health_reasons: d.reasons, fenced: d.fenced });
+    },
+    [DeviceFenceReleased.type](event, rows) {
+      const d = event.data as unknown as DeviceFenceReleasedV1;
+      rows.table('devices').update(d.uuid, { fenced: false });
     },
     [DeviceDraining.type](event, rows) {
       const d = event.data as unknown as DeviceDrainingV1;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { DeviceHealthReasonV1 } from '@cyborg/contracts';
 import { type PageRequest, pageSql } from './page';
 
 export interface DeviceView {
@@ -14,6 +15,11 @@ export interface DeviceView {
   vendorBoardInfo: string | null;
   status: string;
   draining: boolean;
+  /** `healthy`, `degraded` or `unhealthy`, as the driver last reported. */
+  health: string;
+  healthReasons: DeviceHealthReasonV1[];
+  /** Takes no new binds: unhealthy, or recovered under a sticky fence. */
+  fenced: boolean;
   createdAt: Date;
   updatedAt: Date | null;
 }
@@ -82,6 +88,9 @@ interface DeviceRow {
   vendor_board_info: string | null;
   status: string;
   draining: boolean;
+  health: string;
+  health_reasons: DeviceHealthReasonV1[];
+  fenced: boolean;
   created_at: Date;
   updated_at: Date | null;
 }
@@ -121,7 +130,7 @@ interface AttributeRow {
 }
 
 const DEVICE_COLUMNS = `id, uuid, hostname, type, vendor, model, std_board_info, vendor_board_info, status, draining,
-  created_at, updated_at`;
+  health, health_reasons, fenced, created_at, updated_at`;
 
 const DEPLOYABLE_COLUMNS = `d.id, d.uuid, d.hostname, d.name, d.parent_id, d.root_id, d.parent_uuid, d.root_uuid,
   d.num_accelerators, d.device_id, d.device_uuid, d.rp_uuid, d.driver_name, d.bitstream_id, d.draining,
@@ -244,6 +253,9 @@ function toDevice(row: DeviceRow): DeviceView {
     vendorBoardInfo: row.vendor_board_info,
     status: row.status,
     draining: row.draining,
+    health: row.health,
+    healthReasons: row.health_reasons,
+    fenced: row.fenced,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -15,6 +15,8 @@ import {
   DeviceUpdated,
 } from './device-events.v1';
 import { InventoryReported } from './inventory-reported.v1';
+import { DeviceFenceReleased, DeviceHealthChanged } from './device-health.v1';
+import { DeviceReshapeApplied, DeviceReshapeFailed, DeviceReshapeRequested } from './device-reshape.v1';
 import {
   DeployableProgrammed,
   DeployableProgrammingFailed,
@@ -27,6 +29,8 @@ export * from './attach-handle-events.v1';
 export * from './attribute-events.v1';
 export * from './inventory-reported.v1';
 export * from './deployable-programmed.v1';
+export * from './device-health.v1';
+export * from './device-reshape.v1';
 
 /** The host-stream events of the inventory: agent reports, and operators enabling or disabling a device. */
 export const inventoryEventSchemas = [
@@ -51,6 +55,11 @@ export const inventoryEventSchemas = [
   DeployableProgrammed,
   DeployableProgrammingStarted,
   DeployableProgrammingFailed,
+  DeviceHealthChanged,
+  DeviceFenceReleased,
+  DeviceReshapeRequested,
+  DeviceReshapeApplied,
+  DeviceReshapeFailed,
 ] as const;
 
 /** The host-stream events of the inventory. */
@@ -75,4 +84,9 @@ export type InventoryEvent =
   | DeviceEnabled
   | DeployableProgrammed
   | DeployableProgrammingStarted
-  | DeployableProgrammingFailed;
+  | DeployableProgrammingFailed
+  | DeviceHealthChanged
+  | DeviceFenceReleased
+  | DeviceReshapeRequested
+  | DeviceReshapeApplied
+  | DeviceReshapeFailed;
