@@ -74,7 +74,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
       lspciPath: settings.AGENT_LSPCI_PATH,
       fpgaconfPath: settings.AGENT_FPGACONF_PATH,
-      xbmgmtPath: settings.AGENT_XBMGMT_PATH,
+      xrtSmiPath: settings.AGENT_XRT_SMI_PATH,
+      nvidiaXidLogPath: settings.AGENT_NVIDIA_XID_LOG,
     });
   }
 

@@ -41,8 +41,9 @@ export {
 export {
   XilinxFpgaDriver,
   XILINX_FPGA_DRIVER,
-  DEFAULT_XBMGMT_PATH,
+  DEFAULT_XRT_SMI_PATH,
   DEFAULT_LSPCI_PATH,
   type XilinxFpgaDriverOptions,
 } from './xilinx-fpga/xilinx-fpga.driver';
 export * from './health';
+export * from './topology';

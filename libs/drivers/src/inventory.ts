@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DeviceHealth } from './health';
 import { formatPciAddress, type PciAddress } from './pci';
 
 /** Upstream's device types; its `devices.type` enum refuses anything else. */
@@ -54,6 +55,8 @@ export interface DiscoveredDevice {
   /** The `AcceleratorDriver` that reported the device: programming and mdev work go back to it. */
   driverName: string;
   deployables: DiscoveredDeployable[];
+  /** What the driver sees of the device's health; absent when the driver does not tell. */
+  health?: DeviceHealth;
 }
 
 /** A full snapshot of one host, never a delta. */
