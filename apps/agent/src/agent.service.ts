@@ -23,6 +23,7 @@ import {
   type DiscoveredDevice,
   discoverHost,
   inventoryHash,
+  driverSettingsOf,
 } from '@cyborg/drivers';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
 
@@ -65,18 +66,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly rpc: RpcClient,
   ) {
     // An unknown driver name stops the agent at start, as upstream's does.
-    this.accelerators = createDrivers(this.drivers, {
-      hostname: this.hostname,
-      simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
-      sysfsRoot: settings.AGENT_SYSFS_ROOT,
-      pciDeviceSpec: settings.AGENT_PCI_DEVICE_SPEC,
-      nvidiaVgpuTypes: settings.AGENT_NVIDIA_VGPU_TYPES,
-      nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
-      lspciPath: settings.AGENT_LSPCI_PATH,
-      fpgaconfPath: settings.AGENT_FPGACONF_PATH,
-      xrtSmiPath: settings.AGENT_XRT_SMI_PATH,
-      nvidiaXidLogPath: settings.AGENT_NVIDIA_XID_LOG,
-    });
+    this.accelerators = createDrivers(this.drivers, driverSettingsOf(settings));
   }
 
   get hostname(): string {

@@ -38,6 +38,36 @@ export interface DriverSettings {
   toolTimeoutMs?: number;
 }
 
+/** The agent's driver settings as the settings loader names them (`AGENT_*`). */
+export interface AgentDriverSettings {
+  AGENT_HOSTNAME: string;
+  AGENT_SIMULATED_HOST_FILE: string;
+  AGENT_SYSFS_ROOT: string;
+  AGENT_PCI_DEVICE_SPEC: string;
+  AGENT_NVIDIA_VGPU_TYPES: string;
+  AGENT_NVIDIA_SMI_PATH: string;
+  AGENT_NVIDIA_XID_LOG: string;
+  AGENT_LSPCI_PATH: string;
+  AGENT_FPGACONF_PATH: string;
+  AGENT_XRT_SMI_PATH: string;
+}
+
+/** One mapping from the settings to the drivers, for the agent and for `cyborg discover`. */
+export function driverSettingsOf(settings: AgentDriverSettings): DriverSettings {
+  return {
+    hostname: settings.AGENT_HOSTNAME,
+    simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
+    sysfsRoot: settings.AGENT_SYSFS_ROOT,
+    pciDeviceSpec: settings.AGENT_PCI_DEVICE_SPEC,
+    nvidiaVgpuTypes: settings.AGENT_NVIDIA_VGPU_TYPES,
+    nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
+    nvidiaXidLogPath: settings.AGENT_NVIDIA_XID_LOG,
+    lspciPath: settings.AGENT_LSPCI_PATH,
+    fpgaconfPath: settings.AGENT_FPGACONF_PATH,
+    xrtSmiPath: settings.AGENT_XRT_SMI_PATH,
+  };
+}
+
 export class UnknownDriverError extends Error {
   constructor(readonly driver: string) {
     super(`unknown accelerator driver ${JSON.stringify(driver)}; known drivers: ${DRIVER_NAMES.join(', ')}`);
