@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
+import { registerDiscoverCommand } from './src/commands/discover';
 import { registerEventsCommand } from './src/commands/events';
 import { registerHistoryCommand } from './src/commands/history';
 import { registerMigrateCommand } from './src/commands/migrate';
@@ -9,7 +10,7 @@ import { registerStateAtCommand } from './src/commands/state-at';
 import { registerUsageCommand } from './src/commands/usage';
 import { registerVerifyCommand } from './src/commands/verify';
 
-/** The operator's tool: schema, log integrity and audit. Every command has --help; --json for scripts. */
+/** The operator's tool: schema, log integrity, audit and a read-only look at this host's devices. Every command has --help; --json for scripts. */
 const program = new Command('cyborg')
   .description('Operate the accelerator manager: database schema, event-log integrity and audit')
   .showHelpAfterError();
@@ -21,5 +22,6 @@ registerHistoryCommand(program);
 registerStateAtCommand(program);
 registerUsageCommand(program);
 registerProjectionsCommand(program);
+registerDiscoverCommand(program);
 
 await program.parseAsync(process.argv);

@@ -11,7 +11,8 @@ describe('settings of the real drivers', () => {
       AGENT_NVIDIA_SMI_PATH: 'nvidia-smi',
       AGENT_LSPCI_PATH: 'lspci',
       AGENT_FPGACONF_PATH: '/usr/bin/fpgaconf',
-      AGENT_XBMGMT_PATH: '/opt/xilinx/xrt/bin/xbmgmt',
+      AGENT_XRT_SMI_PATH: '/opt/xilinx/xrt/bin/xrt-smi',
+      AGENT_NVIDIA_XID_LOG: '',
     });
   });
 

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunningService } from '@cyborg/config';
-import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
+import {
+  agentSubject,
+  AgentWork,
+  type AttachHandleWorkReply,
+  type PrepareAttachHandleWork,
+  type ReleaseAttachHandleWork,
+  type ReportInventoryResult,
+} from '@cyborg/contracts';
 import { startAgent } from '../../apps/agent/src/start';
 import { type ArqBody, bindOps, eventually, http, novaFor, unbindOps, unique, userOf } from '../arqs/support';
 import { FixtureCopy } from '../fixtures/fixtures';
@@ -11,9 +18,9 @@ import { TestSystem } from '../support/system';
 
 /**
  * The real drivers end to end: two agents with different hostnames, one running `pci` and
- * `nvidia_gpu` over the recorded gpu-host, the other `intel_fpga` and `xilinx_fpga` over the
- * recorded fpga-host and its recorded tools, through real NATS and PostgreSQL to the API; then
- * binds of their handles reach Bound, the vGPU's mdev made through sysfs.
+ * `nvidia_gpu` over the gpu-host fixture tree, the other `intel_fpga` and `xilinx_fpga` over the
+ * fpga-host tree and its stand-in tools, through real NATS and PostgreSQL to the API; then binds
+ * of their handles reach Bound, the vGPU's mdev made and an H100 VF's vGPU type set through sysfs.
  */
 let system: TestSystem;
 let agentB: RunningService | null = null;
@@ -25,9 +32,10 @@ const hostB = `real-fpga-${suffix}`;
 const project = 'project-real';
 
 // Host A: the XXV710 PF with 4 VFs and the InfiniBand PF with 2 VFs (pci); T4 and V100 as vGPUs,
-// the A100 with 3 GPU instances, the T4 on vfio-pci and the RTX 6000 whole (nvidia_gpu).
-const A_DEVICES = 7;
-const A_DEPLOYABLES = 5 + 3 + 1 + 1 + 4 + 1 + 1;
+// the A100's 2 VFs with MIG-backed vGPU types, the H100's 4 VFs with vendor-VFIO vGPU types,
+// the T4 on vfio-pci and the RTX 6000 whole (nvidia_gpu).
+const A_DEVICES = 8;
+const A_DEPLOYABLES = 5 + 3 + 1 + 1 + 3 + 5 + 1 + 1;
 // Host B: D5005 (PF + VF), Arria 10 (PF + VF), Arria 10 (PF) (intel_fpga); U50 and U250 (xilinx_fpga).
 const B_DEVICES = 5;
 const B_DEPLOYABLES = 2 + 2 + 1 + 1 + 1;
@@ -136,7 +144,7 @@ beforeAll(async () => {
         { address: '0000:18:00.0', physical_network: 'physnet1' },
         { vendor_id: '15b3', product_id: '101c' },
       ]),
-      AGENT_NVIDIA_VGPU_TYPES: 'nvidia-223,nvidia-182',
+      AGENT_NVIDIA_VGPU_TYPES: 'nvidia-223,nvidia-182,1289,nvidia-701@0000:86:00.4,nvidia-699@0000:86:00.5',
       AGENT_NVIDIA_SMI_PATH: await copy.tool('nvidia-smi'),
       AGENT_REPORT_INTERVAL_MS: '600000',
     },
@@ -149,7 +157,7 @@ beforeAll(async () => {
       AGENT_SYSFS_ROOT: copy.sysfs('fpga-host'),
       AGENT_LSPCI_PATH: await copy.tool('lspci'),
       AGENT_FPGACONF_PATH: await copy.tool('fpgaconf'),
-      AGENT_XBMGMT_PATH: await copy.tool('xbmgmt'),
+      AGENT_XRT_SMI_PATH: await copy.tool('xrt-smi'),
       AGENT_REPORT_INTERVAL_MS: '600000',
     }),
     quietLogger,
@@ -178,6 +186,7 @@ describe('two hosts discovered by the real drivers, through the API', () => {
       'GPU 10de 1eb8',
       'GPU 10de 1eb8',
       'GPU 10de 20b5',
+      'GPU 10de 2330',
       'NIC 15b3 101b',
       'NIC 8086 158b',
     ]);
@@ -194,7 +203,7 @@ describe('two hosts discovered by the real drivers, through the API', () => {
     );
   });
 
-  it('shows the device → PF → VF trees and the MIG GPU instances with parent and root', async () => {
+  it('shows the device → PF → VF trees, the GPUs with their vGPU VFs among them, with parent and root', async () => {
     const nicPf = await deployable(`${hostA}_0000:18:00.0`);
     expect(nicPf).toMatchObject({ parent_id: null, root_id: null, num_accelerators: 0, driver_name: 'INTEL' });
     const nicPfId = await idOf(nicPf);
@@ -209,14 +218,20 @@ describe('two hosts discovered by the real drivers, through the API', () => {
       });
     }
 
-    const gpu = await deployable(`${hostA}_0000:86:00.0`);
-    const gpuId = await idOf(gpu);
-    const instances = (await deployablesOf(hostA)).filter((d) => d.name.startsWith(`${hostA}_0000:86:00.0_gi`));
-    expect(instances.map((d) => [d.name.slice(hostA.length), d.parent_id, d.root_id]).sort()).toEqual([
-      ['_0000:86:00.0_gi2', gpuId, gpuId],
-      ['_0000:86:00.0_gi3', gpuId, gpuId],
-      ['_0000:86:00.0_gi9', gpuId, gpuId],
-    ]);
+    for (const [bus, functions] of [
+      ['86', ['4', '5']],
+      ['41', ['4', '5', '6', '7']],
+    ] as const) {
+      const gpu = await deployable(`${hostA}_0000:${bus}:00.0`);
+      expect(gpu.num_accelerators).toBe(0);
+      const gpuId = await idOf(gpu);
+      const vgpus = (await deployablesOf(hostA)).filter(
+        (d) => d.name.startsWith(`${hostA}_0000:${bus}:00.`) && d.uuid !== gpu.uuid,
+      );
+      expect(vgpus.map((d) => [d.name.slice(hostA.length), d.parent_id, d.root_id, d.num_accelerators]).sort()).toEqual(
+        functions.map((f) => [`_0000:${bus}:00.${f}`, gpuId, gpuId, 1]),
+      );
+    }
 
     const fpgaPf = await deployable(`${hostB}_0000:5e:00.0`);
     const fpgaVf = await deployable(`${hostB}_0000:5e:00.1`);
@@ -233,17 +248,25 @@ describe('two hosts discovered by the real drivers, through the API', () => {
     const vf = await deployable(`${hostB}_0000:5e:00.1`);
     const { body } = await call<{ attributes: Attribute[] }>('GET', `/v2/attributes?deployable_id=${await idOf(vf)}`);
     expect(body.attributes.map((a) => [a.key, a.value]).sort()).toEqual([
+      ['numa_node', '0'],
+      ['pcie_root', '0000:5d:00.0'],
       ['rc', 'FPGA'],
       ['trait0', 'CUSTOM_FPGA_INTEL'],
       ['trait1', 'CUSTOM_FPGA_INTEL_PAC_ARRIA10'],
       ['trait2', 'CUSTOM_FPGA_REGION_INTEL_9926AB6D6C925A68AABCA7D84C545738'],
       ['trait3', 'CUSTOM_FPGA_FUNCTION_ID_INTEL_D8424DC4A4A3C413F89E433683F9040B'],
+      ['trait4', 'CUSTOM_NUMA_NODE_0'],
+      ['trait5', 'CUSTOM_PCIE_ROOT_0000_5D_00_0'],
     ]);
     const vgpu = await deployable(`${hostA}_0000:3b:00.0`);
     expect(vgpu.num_accelerators).toBe(8);
     expect(vgpu.attributes_list).toBe(
-      '[{"rc": "VGPU"}, {"trait0": "OWNER_CYBORG"}, {"trait1": "CUSTOM_NVIDIA_1EB8_T4_2B"}]',
+      '[{"rc": "VGPU"}, {"trait0": "OWNER_CYBORG"}, {"trait1": "CUSTOM_NVIDIA_1EB8_T4_2B"}, ' +
+        '{"trait2": "CUSTOM_NUMA_NODE_0"}, {"trait3": "CUSTOM_PCIE_ROOT_0000_3A_00_0"}, ' +
+        '{"numa_node": "0"}, {"pcie_root": "0000:3a:00.0"}]',
     );
+    const mig = await deployable(`${hostA}_0000:86:00.4`);
+    expect(mig.attributes_list).toContain('{"trait2": "CUSTOM_NVIDIA_MIG_3G_40GB"}');
   });
 
   it('appends nothing when the hosts are reported again unchanged', async () => {
@@ -297,5 +320,99 @@ describe('binding handles of the real drivers', () => {
     });
     expect(unbound.status).toBe(202);
     await eventually(async () => ((await readFile(join(made, 'remove'), 'utf8')) === '1' ? true : undefined));
+  });
+
+  describe("an H100 VF in NVIDIA's vendor-specific VFIO layout", () => {
+    const vfType = (f: string) =>
+      readFile(
+        join(
+          copy.sysfs('gpu-host'),
+          'devices',
+          'pci0000:40',
+          '0000:40:01.0',
+          `0000:41:00.${f}`,
+          'nvidia',
+          'current_vgpu_type',
+        ),
+        'utf8',
+      );
+    const unbind = async (arq: string) => {
+      const answer = await call('PATCH', '/v2/accelerator_requests', {
+        json: { [arq]: unbindOps },
+        headers: novaFor(project),
+      });
+      expect(answer.status).toBe(202);
+    };
+
+    it('becomes a vGPU at bind, the VF handed out as a PCI device, and is cleared at unbind', async () => {
+      const arq = await createArq([{ 'resources:VGPU': '1', 'trait:CUSTOM_NVIDIA_2330_H100XM_10C': 'required' }]);
+      const vf = await deployable(`${hostA}_0000:41:00.5`);
+      expect(await bind(arq.uuid, hostA, vf.rp_uuid)).toMatchObject({
+        state: 'Bound',
+        attach_handle_type: 'PCI',
+        attach_handle_info: { domain: '0000', bus: '41', device: '00', function: '5' },
+      });
+      expect(await vfType('5')).toBe('1289');
+      await unbind(arq.uuid);
+      await eventually(async () => ((await vfType('5')) === '0' ? true : undefined));
+    });
+
+    it('is not cleared by a release of an ARQ that no longer holds it', async () => {
+      const first = await createArq([{ 'resources:VGPU': '1', 'trait:CUSTOM_NVIDIA_2330_H100XM_10C': 'required' }]);
+      const vf = await deployable(`${hostA}_0000:41:00.6`);
+      const bound = await bind(first.uuid, hostA, vf.rp_uuid);
+      expect(bound.state).toBe('Bound');
+      expect(await vfType('6')).toBe('1289');
+
+      // Another ARQ takes the same handle, as a bind on another conductor would, before the first's release arrives.
+      const deviceRows: { uuid: string }[] = await system.db.dataSource.query(
+        'SELECT uuid FROM devices WHERE id = $1',
+        [vf.device_id],
+      );
+      const handle = {
+        uuid: bound.attach_handle_uuid!,
+        type: 'PCI' as const,
+        info: '{"bus": "41", "device": "00", "domain": "0000", "function": "6"}',
+        deployableUuid: vf.uuid,
+        deployableName: vf.name,
+        deviceUuid: deviceRows[0].uuid,
+        driverName: 'nvidia_gpu',
+      };
+      const second = randomUUID();
+      const prepare: PrepareAttachHandleWork = {
+        jobId: `${second}:1`,
+        arqUuid: second,
+        attempt: 1,
+        deadline: new Date(Date.now() + 60_000).toISOString(),
+        attachHandle: handle,
+      };
+      expect(
+        await system.rpc.request<AttachHandleWorkReply>(agentSubject(hostA, AgentWork.bind), prepare, {
+          timeoutMs: 10_000,
+        }),
+      ).toEqual({ ok: true });
+
+      // The first ARQ's release: the conductor sends it at unbind; asking for the same job answers once it is done.
+      await unbind(first.uuid);
+      const release = (arqUuid: string, attempt: number): ReleaseAttachHandleWork => ({
+        jobId: `${arqUuid}:${attempt}:release`,
+        arqUuid,
+        attachHandle: handle,
+      });
+      expect(
+        await system.rpc.request<AttachHandleWorkReply>(agentSubject(hostA, AgentWork.unbind), release(first.uuid, 1), {
+          timeoutMs: 10_000,
+        }),
+      ).toEqual({ ok: true });
+      expect(await vfType('6')).toBe('1289');
+
+      // The holder's own release clears it.
+      expect(
+        await system.rpc.request<AttachHandleWorkReply>(agentSubject(hostA, AgentWork.unbind), release(second, 1), {
+          timeoutMs: 10_000,
+        }),
+      ).toEqual({ ok: true });
+      expect(await vfType('6')).toBe('0');
+    });
   });
 });

@@ -23,6 +23,7 @@ import {
   type DiscoveredDevice,
   discoverHost,
   inventoryHash,
+  driverSettingsOf,
 } from '@cyborg/drivers';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
 
@@ -65,17 +66,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly rpc: RpcClient,
   ) {
     // An unknown driver name stops the agent at start, as upstream's does.
-    this.accelerators = createDrivers(this.drivers, {
-      hostname: this.hostname,
-      simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
-      sysfsRoot: settings.AGENT_SYSFS_ROOT,
-      pciDeviceSpec: settings.AGENT_PCI_DEVICE_SPEC,
-      nvidiaVgpuTypes: settings.AGENT_NVIDIA_VGPU_TYPES,
-      nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
-      lspciPath: settings.AGENT_LSPCI_PATH,
-      fpgaconfPath: settings.AGENT_FPGACONF_PATH,
-      xbmgmtPath: settings.AGENT_XBMGMT_PATH,
-    });
+    this.accelerators = createDrivers(this.drivers, driverSettingsOf(settings));
   }
 
   get hostname(): string {

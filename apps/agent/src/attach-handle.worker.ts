@@ -18,12 +18,20 @@ const REMEMBERED_JOBS = 10_000;
  * driver that reported its device (creates its mdev; a PCI handle needs
  * nothing), and undoes that after release. Work on one handle runs in the
  * order it arrives, so a release never overtakes the prepare before it.
+ *
+ * A release undoes only what the releasing ARQ holds: once another ARQ has
+ * prepared the same handle (a vendor-VFIO VF keeps its address and an mdev
+ * its handle uuid from one ARQ to the next), a late or repeated release of
+ * the earlier ARQ (job `<uuid>:<attempt>:release`) leaves the handle as the
+ * later ARQ has it.
  */
 @Injectable()
 export class AttachHandleWorker {
   private readonly logger = new Logger('attach-handles');
   private readonly jobs = new Map<string, Promise<AttachHandleWorkReply>>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** The ARQ that last prepared each attach handle, by handle uuid; cleared by that ARQ's release. */
+  private readonly holders = new Map<string, string>();
 
   constructor(
     private readonly agent: AgentService,
@@ -46,6 +54,7 @@ export class AttachHandleWorker {
         programmed = reply.programmed;
       }
       await driver.prepareAttachHandle?.(target(work.attachHandle), { signal });
+      this.holders.set(work.attachHandle.uuid, work.arqUuid);
       return programmed ? { ok: true, programmed } : { ok: true };
     });
   }
@@ -54,7 +63,18 @@ export class AttachHandleWorker {
     return this.once(work.jobId, work.attachHandle, async () => {
       const driver = this.agent.driver(work.attachHandle.driverName);
       if (!driver) return this.noDriver(work.attachHandle);
+      const holder = this.holders.get(work.attachHandle.uuid);
+      if (holder !== undefined && holder !== work.arqUuid) {
+        this.logger.log({
+          msg: 'release left alone: another ARQ holds the handle now',
+          jobId: work.jobId,
+          handle: work.attachHandle.uuid,
+          heldBy: holder,
+        });
+        return { ok: true };
+      }
       await driver.releaseAttachHandle?.(target(work.attachHandle));
+      this.holders.delete(work.attachHandle.uuid);
       return { ok: true };
     });
   }

@@ -343,7 +343,7 @@ export class Settings {
   })
   AGENT_NVIDIA_VGPU_TYPES = '';
 
-  /** `nvidia-smi`, which reports MIG partitions; empty turns MIG discovery off. */
+  /** `nvidia-smi`, read (`-q -x`) for GPU health: ECC, row remapping, lost GPUs; empty turns that off. */
   @IsString()
   AGENT_NVIDIA_SMI_PATH = 'nvidia-smi';
 
@@ -355,9 +355,14 @@ export class Settings {
   @MinLength(1)
   AGENT_FPGACONF_PATH = '/usr/bin/fpgaconf';
 
+  /** A kernel log file (`/var/log/kern.log`) the `nvidia_gpu` driver reads XID events from; empty: none. */
+  @IsString()
+  AGENT_NVIDIA_XID_LOG = '';
+
+  /** XRT's `xrt-smi` (or `xbutil` before XRT 2025.1): loads a user's xclbin through the card's user PF. */
   @IsString()
   @MinLength(1)
-  AGENT_XBMGMT_PATH = '/opt/xilinx/xrt/bin/xbmgmt';
+  AGENT_XRT_SMI_PATH = '/opt/xilinx/xrt/bin/xrt-smi';
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

@@ -3,7 +3,7 @@ import type { Bitstream, ProgramResult } from './driver';
 import { runTool, toolFailure, ToolUnavailableError } from './tool';
 
 export interface ProgrammingToolRun {
-  /** The programming tool (`fpgaconf`, `xbmgmt`). */
+  /** The programming tool (`fpgaconf`, `xrt-smi`). */
   path: string;
   /** Its arguments; the bitstream's path is among them. */
   args: string[];

@@ -41,7 +41,7 @@ export {
 export {
   XilinxFpgaDriver,
   XILINX_FPGA_DRIVER,
-  DEFAULT_XBMGMT_PATH,
+  DEFAULT_XRT_SMI_PATH,
   DEFAULT_LSPCI_PATH,
   type XilinxFpgaDriverOptions,
 } from './xilinx-fpga/xilinx-fpga.driver';
@@ -49,3 +49,4 @@ export * from './health';
 export * from './reshape';
 export { HEALTH_FAULTS, simulatedHealth } from './simulated/simulated-health';
 export { reshapeSimulatedDevice } from './simulated/simulated-reshape';
+export * from './topology';

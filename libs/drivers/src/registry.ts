@@ -5,11 +5,11 @@ import { NvidiaGpuDriver } from './nvidia-gpu/nvidia-gpu.driver';
 import { PciPassthroughDriver } from './pci-passthrough/pci.driver';
 import { SimulatedDriver } from './simulated/simulated.driver';
 import { DEFAULT_SYSFS_ROOT } from './sysfs';
-import { DEFAULT_LSPCI_PATH, DEFAULT_XBMGMT_PATH, XilinxFpgaDriver } from './xilinx-fpga/xilinx-fpga.driver';
+import { DEFAULT_LSPCI_PATH, DEFAULT_XRT_SMI_PATH, XilinxFpgaDriver } from './xilinx-fpga/xilinx-fpga.driver';
 
 /** The example host `npm start` simulates, relative to the repository root. */
 export const DEFAULT_SIMULATED_HOST_FILE = 'deploy/simulated-host.yaml';
-/** Where `nvidia-smi` is looked up (on the PATH); empty turns MIG discovery off. */
+/** Where `nvidia-smi` is looked up (on the PATH); empty turns its health reading off. */
 export const DEFAULT_NVIDIA_SMI_PATH = 'nvidia-smi';
 
 export const DRIVER_NAMES = ['fake', 'simulated', 'pci', 'nvidia_gpu', 'intel_fpga', 'xilinx_fpga'] as const;
@@ -28,11 +28,44 @@ export interface DriverSettings {
   nvidiaSmiPath?: string;
   lspciPath?: string;
   fpgaconfPath?: string;
-  xbmgmtPath?: string;
+  /** `xrt-smi` or `xbutil`: loads a user's xclbin into a Xilinx card. */
+  xrtSmiPath?: string;
+  /** A kernel log file the `nvidia_gpu` driver reads XID events from; empty: none. */
+  nvidiaXidLogPath?: string;
   /** How long programming a bitstream may take before it is killed and refused. */
   programTimeoutMs?: number;
   /** How long `lspci` or `nvidia-smi` may take during discovery. */
   toolTimeoutMs?: number;
+}
+
+/** The agent's driver settings as the settings loader names them (`AGENT_*`). */
+export interface AgentDriverSettings {
+  AGENT_HOSTNAME: string;
+  AGENT_SIMULATED_HOST_FILE: string;
+  AGENT_SYSFS_ROOT: string;
+  AGENT_PCI_DEVICE_SPEC: string;
+  AGENT_NVIDIA_VGPU_TYPES: string;
+  AGENT_NVIDIA_SMI_PATH: string;
+  AGENT_NVIDIA_XID_LOG: string;
+  AGENT_LSPCI_PATH: string;
+  AGENT_FPGACONF_PATH: string;
+  AGENT_XRT_SMI_PATH: string;
+}
+
+/** One mapping from the settings to the drivers, for the agent and for `cyborg discover`. */
+export function driverSettingsOf(settings: AgentDriverSettings): DriverSettings {
+  return {
+    hostname: settings.AGENT_HOSTNAME,
+    simulatedHostFile: settings.AGENT_SIMULATED_HOST_FILE,
+    sysfsRoot: settings.AGENT_SYSFS_ROOT,
+    pciDeviceSpec: settings.AGENT_PCI_DEVICE_SPEC,
+    nvidiaVgpuTypes: settings.AGENT_NVIDIA_VGPU_TYPES,
+    nvidiaSmiPath: settings.AGENT_NVIDIA_SMI_PATH,
+    nvidiaXidLogPath: settings.AGENT_NVIDIA_XID_LOG,
+    lspciPath: settings.AGENT_LSPCI_PATH,
+    fpgaconfPath: settings.AGENT_FPGACONF_PATH,
+    xrtSmiPath: settings.AGENT_XRT_SMI_PATH,
+  };
 }
 
 export class UnknownDriverError extends Error {
@@ -66,6 +99,7 @@ export function createDriver(name: string, settings: DriverSettings): Accelerato
         sysfsRoot,
         vgpuTypes: settings.nvidiaVgpuTypes ?? '',
         nvidiaSmiPath: settings.nvidiaSmiPath ?? DEFAULT_NVIDIA_SMI_PATH,
+        xidLogPath: settings.nvidiaXidLogPath ?? '',
         toolTimeoutMs: settings.toolTimeoutMs,
       });
     case 'intel_fpga':
@@ -80,7 +114,7 @@ export function createDriver(name: string, settings: DriverSettings): Accelerato
         hostname,
         sysfsRoot,
         lspciPath: settings.lspciPath ?? DEFAULT_LSPCI_PATH,
-        xbmgmtPath: settings.xbmgmtPath ?? DEFAULT_XBMGMT_PATH,
+        xrtSmiPath: settings.xrtSmiPath ?? DEFAULT_XRT_SMI_PATH,
         toolTimeoutMs: settings.toolTimeoutMs,
         programTimeoutMs: settings.programTimeoutMs,
       });

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { DiscoveryFailedError } from './driver';
 import { parsePciAddress, type PciAddress } from './pci';
 
-/** Where the kernel mounts sysfs; tests point the drivers at a recorded tree instead. */
+/** Where the kernel mounts sysfs; tests point the drivers at a fixture tree instead. */
 export const DEFAULT_SYSFS_ROOT = '/sys';
 
 /** One PCI function as `<sysfs>/bus/pci/devices/<address>` shows it. */

@@ -50,6 +50,10 @@ describe('the intel_fpga driver on the fpga-host fixture', () => {
         { key: 'trait0', value: 'CUSTOM_FPGA_INTEL' },
         { key: 'trait1', value: 'CUSTOM_FPGA_INTEL_PAC_ARRIA10' },
         { key: 'trait2', value: REGION_A10 },
+        { key: 'trait3', value: 'CUSTOM_NUMA_NODE_0' },
+        { key: 'trait4', value: 'CUSTOM_PCIE_ROOT_0000_5D_00_0' },
+        { key: 'numa_node', value: '0' },
+        { key: 'pcie_root', value: '0000:5d:00.0' },
       ],
       attachHandles: [],
     });
@@ -64,6 +68,10 @@ describe('the intel_fpga driver on the fpga-host fixture', () => {
         { key: 'trait1', value: 'CUSTOM_FPGA_INTEL_PAC_ARRIA10' },
         { key: 'trait2', value: REGION_A10 },
         { key: 'trait3', value: NLB0 },
+        { key: 'trait4', value: 'CUSTOM_NUMA_NODE_0' },
+        { key: 'trait5', value: 'CUSTOM_PCIE_ROOT_0000_5D_00_0' },
+        { key: 'numa_node', value: '0' },
+        { key: 'pcie_root', value: '0000:5d:00.0' },
       ],
       attachHandles: [{ type: 'PCI', info: '{"bus": "5e", "device": "00", "domain": "0000", "function": "1"}' }],
     });
@@ -78,15 +86,48 @@ describe('the intel_fpga driver on the fpga-host fixture', () => {
       'CUSTOM_FPGA_INTEL_PAC_ARRIA10',
       REGION_A10,
       'CUSTOM_FPGA_FUNCTION_ID_INTEL_850ADCC26CEB4B229722D43375B61C66',
+      'CUSTOM_NUMA_NODE_1',
+      'CUSTOM_PCIE_ROOT_0000_BD_00_0',
     ]);
   });
 
   it('reads the DFL layout, and gives a VF handed to vfio-pci no function trait', async () => {
     const [pf, vf] = at((await driver().discover()).devices, '3b').deployables;
     const region = 'CUSTOM_FPGA_REGION_INTEL_BFAC4D851EE856FE8C95865CE1BBAA2D';
-    expect(traits(pf)).toEqual(['CUSTOM_FPGA_INTEL', 'CUSTOM_FPGA_INTEL_PAC_D5005', region]);
+    const topology = ['CUSTOM_NUMA_NODE_0', 'CUSTOM_PCIE_ROOT_0000_3A_00_0'];
+    expect(traits(pf)).toEqual(['CUSTOM_FPGA_INTEL', 'CUSTOM_FPGA_INTEL_PAC_D5005', region, ...topology]);
     expect(vf.parentName).toBe(pf.name);
-    expect(traits(vf)).toEqual(['CUSTOM_FPGA_INTEL', 'CUSTOM_FPGA_INTEL_PAC_D5005', region]);
+    expect(traits(vf)).toEqual(['CUSTOM_FPGA_INTEL', 'CUSTOM_FPGA_INTEL_PAC_D5005', region, ...topology]);
+  });
+
+  it("reads each card's health from its hwmon sensors and its FME and port error registers", async () => {
+    const { devices } = await driver().discover();
+    expect(at(devices, '5e').health).toEqual({ status: 'healthy', reasons: [] });
+    expect(at(devices, '3b').health).toEqual({
+      status: 'degraded',
+      reasons: [
+        {
+          code: 'power',
+          message: 'dfl_fme_power power1 at 71.0 W, at or above its maximum 66.0 W',
+          evidence: {
+            sensor: 'fpga_region/region0/dfl-fme.0/hwmon/hwmon3/power1',
+            input: 71000000,
+            crit: 80000000,
+            max: 66000000,
+          },
+        },
+      ],
+    });
+    expect(at(devices, 'be').health).toEqual({
+      status: 'unhealthy',
+      reasons: [
+        {
+          code: 'port_error',
+          message: 'fpga/intel-fpga-dev.2/intel-fpga-port.2/errors/errors is 0x1',
+          evidence: { register: 'fpga/intel-fpga-dev.2/intel-fpga-port.2/errors/errors', value: '0x1' },
+        },
+      ],
+    });
   });
 
   it('leaves a card whose FPGA driver is not bound unknown, with a warning naming it', async () => {

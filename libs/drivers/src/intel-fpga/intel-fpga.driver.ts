@@ -7,12 +7,16 @@ import {
   type DriverCallOptions,
   type ProgramResult,
 } from '../driver';
+import { fpgaCardHealth } from '../fpga-health';
 import { programWithTool } from '../fpga-programming';
+import { combineHealth } from '../health';
 import type { DiscoveredDeployable, DiscoveredDevice } from '../inventory';
 import { parsePciAddress, pciAttachInfo, pythonJsonDumps, type PciAddress } from '../pci';
+import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
 import { errorMessage, scanPciFunctions, type PciFunction, type PciScan } from '../sysfs';
 import { DEFAULT_PROGRAM_TIMEOUT_MS } from '../tool';
+import { readTopology, topologyAttributes, topologyTraits } from '../topology';
 import { fpgaClassFunctions, readFpgaFunction, type FpgaFunctionView } from './fpga-sysfs';
 
 export const INTEL_FPGA_DRIVER = 'intel_fpga';
@@ -43,7 +47,9 @@ export interface IntelFpgaDriverOptions {
  * (`parent`/`root`), each with its VF's handle. Traits as upstream: `CUSTOM_FPGA_INTEL`,
  * the family, `CUSTOM_FPGA_REGION_INTEL_<interface id>` and
  * `CUSTOM_FPGA_FUNCTION_ID_INTEL_<afu id>`. A VF handed to vfio-pci shows no AFU to the host,
- * so it carries no function trait until it comes back. Programming runs `fpgaconf` on the PF.
+ * so it carries no function trait until it comes back. Every deployable carries its NUMA node
+ * and PCIe root. Programming runs `fpgaconf` on the PF. Health: the PF's AER counters and link,
+ * the FME's hwmon sensors and the FME and port error registers (`fpgaCardHealth`).
  */
 export class IntelFpgaDriver implements AcceleratorDriver {
   readonly name = INTEL_FPGA_DRIVER;
@@ -91,7 +97,13 @@ export class IntelFpgaDriver implements AcceleratorDriver {
   }
 }
 
-/** `--bus 0x5e --device 0x00 --function 0x0` (with `--segment` off domain 0), as fpgaconf reads numbers. */
+/**
+ * `--bus 0x5e --device 0x00 --function 0x0` (with `--segment 0xDDDD` off domain 0): OPAE's
+ * `fpgaconf [-hvVn] [--segment <segment>] [-B <bus>] [-D <device>] [-F <function>] <gbs>`
+ * (opae-sdk doc/src/fpga_tools/fpgaconf/fpgaconf.md, OPAE 1.1 / Intel Acceleration Stack 1.2
+ * and the 2.x tools, which read numbers with base prefixes). `fpgaconf` does partial
+ * reconfiguration of the green bitstream (AF) only; the FIM is flashed with `fpgasupdate`.
+ */
 export function fpgaconfTarget(a: PciAddress): string[] {
   const segment = a.domain === '0000' ? [] : ['--segment', `0x${a.domain}`];
   return [...segment, '--bus', `0x${a.bus}`, '--device', `0x${a.device}`, '--function', `0x${a.function}`];
@@ -165,13 +177,22 @@ async function card(
   const regions = pfView.regionIds.map((id) => `CUSTOM_FPGA_REGION_INTEL_${idSuffix(id)}`);
   const functions = (view: FpgaFunctionView) =>
     view.afuIds.map((id) => `CUSTOM_FPGA_FUNCTION_ID_INTEL_${idSuffix(id)}`);
-  const deployable = (fn: PciFunction, traits: string[], handles: boolean): DiscoveredDeployable => ({
-    name: `${hostname}_${fn.bdf}`,
-    numAccelerators: handles ? 1 : 0,
-    driverName: DEPLOYABLE_DRIVER_NAME,
-    attributes: deployableAttributes('FPGA', traits),
-    attachHandles: handles ? [{ type: 'PCI', info: pciAttachInfo(fn.address) }] : [],
-  });
+  const topologies = new Map(
+    await Promise.all([pf, ...vfViews.map((v) => v.vf)].map(async (fn) => [fn.bdf, await readTopology(fn)] as const)),
+  );
+  const deployable = (fn: PciFunction, traits: string[], handles: boolean): DiscoveredDeployable => {
+    const topology = topologies.get(fn.bdf) ?? { numaNode: null, pcieRoot: null };
+    return {
+      name: `${hostname}_${fn.bdf}`,
+      numAccelerators: handles ? 1 : 0,
+      driverName: DEPLOYABLE_DRIVER_NAME,
+      attributes: [
+        ...deployableAttributes('FPGA', [...traits, ...topologyTraits(topology)]),
+        ...topologyAttributes(topology),
+      ],
+      attachHandles: handles ? [{ type: 'PCI', info: pciAttachInfo(fn.address) }] : [],
+    };
+  };
 
   const deployables: DiscoveredDeployable[] = [];
   if (vfViews.length === 0) {
@@ -193,6 +214,11 @@ async function card(
     controlPathId: { type: 'PCI', info: { ...pf.address } },
     driverName: INTEL_FPGA_DRIVER,
     deployables,
+    health: combineHealth([
+      await pciHealth(pf),
+      await fpgaCardHealth(pf.path),
+      ...(await Promise.all(vfViews.map(({ vf }) => fpgaCardHealth(vf.path)))),
+    ]),
   };
 }
 

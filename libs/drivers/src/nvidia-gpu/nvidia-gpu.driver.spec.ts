@@ -4,9 +4,12 @@ import { FixtureCopy, sysfsFixture, toolFixture } from '../../../../test/fixture
 import { AttachHandleError, DriverConfigurationError, type AttachHandleTarget } from '../driver';
 import { checkInventory, inventoryHash, type DiscoveredDevice } from '../inventory';
 import { NvidiaGpuDriver, type NvidiaGpuDriverOptions } from './nvidia-gpu.driver';
-import { parseGpuInstances, parseGpuQuery } from './nvidia-smi';
+import { parseLostGpus, parseNvidiaSmiXml } from './nvidia-smi';
+import { migProfileOf, parseCreatableVgpuTypes } from './vgpu-vf';
+import { parseXidLog } from './xid';
 
-const VGPU_TYPES = 'nvidia-223,nvidia-182,nvidia-259@0000:d8:00.0';
+// T4 and V100 (pre-Ampere mdev on the PF), MIG-backed types pinned to the A100's VFs, H100XM-10C (id 1289) on the H100's VFs.
+const VGPU_TYPES = 'nvidia-223,nvidia-182,nvidia-259@0000:d8:00.0,nvidia-701@0000:86:00.4,nvidia-699@0000:86:00.5,1289';
 
 function driver(options: Partial<NvidiaGpuDriverOptions> = {}): NvidiaGpuDriver {
   return new NvidiaGpuDriver({
@@ -14,22 +17,27 @@ function driver(options: Partial<NvidiaGpuDriverOptions> = {}): NvidiaGpuDriver 
     sysfsRoot: sysfsFixture('gpu-host'),
     vgpuTypes: VGPU_TYPES,
     nvidiaSmiPath: toolFixture('nvidia-smi'),
+    xidLogPath: toolFixture('outputs/kern-log.txt'),
     ...options,
   });
 }
 
 const at = (devices: DiscoveredDevice[], bus: string) => devices.find((d) => d.controlPathId.info.bus === bus);
 const cp = (bus: string) => ({ type: 'PCI' as const, info: { domain: '0000', bus, device: '00', function: '0' } });
+const traitsOf = (attributes: { key: string; value: string }[]) =>
+  attributes.filter((a) => a.key.startsWith('trait')).map((a) => a.value);
+const codes = (d: DiscoveredDevice | undefined) => d?.health?.reasons.map((r) => r.code);
 
 describe('the nvidia_gpu driver on the gpu-host fixture', () => {
-  it('reports whole GPUs, vGPU GPUs and MIG GPUs, each NVIDIA GPU once', async () => {
+  it('reports whole GPUs, pre-Ampere vGPUs and SR-IOV vGPUs on VFs, each NVIDIA GPU once', async () => {
     const { devices, warnings } = await driver().discover();
     expect(checkInventory(devices)).toEqual([]);
-    // T4 (vGPU), V100 (vGPU), A100 (MIG), T4 on vfio-pci (whole). Not the Matrox, the audio or USB functions, the A100's VFs.
+    // T4 (vGPU), H100 (VFIO VFs), V100 (vGPU), A100 (mdev VFs), T4 on vfio-pci (whole). Not the Matrox, audio, USB.
     expect(devices.map((d) => `${d.controlPathId.info.bus} ${d.model} ${d.deployables.length}`)).toEqual([
       '3b 1eb8 1',
+      '41 2330 5',
       '5e 1db4 1',
-      '86 20b5 4',
+      '86 20b5 3',
       'af 1eb8 1',
     ]);
     expect(devices.every((d) => d.type === 'GPU' && d.vendor === '10de' && d.driverName === 'nvidia_gpu')).toBe(true);
@@ -49,7 +57,7 @@ describe('the nvidia_gpu driver on the gpu-host fixture', () => {
     ]);
   });
 
-  it("counts a vGPU type's instances as available plus made, one MDEV handle each, upstream's attach info", async () => {
+  it("counts a pre-Ampere vGPU type's instances as available plus made, one MDEV handle each, upstream's attach info", async () => {
     const t4 = at((await driver().discover()).devices, '3b')!;
     expect(t4.std_board_info).toBe('{"product_id": "1eb8", "controller": "3D controller"}');
     expect(t4.vendor_board_info).toBe('{"vendor_info": "gpu_vb_info"}');
@@ -62,6 +70,10 @@ describe('the nvidia_gpu driver on the gpu-host fixture', () => {
         { key: 'rc', value: 'VGPU' },
         { key: 'trait0', value: 'OWNER_CYBORG' },
         { key: 'trait1', value: 'CUSTOM_NVIDIA_1EB8_T4_2B' },
+        { key: 'trait2', value: 'CUSTOM_NUMA_NODE_0' },
+        { key: 'trait3', value: 'CUSTOM_PCIE_ROOT_0000_3A_00_0' },
+        { key: 'numa_node', value: '0' },
+        { key: 'pcie_root', value: '0000:3a:00.0' },
       ],
     });
     expect(vgpu.attachHandles).toHaveLength(8);
@@ -75,7 +87,7 @@ describe('the nvidia_gpu driver on the gpu-host fixture', () => {
     expect(v100.attributes[2]).toEqual({ key: 'trait1', value: 'CUSTOM_NVIDIA_1DB4_V100_4Q' });
   });
 
-  it('passes a GPU on vfio-pci through whole', async () => {
+  it('passes a GPU on vfio-pci through whole, with its NUMA node and PCIe root', async () => {
     const [whole] = at((await driver().discover()).devices, 'af')!.deployables;
     expect(whole).toEqual({
       name: 'compute-1_0000:af:00.0',
@@ -85,68 +97,97 @@ describe('the nvidia_gpu driver on the gpu-host fixture', () => {
         { key: 'rc', value: 'PGPU' },
         { key: 'trait0', value: 'OWNER_CYBORG' },
         { key: 'trait1', value: 'CUSTOM_NVIDIA_1EB8' },
+        { key: 'trait2', value: 'CUSTOM_NUMA_NODE_1' },
+        { key: 'trait3', value: 'CUSTOM_PCIE_ROOT_0000_AE_00_0' },
+        { key: 'numa_node', value: '1' },
+        { key: 'pcie_root', value: '0000:ae:00.0' },
       ],
       attachHandles: [{ type: 'PCI', info: '{"bus": "af", "device": "00", "domain": "0000", "function": "0"}' }],
     });
   });
 
-  it('reports one deployable per MIG GPU instance under the GPU', async () => {
-    const a100 = at((await driver().discover()).devices, '86')!;
-    const [gpu, ...instances] = a100.deployables;
-    expect(gpu).toMatchObject({ name: 'compute-1_0000:86:00.0', numAccelerators: 0, attachHandles: [] });
-    expect(gpu.attributes[0]).toEqual({ key: 'rc', value: 'PGPU' });
-    expect(instances.map((d) => [d.name, d.numAccelerators, d.parentName, d.attributes[2].value])).toEqual([
-      ['compute-1_0000:86:00.0_gi2', 1, gpu.name, 'CUSTOM_NVIDIA_20B5_MIG_3G_40GB'],
-      ['compute-1_0000:86:00.0_gi3', 1, gpu.name, 'CUSTOM_NVIDIA_20B5_MIG_2G_20GB'],
-      ['compute-1_0000:86:00.0_gi9', 1, gpu.name, 'CUSTOM_NVIDIA_20B5_MIG_1G_10GB'],
+  it("offers an H100's VFs in the vendor-specific VFIO layout, one PCI handle each, under the PF", async () => {
+    const h100 = at((await driver().discover()).devices, '41')!;
+    const [pf, ...vfs] = h100.deployables;
+    expect(pf).toMatchObject({ name: 'compute-1_0000:41:00.0', numAccelerators: 0, attachHandles: [] });
+    expect(vfs.map((d) => [d.name, d.numAccelerators, d.parentName])).toEqual(
+      ['4', '5', '6', '7'].map((f) => [`compute-1_0000:41:00.${f}`, 1, pf.name]),
+    );
+    expect(vfs[1].attachHandles).toEqual([
+      { type: 'PCI', info: '{"bus": "41", "device": "00", "domain": "0000", "function": "5"}' },
     ]);
-    expect(instances[0].attributes[0]).toEqual({ key: 'rc', value: 'VGPU' });
-    expect(instances[2].attachHandles).toEqual([
+    expect(traitsOf(vfs[1].attributes)).toEqual([
+      'OWNER_CYBORG',
+      'CUSTOM_NVIDIA_2330_H100XM_10C',
+      'CUSTOM_NUMA_NODE_0',
+      'CUSTOM_PCIE_ROOT_0000_40_01_0',
+    ]);
+    expect(vfs[1].attributes.find((a) => a.key === 'vgpu_type')).toEqual({ key: 'vgpu_type', value: '1289' });
+  });
+
+  it("offers MIG-backed vGPU types on an A100's VFs in the mdev layout, not bare GPU instances", async () => {
+    const a100 = at((await driver().discover()).devices, '86')!;
+    const [pf, ...vfs] = a100.deployables;
+    expect(pf).toMatchObject({ name: 'compute-1_0000:86:00.0', numAccelerators: 0, attachHandles: [] });
+    expect(vfs.map((d) => [d.name, d.numAccelerators, d.parentName, traitsOf(d.attributes).slice(1, 3)])).toEqual([
+      ['compute-1_0000:86:00.4', 1, pf.name, ['CUSTOM_NVIDIA_20B5_A100D_3_40C', 'CUSTOM_NVIDIA_MIG_3G_40GB']],
+      ['compute-1_0000:86:00.5', 1, pf.name, ['CUSTOM_NVIDIA_20B5_A100D_1_10C', 'CUSTOM_NVIDIA_MIG_1G_10GB']],
+    ]);
+    expect(vfs[0].attachHandles).toEqual([
       {
         type: 'MDEV',
-        info: '{"asked_type": "MIG-1g.10gb", "bus": "86", "device": "00", "domain": "0000", "function": "0", "vgpu_mark": "MIG-1g.10gb_9"}',
+        info: '{"asked_type": "nvidia-701", "bus": "86", "device": "00", "domain": "0000", "function": "4", "vgpu_mark": "nvidia-701_0"}',
       },
     ]);
-
-    const empty = await driver({ nvidiaSmiPath: toolFixture('nvidia-smi-no-instances') }).discover();
-    expect(at(empty.devices, '86')!.deployables.map((d) => d.name)).toEqual(['compute-1_0000:86:00.0']);
+    expect(vfs[0].attributes.slice(-2)).toEqual([
+      { key: 'vgpu_type', value: 'nvidia-701' },
+      { key: 'mig_profile', value: '3g.40gb' },
+    ]);
+    // A MIG-backed type with no GPU instance free is offered with nothing available.
+    const full = await driver({ vgpuTypes: 'nvidia-702@0000:86:00.0' }).discover();
+    expect(
+      at(full.devices, '86')!
+        .deployables.slice(1)
+        .map((d) => [d.numAccelerators, d.attachHandles.length]),
+    ).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
   });
 
   it('passes every GPU through whole without vGPU types or nvidia-smi', async () => {
     for (const nvidiaSmiPath of ['', '/nonexistent/nvidia-smi']) {
-      const { devices, warnings } = await driver({ vgpuTypes: '', nvidiaSmiPath }).discover();
-      expect(devices.map((d) => d.controlPathId.info.bus)).toEqual(['3b', '5e', '86', 'af', 'd8']);
+      const { devices, warnings } = await driver({ vgpuTypes: '', nvidiaSmiPath, xidLogPath: '' }).discover();
+      expect(devices.map((d) => d.controlPathId.info.bus)).toEqual(['3b', '41', '5e', '86', 'af', 'd8']);
       expect(devices.every((d) => d.deployables.length === 1 && d.deployables[0].attributes[0].value === 'PGPU')).toBe(
         true,
       );
       expect(warnings.map((w) => w.controlPathId?.info.bus)).toEqual(['d9']);
+      // Only what sysfs tells: the V100's non-fatal AER error, the RTX 6000's link at x8 of x16.
+      expect(devices.map((d) => d.health?.status)).toEqual([
+        'healthy',
+        'healthy',
+        'degraded',
+        'healthy',
+        'healthy',
+        'degraded',
+      ]);
     }
   });
 
-  it('leaves the GPUs on the NVIDIA driver unknown when nvidia-smi fails, and reports the others', async () => {
-    const { devices, warnings } = await driver({ nvidiaSmiPath: toolFixture('nvidia-smi-broken') }).discover();
-    expect(devices.map((d) => d.controlPathId.info.bus)).toEqual(['af']);
-    expect(warnings.filter((w) => /MIG mode/.test(w.message)).map((w) => w.controlPathId?.info.bus)).toEqual([
-      '3b',
-      '5e',
-      '86',
-      'd8',
-    ]);
-    expect(warnings[1].message).toMatch(
-      /^cannot tell whether GPU 0000:3b:00\.0 is in MIG mode: nvidia-smi-broken exited with status 18: Failed to initialize NVML: Driver\/library version mismatch \| NVML/,
-    );
-  });
-
-  it('warns about a vGPU type pinned to a GPU that does not offer it, or to no GPU', async () => {
+  it('warns about a vGPU type pinned to a GPU or VF that does not offer it, or to no GPU', async () => {
     const { devices, warnings } = await driver({
-      vgpuTypes: 'nvidia-182@0000:3b:00.0,nvidia-223@0000:99:00.0',
+      vgpuTypes: 'nvidia-182@0000:3b:00.0,nvidia-223@0000:99:00.0,nvidia-999@0000:86:00.4,1289@0000:41:00.0',
     }).discover();
     expect(at(devices, '3b')).toBeUndefined();
+    expect(at(devices, '86')).toBeUndefined();
     expect(at(devices, '5e')!.deployables[0].attributes[0].value).toBe('PGPU');
+    expect(at(devices, '41')!.deployables).toHaveLength(5);
     expect(warnings.map((w) => w.message)).toEqual([
       expect.stringMatching(/^cannot read PCI function 0000:d9:00\.0/),
       'vGPU type nvidia-182 is enabled for GPU 0000:3b:00.0, which offers nvidia-222, nvidia-223, nvidia-224, nvidia-230',
-      'vGPU type nvidia-223 is enabled for 0000:99:00.0, which is not an NVIDIA GPU here',
+      'vGPU type nvidia-999 is enabled for VF 0000:86:00.4, which offers nvidia-699, nvidia-700, nvidia-701, nvidia-702, nvidia-703',
+      'vGPU type nvidia-223 is enabled for 0000:99:00.0, which is not an NVIDIA GPU or one of its VFs here',
     ]);
   });
 
@@ -173,19 +214,75 @@ describe('the nvidia_gpu driver on the gpu-host fixture', () => {
   });
 });
 
-describe('reading nvidia-smi', () => {
-  it('reads the GPU query and the GPU instance table', () => {
-    expect(
-      parseGpuQuery('0, 00000000:3B:00.0, [N/A]\n1, 00000001:86:00.0, Enabled\n2, 12345678:af:00.0, Disabled\n'),
-    ).toEqual([
-      { index: 0, bdf: '0000:3b:00.0', migEnabled: false },
-      { index: 1, bdf: '0001:86:00.0', migEnabled: true },
+describe('the health the nvidia_gpu driver sees', () => {
+  it('reads ECC, row remapping, retired pages, recovery action, lost GPUs, XIDs, AER and link', async () => {
+    const { devices } = await driver({ vgpuTypes: '' }).discover();
+    expect(devices.map((d) => [d.controlPathId.info.bus, d.health?.status, codes(d)])).toEqual([
+      ['3b', 'degraded', ['ecc_uncorrectable_aggregate']],
+      ['41', 'healthy', []],
+      ['5e', 'degraded', ['aer_nonfatal', 'xid', 'ecc_uncorrectable_aggregate', 'retired_pages']],
+      ['86', 'unhealthy', ['ecc_uncorrectable', 'row_remap_pending', 'recovery_action']],
+      ['af', 'healthy', []],
+      ['d8', 'unhealthy', ['link_downtrained', 'fallen_off_bus', 'fallen_off_bus']],
     ]);
+    const rtx = at(devices, 'd8')!.health!;
+    expect(rtx.reasons[1]).toEqual({
+      code: 'fallen_off_bus',
+      message: 'XID 79: GPU has fallen off the bus.',
+      evidence: { xid: 79, line: expect.stringContaining('NVRM: Xid (PCI:0000:d8:00): 79') },
+    });
+    expect(rtx.reasons[2].message).toBe('nvidia-smi: GPU is lost.  Reboot the system to recover this GPU');
+    expect(at(devices, '86')!.health!.reasons[0].evidence).toEqual({ 'volatile.dram_uncorrectable': 1 });
+  });
+
+  it('makes the GPUs on the NVIDIA driver degraded when nvidia-smi fails, and still reports them', async () => {
+    const { devices } = await driver({ nvidiaSmiPath: toolFixture('nvidia-smi-broken'), xidLogPath: '' }).discover();
+    expect(devices.map((d) => d.controlPathId.info.bus)).toEqual(['3b', '41', '5e', '86', 'af']);
+    const t4 = at(devices, '3b')!.health!;
+    expect(t4.status).toBe('degraded');
+    expect(t4.reasons[0]).toMatchObject({
+      code: 'nvidia_smi_failed',
+      message: expect.stringMatching(/Failed to initialize NVML: Driver\/library version mismatch/),
+    });
+    expect(at(devices, 'af')!.health).toEqual({ status: 'healthy', reasons: [] });
+  });
+
+  it('parses the nvsmi XML fields, lost GPU lines and XID lines on their own', () => {
+    const xml = `<nvidia_smi_log><gpu id="00000001:AF:00.0"><ecc_errors><volatile><double_bit><device_memory>2</device_memory>
+      <total>2</total></double_bit></volatile><aggregate><sram_threshold_exceeded>Yes</sram_threshold_exceeded></aggregate>
+      </ecc_errors><retired_pages><pending_retirement>Yes</pending_retirement></retired_pages></gpu></nvidia_smi_log>`;
+    const health = parseNvidiaSmiXml(xml).get('0001:af:00.0')!;
+    expect(health.status).toBe('unhealthy');
+    expect(health.reasons.map((r) => r.code)).toEqual([
+      'ecc_uncorrectable',
+      'ecc_sram_threshold',
+      'retired_pages_pending',
+    ]);
+    expect([...parseLostGpus('Unable to determine the device handle for GPU0000:3B:00.0: Unknown Error\n')]).toEqual([
+      ['0000:3b:00.0', 'Unknown Error'],
+    ]);
+    const xids = parseXidLog(
+      'NVRM: Xid (PCI:0000:3b:00): 13, pid=1, name=a, Graphics Exception\nNVRM: Xid (PCI:0000:3b:00): 63, pid=1, name=a, Row remapping event\n',
+    );
+    expect(xids.get('0000:3b:00')).toMatchObject({
+      status: 'degraded',
+      reasons: [{ code: 'xid', message: 'XID 63: Row remapping event' }],
+    });
+  });
+});
+
+describe('vGPU type names', () => {
+  it("reads creatable_vgpu_types and a MIG-backed type's profile", () => {
     expect(
-      parseGpuInstances(
-        '|=====|\n|   0  MIG 1g.10gb+me       20        13          3:1     |\n+-----+\n| GPU instances: |\n',
-      ),
-    ).toEqual([{ gpuIndex: 0, profile: '1g.10gb+me', profileId: 20, instanceId: 13 }]);
+      parseCreatableVgpuTypes('ID    : vGPU Name\n1414  : NVIDIA H200X-1-18C\n941   : NVIDIA RTX6000-Ada-1Q\n'),
+    ).toEqual([
+      { type: '1414', name: 'NVIDIA H200X-1-18C' },
+      { type: '941', name: 'NVIDIA RTX6000-Ada-1Q' },
+    ]);
+    expect(parseCreatableVgpuTypes('ID    : vGPU Name\n')).toEqual([]);
+    expect(
+      ['NVIDIA A100-1-5C', 'NVIDIA H100XM-1-10C', 'NVIDIA A100D-1-10CME', 'NVIDIA H100XM-10C'].map(migProfileOf),
+    ).toEqual(['1g.5gb', '1g.10gb', '1g.10gb+me', null]);
   });
 });
 
@@ -263,17 +360,69 @@ describe('mdevs at bind and unbind', () => {
     await nvidia.releaseAttachHandle(vgpu('3b', 'nvidia-223', 3));
   });
 
-  it('needs nothing for a whole GPU, and checks that a GPU instance still exists', async () => {
+  it('needs nothing for a whole GPU', async () => {
     const pci: AttachHandleTarget = {
       uuid,
       deployableName: 'compute-1_0000:af:00.0',
       handle: { type: 'PCI', info: '{"bus": "af", "device": "00", "domain": "0000", "function": "0"}' },
     };
     await expect(nvidia.prepareAttachHandle(pci)).resolves.toBeUndefined();
-    await expect(nvidia.prepareAttachHandle(vgpu('86', 'MIG-3g.40gb', 2))).resolves.toBeUndefined();
-    await expect(nvidia.prepareAttachHandle(vgpu('86', 'MIG-1g.10gb', 5))).rejects.toThrow(
-      /GPU 0000:86:00\.0 has no GPU instance 5 any more/,
-    );
-    await nvidia.releaseAttachHandle(vgpu('86', 'MIG-3g.40gb', 2));
+    await nvidia.releaseAttachHandle(pci);
+  });
+
+  it("creates a MIG-backed vGPU's mdev on its VF", async () => {
+    const vf = vgpu('86', 'nvidia-701', 0);
+    vf.handle.info = vf.handle.info.replace('"function": "0"', '"function": "4"');
+    await nvidia.prepareAttachHandle(vf);
+    const create = join(sysfs, 'devices/pci0000:85/0000:85:00.0/0000:86:00.4/mdev_supported_types/nvidia-701/create');
+    expect(await readFile(create, 'utf8')).toBe(uuid);
+  });
+});
+
+describe('vendor-specific VFIO vGPUs at bind and unbind', () => {
+  let copy: FixtureCopy;
+  let nvidia: NvidiaGpuDriver;
+  const vfDir = (f: string) => join(copy.sysfs('gpu-host'), `devices/pci0000:40/0000:40:01.0/0000:41:00.${f}/nvidia`);
+  const current = (f: string) => readFile(join(vfDir(f), 'current_vgpu_type'), 'utf8');
+  const vf = (f: string): AttachHandleTarget => ({
+    uuid: '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+    deployableName: `compute-1_0000:41:00.${f}`,
+    handle: { type: 'PCI', info: `{"bus": "41", "device": "00", "domain": "0000", "function": "${f}"}` },
+  });
+
+  beforeEach(async () => {
+    copy = await FixtureCopy.make();
+    nvidia = driver({ sysfsRoot: copy.sysfs('gpu-host') });
+  });
+
+  afterEach(() => copy.remove());
+
+  it('writes the type id to current_vgpu_type at bind and 0 at unbind, each once', async () => {
+    await nvidia.prepareAttachHandle(vf('5'));
+    expect(await current('5')).toBe('1289');
+    await nvidia.prepareAttachHandle(vf('5'));
+    expect(await current('5')).toBe('1289');
+    await nvidia.releaseAttachHandle(vf('5'));
+    expect(await current('5')).toBe('0');
+    await nvidia.releaseAttachHandle(vf('5'));
+    expect(await current('5')).toBe('0');
+  });
+
+  it('refuses a VF that already is another type, and keeps a VF holding its type offered', async () => {
+    await writeFile(join(vfDir('6'), 'current_vgpu_type'), '1292');
+    await expect(nvidia.prepareAttachHandle(vf('6'))).rejects.toThrow(/VF 0000:41:00\.6 has no enabled vGPU type/);
+    await writeFile(join(vfDir('6'), 'current_vgpu_type'), '0');
+    await nvidia.prepareAttachHandle(vf('6'));
+    await nvidia.discover();
+    // The GPU is full now: the other VFs list only the header, and stay with nothing available.
+    for (const f of ['4', '5', '7']) await writeFile(join(vfDir(f), 'creatable_vgpu_types'), 'ID    : vGPU Name\n');
+    const h100 = at((await nvidia.discover()).devices, '41')!;
+    expect(h100.deployables.slice(1).map((d) => [d.name.slice(-1), d.numAccelerators])).toEqual([
+      ['4', 0],
+      ['5', 0],
+      ['6', 1],
+      ['7', 0],
+    ]);
+    await expect(nvidia.prepareAttachHandle(vf('7'))).rejects.toThrow(/has no room for another NVIDIA H100XM-10C/);
   });
 });

@@ -11,6 +11,7 @@ import {
   type DiscoveryWarning,
   type DriverCallOptions,
 } from '../driver';
+import { combineHealth, type DeviceHealth } from '../health';
 import type { DiscoveredAttachHandle, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
 import {
   formatPciAddress,
@@ -21,6 +22,7 @@ import {
   type PciAddress,
 } from '../pci';
 import { isDisplayClass, pciClassName } from '../pci-classes';
+import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
 import {
   errorMessage,
@@ -31,19 +33,28 @@ import {
   readSysfsText,
   scanPciFunctions,
   type PciFunction,
+  type PciScan,
 } from '../sysfs';
 import { DEFAULT_TOOL_TIMEOUT_MS } from '../tool';
-import { readMigState, type GpuInstance, type MigState } from './nvidia-smi';
+import { readTopology, topologyAttributes, topologyTraits, type PciTopology } from '../topology';
+import { readNvidiaSmiHealth, type NvidiaSmiHealth } from './nvidia-smi';
 import { parseVgpuTypes, type VgpuTypeConfig } from './vgpu-types';
+import {
+  migProfileOf,
+  readCreatableTypes,
+  readCurrentType,
+  vfLayout,
+  type VfLayout,
+  type VgpuTypeName,
+} from './vgpu-vf';
+import { readXidLog, xidSlot } from './xid';
 
 export const NVIDIA_GPU_DRIVER = 'nvidia_gpu';
 const NVIDIA_VENDOR = '10de';
 /** Upstream's `driver_name` of NVIDIA deployables. */
 const DEPLOYABLE_DRIVER_NAME = 'NVIDIA';
-/** MIG only exists under NVIDIA's own kernel driver; a GPU bound to vfio-pci has none to report. */
+/** nvidia-smi reports only GPUs on NVIDIA's own kernel driver; one on vfio-pci has nothing to tell it. */
 const NVIDIA_KERNEL_DRIVER = 'nvidia';
-/** Prefix of the `asked_type` of a GPU instance's handle: `MIG-3g.40gb`. */
-const MIG_TYPE_PREFIX = 'MIG-';
 /** mdevs are named by uuid; anything else in `devices/` is not one. */
 const MDEV_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -52,28 +63,49 @@ export interface NvidiaGpuDriverOptions {
   sysfsRoot: string;
   /** See `parseVgpuTypes`; empty passes every GPU through whole. */
   vgpuTypes: string;
-  /** `nvidia-smi`, for MIG; empty turns MIG discovery off. */
+  /** `nvidia-smi`, read for health (`-q -x`); empty turns that off. */
   nvidiaSmiPath: string;
+  /** A kernel log file read for XID events; empty turns that off. */
+  xidLogPath?: string;
   toolTimeoutMs?: number;
 }
 
+/** A VF's vGPU as discovery decided it: which type, whether the VF can take one now. */
+interface VfVgpu {
+  layout: VfLayout;
+  type: string;
+  typeName: string;
+  /** 1 when the VF holds this type or can be made one now, 0 when the GPU has no room left. */
+  available: number;
+}
+
 /**
- * NVIDIA GPUs (vendor 10de, PCI class 03xx) read from sysfs:
+ * NVIDIA GPUs (vendor 10de, PCI class 03xx) read from sysfs. Each GPU is one device, its PF
+ * the control path:
  *
- * - a whole GPU: one deployable, resource class `PGPU`, one PCI handle;
- * - a GPU with an enabled vGPU type: one deployable, `VGPU`, one MDEV handle per vGPU it can
- *   hold (`available_instances` plus the mdevs already made), upstream's attach info; the mdev
- *   is created at bind (named by the attach handle's uuid) and removed at unbind;
- * - a GPU in MIG mode (as `nvidia-smi` reports it): the GPU's deployable groups one deployable
- *   per GPU instance, `VGPU` with the profile as trait, one MDEV handle naming the instance.
+ * - SR-IOV vGPU (Ampere and later): the vGPU types are on the GPU's VFs. The PF deployable
+ *   groups one deployable per VF that gets an enabled type, one accelerator and one handle
+ *   each: an MDEV handle when the VF is an mdev parent (bind creates the mdev on the VF), a
+ *   PCI handle naming the VF with NVIDIA's vendor-specific VFIO framework (bind writes the type
+ *   id to the VF's `current_vgpu_type`, unbind writes 0). MIG-backed types (`A100D-1-10C`)
+ *   are such types too, with the MIG profile as a trait: a GPU instance reaches a VM no other way.
+ * - pre-Ampere vGPU: one deployable, `VGPU`, one MDEV handle per vGPU the PF's enabled type
+ *   can hold (`available_instances` plus the mdevs made); the mdev is created at bind, named by
+ *   the attach handle's uuid, and removed at unbind.
+ * - otherwise the whole GPU: one deployable, `PGPU`, one PCI handle.
  *
- * SR-IOV VFs of a GPU (vGPU plumbing on Ampere and later) are not offered as GPUs, which
- * upstream only does when asked (`filter_sriov_vfs`).
+ * Every deployable carries its NUMA node and PCIe root (attributes and traits). Each device's
+ * health comes from its AER counters and link in sysfs, `nvidia-smi -q -x` (ECC, row remapping,
+ * retired pages, recovery action, lost GPUs) and, when configured, XIDs in the kernel log.
  */
 export class NvidiaGpuDriver implements AcceleratorDriver {
   readonly name = NVIDIA_GPU_DRIVER;
   private readonly vgpuTypes: VgpuTypeConfig;
   private readonly toolTimeoutMs: number;
+  /** Type names seen per GPU and type id: a full VF lists none, but its deployable keeps its trait. */
+  private readonly typeNames = new Map<string, string>();
+  /** The last vGPU each VF was offered with, so a VF whose GPU is full stays, with no accelerator free. */
+  private readonly lastVfVgpu = new Map<string, VfVgpu>();
 
   constructor(private readonly options: NvidiaGpuDriverOptions) {
     const parsed = parseVgpuTypes(options.vgpuTypes);
@@ -91,36 +123,26 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
       if (u.physfn === null && (u.vendor === null || u.vendor === NVIDIA_VENDOR))
         warnings.push(warning(u.address, u.problem));
     }
+    const byBdf = new Map(scan.functions.map((f) => [f.bdf, f]));
     const gpus = scan.functions.filter((f) => f.vendor === NVIDIA_VENDOR && isDisplayClass(f.classCode) && !f.physfn);
 
-    let mig: MigState = new Map();
-    let migUnknown: string | null = null;
-    if (this.options.nvidiaSmiPath && gpus.some((g) => g.driver === NVIDIA_KERNEL_DRIVER)) {
-      try {
-        mig = await readMigState(this.options.nvidiaSmiPath, { signal, timeoutMs: this.toolTimeoutMs });
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        migUnknown = errorMessage(error);
-      }
-    }
-
+    const health = await this.nvidiaHealth(gpus, signal);
     const devices: DiscoveredDevice[] = [];
     for (const gpu of gpus) {
-      if (migUnknown !== null && gpu.driver === NVIDIA_KERNEL_DRIVER) {
-        // Whether this GPU is partitioned is unknown: report nothing rather than a wrong tree.
-        warnings.push(warning(gpu.address, `cannot tell whether GPU ${gpu.bdf} is in MIG mode: ${migUnknown}`));
+      const built = await this.gpuDevice(gpu, byBdf, scan);
+      if (typeof built === 'string') {
+        warnings.push(warning(gpu.address, built));
         continue;
       }
-      const built = await this.gpuDevice(gpu, mig.get(gpu.bdf));
-      if (typeof built === 'string') warnings.push(warning(gpu.address, built));
-      else devices.push(built);
+      built.health = combineHealth([await pciHealth(gpu, { dynamicLinkSpeed: true }), health(gpu)]);
+      devices.push(built);
     }
-    const present = new Set(gpus.map((g) => g.bdf));
+    const present = new Set(gpus.flatMap((g) => [g.bdf, ...g.virtfns]));
     for (const [bdf, type] of this.vgpuTypes.byAddress) {
       if (!present.has(bdf)) {
         warnings.push({
           driver: this.name,
-          message: `vGPU type ${type} is enabled for ${bdf}, which is not an NVIDIA GPU here`,
+          message: `vGPU type ${type} is enabled for ${bdf}, which is not an NVIDIA GPU or one of its VFs here`,
         });
       }
     }
@@ -129,9 +151,14 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
   }
 
   /**
-   * Creates the vGPU's mdev, named by the attach handle's uuid, by writing the uuid to the
-   * type's `create`. An mdev of that uuid already there (a retried bind) is accepted when it
-   * is of the same type on the same GPU. A PCI handle needs nothing; a GPU instance must still exist.
+   * Makes the handle usable by a guest:
+   * - an MDEV handle: creates the mdev, named by the attach handle's uuid, by writing the uuid to
+   *   the type's `create` (on the PF before Ampere, on the VF after). An mdev of that uuid
+   *   already there (a retried bind) is accepted when it is of the same type on the same parent.
+   * - a PCI handle of a VF in the vendor-specific VFIO layout: writes the VF's vGPU type id to
+   *   `nvidia/current_vgpu_type`; a VF that already is that type is left as it is, one that is
+   *   another type is refused.
+   * - any other PCI handle: checks the function is still there.
    */
   async prepareAttachHandle(target: AttachHandleTarget, options: DriverCallOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
@@ -141,6 +168,7 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     if (target.handle.type === 'PCI') {
       const fn = await readPciFunction(this.options.sysfsRoot, bdf);
       if ('problem' in fn) throw new AttachHandleError(this.name, `GPU ${bdf} is not usable: ${fn.problem}`);
+      if (fn.physfn && (await vfLayout(fn)) === 'vfio') return this.assignVgpuType(fn);
       return;
     }
     if (target.handle.type !== 'MDEV' || !info.askedType) {
@@ -149,7 +177,6 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
         `${target.handle.type} handle ${target.handle.info} is not an NVIDIA GPU's`,
       );
     }
-    if (info.askedType.startsWith(MIG_TYPE_PREFIX)) return this.checkGpuInstance(bdf, info.vgpuMark, options.signal);
     if (!MDEV_NAME.test(target.uuid)) throw new AttachHandleError(this.name, `mdev name ${target.uuid} is not a uuid`);
 
     const existing = await this.mdevOf(target.uuid);
@@ -171,11 +198,27 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     }
   }
 
-  /** Removes the handle's mdev by writing 1 to its `remove`; an mdev that is not there is already released. */
+  /**
+   * Undoes `prepareAttachHandle`: removes the handle's mdev by writing 1 to its `remove` (an
+   * mdev that is not there is already released), or clears a vendor-VFIO VF's vGPU type by
+   * writing 0 (a VF already at 0 is left alone). Whether the handle is still this ARQ's is the
+   * agent's check: the driver undoes what it is asked to.
+   */
   async releaseAttachHandle(target: AttachHandleTarget): Promise<void> {
+    if (target.handle.type === 'PCI') {
+      const info = parseAttachInfo(target.handle.info);
+      if (!info) return;
+      const fn = await readPciFunction(this.options.sysfsRoot, formatPciAddress(info.address));
+      if ('problem' in fn || !fn.physfn || (await vfLayout(fn)) !== 'vfio') return;
+      try {
+        if ((await readCurrentType(fn)) === '0') return;
+        await writeAttribute(join(fn.path, 'nvidia', 'current_vgpu_type'), '0');
+      } catch (error) {
+        throw new AttachHandleError(this.name, `cannot clear the vGPU type of VF ${fn.bdf}: ${errorMessage(error)}`);
+      }
+      return;
+    }
     if (target.handle.type !== 'MDEV' || !MDEV_NAME.test(target.uuid)) return;
-    // A GPU instance outlives its binds: nothing was made for it.
-    if (parseAttachInfo(target.handle.info)?.askedType?.startsWith(MIG_TYPE_PREFIX)) return;
     const remove = join(this.options.sysfsRoot, 'bus', 'mdev', 'devices', target.uuid, 'remove');
     try {
       await writeAttribute(remove, '1');
@@ -185,22 +228,85 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     }
   }
 
-  private async gpuDevice(gpu: PciFunction, instances: GpuInstance[] | undefined): Promise<DiscoveredDevice | string> {
+  /** Writes the VF's vGPU type id to `current_vgpu_type` unless it already has it; reads it back. */
+  private async assignVgpuType(vf: PciFunction): Promise<void> {
+    const pf = await readPciFunction(this.options.sysfsRoot, vf.physfn!);
+    if ('problem' in pf) throw new AttachHandleError(this.name, `the PF of VF ${vf.bdf} is not usable: ${pf.problem}`);
+    const chosen = await this.vfVgpu(pf, vf, 'vfio').catch((error: unknown) => errorMessage(error));
+    if (chosen === null || typeof chosen === 'string') {
+      throw new AttachHandleError(this.name, `VF ${vf.bdf} has no enabled vGPU type${chosen ? `: ${chosen}` : ''}`);
+    }
+    const file = join(vf.path, 'nvidia', 'current_vgpu_type');
+    try {
+      const current = await readCurrentType(vf);
+      if (current === chosen.type) return;
+      if (current !== '0') {
+        throw new AttachHandleError(this.name, `VF ${vf.bdf} already is vGPU type ${current}, not ${chosen.type}`);
+      }
+      if (chosen.available === 0) {
+        throw new AttachHandleError(
+          this.name,
+          `GPU ${pf.bdf} has no room for another ${chosen.typeName} on VF ${vf.bdf}`,
+        );
+      }
+      await writeAttribute(file, chosen.type);
+      const now = await readCurrentType(vf);
+      if (now !== chosen.type) throw new Error(`current_vgpu_type reads ${now} after writing ${chosen.type}`);
+    } catch (error) {
+      if (error instanceof AttachHandleError) throw error;
+      throw new AttachHandleError(
+        this.name,
+        `cannot make VF ${vf.bdf} vGPU type ${chosen.type} (${chosen.typeName}): ${errorMessage(error)}`,
+      );
+    }
+  }
+
+  private async gpuDevice(
+    gpu: PciFunction,
+    byBdf: ReadonlyMap<string, PciFunction>,
+    scan: PciScan,
+  ): Promise<DiscoveredDevice | string> {
     const name = `${this.options.hostname}_${gpu.bdf}`;
     const gpuTraits = ['OWNER_CYBORG', `CUSTOM_NVIDIA_${nameSuffix(gpu.product)}`];
-    if (instances) {
+    const topology = await readTopology(gpu);
+
+    // SR-IOV vGPU: the types live on the VFs.
+    const vfs: { vf: PciFunction; layout: VfLayout }[] = [];
+    for (const bdf of gpu.virtfns) {
+      const vf = byBdf.get(bdf);
+      if (!vf) {
+        const problem = scan.unreadable.find((u) => u.bdf === bdf)?.problem ?? `${bdf} is not in sysfs`;
+        return `GPU ${gpu.bdf}: its VF cannot be read: ${problem}`;
+      }
+      const layout = await vfLayout(vf);
+      if (layout) vfs.push({ vf, layout });
+    }
+    const children: DiscoveredDeployable[] = [];
+    for (const { vf, layout } of vfs) {
+      let vgpu: VfVgpu | string | null;
+      try {
+        vgpu = await this.vfVgpu(gpu, vf, layout);
+      } catch (error) {
+        return `cannot read the vGPU types of VF ${vf.bdf} of GPU ${gpu.bdf}: ${errorMessage(error)}`;
+      }
+      if (typeof vgpu === 'string') return vgpu;
+      if (vgpu) children.push(await this.vfDeployable(name, gpu, vf, vgpu));
+    }
+    if (children.length > 0) {
       const parent: DiscoveredDeployable = {
         name,
         numAccelerators: 0,
         driverName: DEPLOYABLE_DRIVER_NAME,
-        attributes: deployableAttributes('PGPU', gpuTraits),
+        attributes: withTopology('VGPU', gpuTraits, topology),
         attachHandles: [],
       };
-      const children = instances.map((gi) => gpuInstanceDeployable(name, gpu, gi));
       return device(gpu, [parent, ...children]);
     }
+    if (vfs.length > 0 && this.vgpuTypes.byAddress.has(gpu.bdf)) {
+      return `vGPU type ${this.vgpuTypes.byAddress.get(gpu.bdf)} is enabled for GPU ${gpu.bdf}, which none of its VFs offers`;
+    }
 
-    const type = await this.vgpuTypeOf(gpu);
+    const type = await this.pfVgpuTypeOf(gpu);
     if (type.problem) return type.problem;
     if (type.type === null) {
       return device(gpu, [
@@ -208,7 +314,7 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
           name,
           numAccelerators: 1,
           driverName: DEPLOYABLE_DRIVER_NAME,
-          attributes: deployableAttributes('PGPU', gpuTraits),
+          attributes: withTopology('PGPU', gpuTraits, topology),
           attachHandles: [{ type: 'PCI', info: pciAttachInfo(gpu.address) }],
         },
       ]);
@@ -218,12 +324,8 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     let typeName: string;
     let count: number;
     try {
-      // `GRID T4-2B` or `NVIDIA A10-4Q`: upstream's trait takes the last word.
-      typeName = (await readSysfsText(join(typeDir, 'name'))).split(/\s+/).at(-1) ?? type.type;
-      const available = await readSysfsText(join(typeDir, 'available_instances'));
-      if (!/^\d+$/.test(available)) throw new Error(`available_instances is ${JSON.stringify(available)}`);
-      const made = (await readOptionalDir(join(typeDir, 'devices'))).filter((n) => MDEV_NAME.test(n));
-      count = Number(available) + made.length;
+      typeName = await mdevTypeName(typeDir, type.type);
+      count = await mdevCapacity(typeDir);
     } catch (error) {
       return `cannot read vGPU type ${type.type} of GPU ${gpu.bdf}: ${errorMessage(error)}`;
     }
@@ -236,17 +338,99 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
         name,
         numAccelerators: count,
         driverName: DEPLOYABLE_DRIVER_NAME,
-        attributes: deployableAttributes('VGPU', [
-          'OWNER_CYBORG',
-          `CUSTOM_NVIDIA_${nameSuffix(gpu.product)}_${nameSuffix(typeName)}`,
-        ]),
+        attributes: withTopology(
+          'VGPU',
+          ['OWNER_CYBORG', `CUSTOM_NVIDIA_${nameSuffix(gpu.product)}_${nameSuffix(typeName)}`],
+          topology,
+        ),
         attachHandles: handles,
       },
     ]);
   }
 
-  /** The vGPU type this GPU gets: pinned to its address, or the first enabled type it offers. */
-  private async vgpuTypeOf(gpu: PciFunction): Promise<{ type: string | null; problem?: string }> {
+  /**
+   * The vGPU a VF gets: the type pinned to the VF, else the one pinned to its GPU, else the
+   * first enabled type the VF offers. A vendor-VFIO VF that already is a vGPU keeps its type
+   * (when enabled). Null: the VF is not offered. A string: the GPU is unknown, for that reason.
+   */
+  private async vfVgpu(gpu: PciFunction, vf: PciFunction, layout: VfLayout): Promise<VfVgpu | string | null> {
+    const pinned = this.vgpuTypes.byAddress.get(vf.bdf) ?? this.vgpuTypes.byAddress.get(gpu.bdf);
+    if (pinned === undefined && this.vgpuTypes.anyGpu.length === 0) return null;
+    const enabled = (t: string) => (pinned !== undefined ? t === pinned : this.vgpuTypes.anyGpu.includes(t));
+
+    if (layout === 'mdev') {
+      const offered = await readOptionalDir(join(vf.path, 'mdev_supported_types'));
+      const type = pinned ?? this.vgpuTypes.anyGpu.find((t) => offered.includes(t));
+      if (type === undefined) return null;
+      if (!offered.includes(type)) {
+        return `vGPU type ${type} is enabled for VF ${vf.bdf}, which offers ${offered.join(', ') || 'no vGPU types'}`;
+      }
+      const typeDir = join(vf.path, 'mdev_supported_types', type);
+      const typeName = await mdevTypeName(typeDir, type);
+      // A VF holds one vGPU at most.
+      return { layout, type, typeName, available: Math.min(1, await mdevCapacity(typeDir)) };
+    }
+
+    const creatable = await readCreatableTypes(vf);
+    for (const t of creatable) this.typeNames.set(`${gpu.bdf} ${t.type}`, t.name);
+    const current = await readCurrentType(vf);
+    const nameOf = (type: string) => this.typeNames.get(`${gpu.bdf} ${type}`) ?? `vGPU type ${type}`;
+    let chosen: VfVgpu | null = null;
+    if (current !== '0') {
+      chosen = enabled(current) ? { layout, type: current, typeName: nameOf(current), available: 1 } : null;
+    } else {
+      const ids = creatable.map((t: VgpuTypeName) => t.type);
+      const type =
+        pinned !== undefined
+          ? ids.includes(pinned)
+            ? pinned
+            : undefined
+          : this.vgpuTypes.anyGpu.find((t) => ids.includes(t));
+      if (type !== undefined) chosen = { layout, type, typeName: nameOf(type), available: 1 };
+      else {
+        // The GPU is full (the list shows only its header): the VF stays with nothing free.
+        const last = this.lastVfVgpu.get(vf.bdf);
+        chosen = last && enabled(last.type) ? { ...last, available: 0 } : null;
+      }
+    }
+    if (chosen) this.lastVfVgpu.set(vf.bdf, chosen);
+    return chosen;
+  }
+
+  private async vfDeployable(
+    parentName: string,
+    gpu: PciFunction,
+    vf: PciFunction,
+    vgpu: VfVgpu,
+  ): Promise<DiscoveredDeployable> {
+    // `NVIDIA A100D-1-10C`: the last word names the type in traits, as upstream does for mdev types.
+    const shortName = vgpu.typeName.split(/\s+/).at(-1) ?? vgpu.type;
+    const mig = migProfileOf(shortName);
+    const traits = [
+      'OWNER_CYBORG',
+      `CUSTOM_NVIDIA_${nameSuffix(gpu.product)}_${nameSuffix(shortName)}`,
+      ...(mig ? [`CUSTOM_NVIDIA_MIG_${nameSuffix(mig)}`] : []),
+    ];
+    const handle: DiscoveredAttachHandle =
+      vgpu.layout === 'mdev'
+        ? { type: 'MDEV', info: mdevAttachInfo(vf.address, vgpu.type, `${vgpu.type}_0`) }
+        : { type: 'PCI', info: pciAttachInfo(vf.address) };
+    return {
+      name: `${this.options.hostname}_${vf.bdf}`,
+      numAccelerators: vgpu.available,
+      driverName: DEPLOYABLE_DRIVER_NAME,
+      parentName,
+      attributes: [
+        ...withTopology('VGPU', traits, await readTopology(vf)),
+        { key: 'vgpu_type', value: vgpu.type },
+        ...(mig ? [{ key: 'mig_profile', value: mig }] : []),
+      ],
+      attachHandles: [handle],
+    };
+  }
+
+  /** The pre-Ampere vGPU type a PF gets: pinned to its address, or the first enabled type it offers. */
+  private async pfVgpuTypeOf(gpu: PciFunction): Promise<{ type: string | null; problem?: string }> {
     const pinned = this.vgpuTypes.byAddress.get(gpu.bdf);
     if (pinned === undefined && this.vgpuTypes.anyGpu.length === 0) return { type: null };
     let offered: string[];
@@ -265,7 +449,53 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     return { type: this.vgpuTypes.anyGpu.find((t) => offered.includes(t)) ?? null };
   }
 
-  /** The mdev of that uuid, when there is one: its type and its GPU. */
+  /** What nvidia-smi and the kernel log say, per GPU; nvidia-smi failing makes the GPUs it drives degraded. */
+  private async nvidiaHealth(
+    gpus: PciFunction[],
+    signal: AbortSignal | undefined,
+  ): Promise<(gpu: PciFunction) => DeviceHealth> {
+    let smi: NvidiaSmiHealth | null = null;
+    let smiProblem: string | null = null;
+    if (this.options.nvidiaSmiPath && gpus.some((g) => g.driver === NVIDIA_KERNEL_DRIVER)) {
+      try {
+        smi = await readNvidiaSmiHealth(this.options.nvidiaSmiPath, { signal, timeoutMs: this.toolTimeoutMs });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        smiProblem = errorMessage(error);
+      }
+    }
+    const xids = this.options.xidLogPath ? await readXidLog(this.options.xidLogPath) : new Map<string, DeviceHealth>();
+    return (gpu) => {
+      const findings: DeviceHealth[] = [];
+      const xid = xids.get(xidSlot(gpu.bdf));
+      if (xid) findings.push(xid);
+      if (gpu.driver !== NVIDIA_KERNEL_DRIVER) return combineHealth(findings);
+      if (smiProblem !== null) {
+        findings.push({
+          status: 'degraded',
+          reasons: [
+            {
+              code: 'nvidia_smi_failed',
+              message: `nvidia-smi cannot report on GPU ${gpu.bdf}: ${smiProblem}`,
+              evidence: { nvidia_smi: this.options.nvidiaSmiPath },
+            },
+          ],
+        });
+      } else if (smi) {
+        const lost = smi.lost.get(gpu.bdf);
+        const reported = smi.gpus.get(gpu.bdf);
+        if (lost !== undefined) {
+          findings.push({
+            status: 'unhealthy',
+            reasons: [{ code: 'fallen_off_bus', message: `nvidia-smi: ${lost}`, evidence: { nvidia_smi: lost } }],
+          });
+        } else if (reported) findings.push(reported);
+      }
+      return combineHealth(findings);
+    };
+  }
+
+  /** The mdev of that uuid, when there is one: its type and its parent function. */
   private async mdevOf(uuid: string): Promise<{ type: string; parent: string } | null> {
     const dir = join(this.options.sysfsRoot, 'bus', 'mdev', 'devices', uuid);
     try {
@@ -276,30 +506,30 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
     }
     try {
       const type = basename(await readlink(join(dir, 'mdev_type')));
-      // `bus/mdev/devices/<uuid>` links to `devices/.../<GPU address>/<uuid>`.
+      // `bus/mdev/devices/<uuid>` links to `devices/.../<parent address>/<uuid>`.
       const parent = basename(dirname(await readlink(dir)));
       return { type, parent: parsePciAddress(parent) ? parent : 'an unknown device' };
     } catch (error) {
       throw new AttachHandleError(this.name, `cannot read mdev ${uuid}: ${errorMessage(error)}`);
     }
   }
+}
 
-  private async checkGpuInstance(bdf: string, mark: string | null, signal: AbortSignal | undefined): Promise<void> {
-    const id = mark ? /_(\d+)$/.exec(mark)?.[1] : undefined;
-    if (!this.options.nvidiaSmiPath || id === undefined) {
-      throw new AttachHandleError(this.name, `GPU instance ${mark} of GPU ${bdf} cannot be checked`);
-    }
-    let state: MigState;
-    try {
-      state = await readMigState(this.options.nvidiaSmiPath, { signal, timeoutMs: this.toolTimeoutMs });
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw new AttachHandleError(this.name, `cannot list the GPU instances of ${bdf}: ${errorMessage(error)}`);
-    }
-    if (!state.get(bdf)?.some((gi) => gi.instanceId === Number(id))) {
-      throw new AttachHandleError(this.name, `GPU ${bdf} has no GPU instance ${id} any more`);
-    }
-  }
+/** `GRID T4-2B` or `NVIDIA A10-4Q`: upstream's trait takes the last word. */
+async function mdevTypeName(typeDir: string, type: string): Promise<string> {
+  return (await readSysfsText(join(typeDir, 'name'))).split(/\s+/).at(-1) ?? type;
+}
+
+/** `available_instances` plus the mdevs already made of the type. */
+async function mdevCapacity(typeDir: string): Promise<number> {
+  const available = await readSysfsText(join(typeDir, 'available_instances'));
+  if (!/^\d+$/.test(available)) throw new Error(`available_instances is ${JSON.stringify(available)}`);
+  const made = (await readOptionalDir(join(typeDir, 'devices'))).filter((n) => MDEV_NAME.test(n));
+  return Number(available) + made.length;
+}
+
+function withTopology(rc: string, traits: string[], topology: PciTopology) {
+  return [...deployableAttributes(rc, [...traits, ...topologyTraits(topology)]), ...topologyAttributes(topology)];
 }
 
 function device(gpu: PciFunction, deployables: DiscoveredDeployable[]): DiscoveredDevice {
@@ -315,32 +545,16 @@ function device(gpu: PciFunction, deployables: DiscoveredDeployable[]): Discover
   };
 }
 
-/** `<host>_<GPU address>_gi<instance>`: one accelerator, one MDEV handle naming the instance. */
-function gpuInstanceDeployable(parentName: string, gpu: PciFunction, gi: GpuInstance): DiscoveredDeployable {
-  const askedType = `${MIG_TYPE_PREFIX}${gi.profile}`;
-  return {
-    name: `${parentName}_gi${gi.instanceId}`,
-    numAccelerators: 1,
-    driverName: DEPLOYABLE_DRIVER_NAME,
-    parentName,
-    attributes: deployableAttributes('VGPU', [
-      'OWNER_CYBORG',
-      `CUSTOM_NVIDIA_${nameSuffix(gpu.product)}_MIG_${nameSuffix(gi.profile)}`,
-    ]),
-    attachHandles: [{ type: 'MDEV', info: mdevAttachInfo(gpu.address, askedType, `${askedType}_${gi.instanceId}`) }],
-  };
-}
-
 function warning(address: PciAddress, message: string): DiscoveryWarning {
   return { driver: NVIDIA_GPU_DRIVER, controlPathId: { type: 'PCI', info: { ...address } }, message };
 }
 
 /**
- * Writes a sysfs attribute: opened write-only and never created or truncated, as the kernel
+ * Writes a sysfs attribute: opened write-only and truncated (as a shell's `echo >` does), never created, as the kernel
  * expects; a path that does not exist fails rather than leaving a stray file.
  */
 async function writeAttribute(path: string, value: string): Promise<void> {
-  const handle = await open(path, fsConstants.O_WRONLY);
+  const handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_TRUNC);
   try {
     await handle.write(value);
   } finally {

@@ -45,9 +45,14 @@ describe('the pci driver on the gpu-host fixture', () => {
         { key: 'trait0', value: 'OWNER_CYBORG' },
         { key: 'trait1', value: 'CUSTOM_PCI_INTEL' },
         { key: 'trait2', value: 'CUSTOM_PCI_PRODUCT_ID_158B' },
+        { key: 'trait3', value: 'CUSTOM_NUMA_NODE_0' },
+        { key: 'trait4', value: 'CUSTOM_PCIE_ROOT_0000_17_00_0' },
+        { key: 'numa_node', value: '0' },
+        { key: 'pcie_root', value: '0000:17:00.0' },
       ],
       attachHandles: [],
     });
+    expect(nic.health).toEqual({ status: 'healthy', reasons: [] });
     // vfio-pci, vfio-pci, iavf and no driver at all: all four are offered.
     expect(vfs.map((d) => d.name)).toEqual([
       'compute-1_0000:18:02.0',
@@ -65,6 +70,10 @@ describe('the pci driver on the gpu-host fixture', () => {
         { key: 'trait0', value: 'OWNER_CYBORG' },
         { key: 'trait1', value: 'CUSTOM_PCI_INTEL' },
         { key: 'trait2', value: 'CUSTOM_PCI_PRODUCT_ID_154C' },
+        { key: 'trait3', value: 'CUSTOM_NUMA_NODE_0' },
+        { key: 'trait4', value: 'CUSTOM_PCIE_ROOT_0000_17_00_0' },
+        { key: 'numa_node', value: '0' },
+        { key: 'pcie_root', value: '0000:17:00.0' },
       ],
       attachHandles: [
         {
@@ -124,9 +133,43 @@ describe('the pci driver on the gpu-host fixture', () => {
       { key: 'trait1', value: 'CUSTOM_PCI_NVIDIA' },
       { key: 'trait2', value: 'CUSTOM_PCI_PRODUCT_ID_1EB8' },
       { key: 'trait3', value: 'CUSTOM_T4_WHOLE' },
+      { key: 'trait4', value: 'CUSTOM_NUMA_NODE_1' },
+      { key: 'trait5', value: 'CUSTOM_PCIE_ROOT_0000_AE_00_0' },
+      { key: 'numa_node', value: '1' },
+      { key: 'pcie_root', value: '0000:ae:00.0' },
     ]);
+    // On the root bus, the host bridge is the root.
+    expect(at(devices, '00')!.deployables[0].attributes.slice(-1)).toEqual([{ key: 'pcie_root', value: 'pci0000:00' }]);
     // A USB controller fits none of Cyborg's types: upstream's GPU it is.
     expect(at(devices, '00')!.std_board_info).toBe('{"product_id": "a36d", "controller": "USB controller"}');
+  });
+
+  it("reports a function's AER errors and a link that is down as its health", async () => {
+    const { devices } = await driver([{ address: '0000:18:00.1' }, { address: '0000:5e:00.0' }]).discover();
+    expect(at(devices, '18')!.health).toEqual({
+      status: 'unhealthy',
+      reasons: [
+        {
+          code: 'aer_fatal',
+          message: '1 fatal PCIe error(s) on 0000:18:00.1 since boot (MalfTLP 1)',
+          evidence: { function: '0000:18:00.1', aer_dev_fatal: 1, aer_dev_nonfatal: 0, aer_dev_correctable: 0 },
+        },
+        {
+          code: 'link_down',
+          message: 'the PCIe link of 0000:18:00.1 is down',
+          evidence: {
+            function: '0000:18:00.1',
+            current_link_speed: 'Unknown',
+            max_link_speed: '8.0 GT/s PCIe',
+            current_link_width: '0',
+            max_link_width: '8',
+          },
+        },
+      ],
+    });
+    const v100 = at(devices, '5e')!.health!;
+    expect(v100.status).toBe('degraded');
+    expect(v100.reasons.map((r) => r.code)).toEqual(['aer_nonfatal']);
   });
 
   it('offers nothing with an empty whitelist', async () => {
@@ -144,7 +187,7 @@ describe('the pci driver on the gpu-host fixture', () => {
       },
     ]);
     // Every readable function is offered: chipset, BMC display, NICs, GPUs and their functions, IB.
-    expect(devices.map((d) => d.controlPathId.info.bus).join(' ')).toBe('00 03 18 18 3b 5e 86 af b1 d8 d8 d8');
+    expect(devices.map((d) => d.controlPathId.info.bus).join(' ')).toBe('00 03 18 18 3b 41 5e 86 af b1 d8 d8 d8');
     // The GPU VFs of the A100 hang under it.
     expect(at(devices, '86')!.deployables.map((d) => d.name)).toEqual([
       'compute-1_0000:86:00.0',

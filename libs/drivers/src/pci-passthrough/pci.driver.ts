@@ -11,8 +11,10 @@ import {
 import type { DeviceType, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
 import { formatPciAddress, parsePciAddress, pciAttachInfo, pythonJsonDumps, type PciAddress } from '../pci';
 import { deviceTypeOfClass, pciClassName } from '../pci-classes';
+import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
 import { readPciFunction, scanPciFunctions, type PciFunction, type PciScan } from '../sysfs';
+import { readTopology, topologyAttributes, topologyTraits } from '../topology';
 import { addressMayMatch, firstMatch, parsePciDeviceSpecs, type PciDeviceSpec, type SpecHost } from './device-spec';
 
 export const PCI_DRIVER = 'pci';
@@ -62,7 +64,10 @@ export class PciPassthroughDriver implements AcceleratorDriver {
     options.signal?.throwIfAborted();
     const scan = await scanPciFunctions(this.options.sysfsRoot, this.name);
     options.signal?.throwIfAborted();
-    return pciInventory(scan, this.specs, this.options.hostname);
+    const found = pciInventory(scan, this.specs, this.options.hostname);
+    const byBdf = new Map(scan.functions.map((f) => [f.bdf, f]));
+    await Promise.all(found.devices.map((d) => withTopologyAndHealth(d, byBdf, this.options.hostname)));
+    return found;
   }
 
   /** Nothing to create for a PCI handle; a function that is gone fails the bind clearly instead of at boot. */
@@ -181,6 +186,30 @@ function functionDeployable(hostname: string, fn: PciFunction, spec: PciDeviceSp
     attributes: deployableAttributes(spec.resourceClass ?? PCI_RESOURCE_CLASS, traits),
     attachHandles: [{ type: 'PCI', info: pciAttachInfo(fn.address, spec.physicalNetwork ?? undefined) }],
   };
+}
+
+/**
+ * Adds each deployable's NUMA node and PCIe root (traits after the others, then attributes) and
+ * the device's health: the AER counters and link of its control path function.
+ */
+async function withTopologyAndHealth(
+  device: DiscoveredDevice,
+  byBdf: ReadonlyMap<string, PciFunction>,
+  hostname: string,
+): Promise<void> {
+  for (const dep of device.deployables) {
+    const fn = byBdf.get(dep.name.slice(hostname.length + 1));
+    if (!fn) continue;
+    const topology = await readTopology(fn);
+    const traits = dep.attributes.filter((a) => a.key.startsWith('trait')).map((a) => a.value);
+    const rc = dep.attributes.find((a) => a.key === 'rc')!.value;
+    dep.attributes = [
+      ...deployableAttributes(rc, [...traits, ...topologyTraits(topology)]),
+      ...topologyAttributes(topology),
+    ];
+  }
+  const pf = byBdf.get(formatPciAddress(device.controlPathId.info));
+  if (pf) device.health = await pciHealth(pf);
 }
 
 function warning(address: PciAddress, message: string): DiscoveryWarning {

@@ -12,7 +12,7 @@ function driver(options: Partial<XilinxFpgaDriverOptions> = {}): XilinxFpgaDrive
     hostname: 'compute-2',
     sysfsRoot: sysfsFixture('fpga-host'),
     lspciPath: toolFixture('lspci'),
-    xbmgmtPath: '/nonexistent/xbmgmt',
+    xrtSmiPath: '/nonexistent/xrt-smi',
     ...options,
   });
 }
@@ -41,6 +41,10 @@ describe('the xilinx_fpga driver on the fpga-host fixture', () => {
             { key: 'rc', value: 'FPGA' },
             { key: 'trait0', value: 'CUSTOM_FPGA_XILINX' },
             { key: 'trait1', value: 'CUSTOM_FPGA_PRODUCT_ID_5004' },
+            { key: 'trait2', value: 'CUSTOM_NUMA_NODE_1' },
+            { key: 'trait3', value: 'CUSTOM_PCIE_ROOT_0000_D7_00_0' },
+            { key: 'numa_node', value: '1' },
+            { key: 'pcie_root', value: '0000:d7:00.0' },
           ],
           attachHandles: [
             { type: 'PCI', info: '{"bus": "d8", "device": "00", "domain": "0000", "function": "0"}' },
@@ -48,7 +52,18 @@ describe('the xilinx_fpga driver on the fpga-host fixture', () => {
           ],
         },
       ],
+      health: {
+        status: 'degraded',
+        reasons: [
+          {
+            code: 'temperature',
+            message: 'xclmgmt temp1 at 88.0 C, at or above its maximum 85.0 C',
+            evidence: { sensor: 'hwmon/hwmon5/temp1', input: 88000, crit: 97000, max: 85000 },
+          },
+        ],
+      },
     });
+    expect(devices[0].health).toEqual({ status: 'healthy', reasons: [] });
   });
 
   it('keeps identities stable across runs', async () => {
@@ -91,52 +106,58 @@ describe('the xilinx_fpga driver on the fpga-host fixture', () => {
   });
 });
 
-describe('programming an Alveo card with xbmgmt', () => {
+describe('programming an Alveo card with xrt-smi', () => {
   let copy: FixtureCopy;
   let image: Bitstream;
 
   beforeAll(async () => {
     copy = await FixtureCopy.make();
-    const path = join(copy.dir, 'shell.xsabin');
-    await writeFile(path, 'xsabin bytes');
+    const path = join(copy.dir, 'kernels.xclbin');
+    await writeFile(path, 'xclbin bytes');
     image = {
       path,
-      checksum: { algorithm: 'sha512', value: createHash('sha512').update('xsabin bytes').digest('hex') },
+      checksum: { algorithm: 'sha512', value: createHash('sha512').update('xclbin bytes').digest('hex') },
     };
   });
 
   afterAll(() => copy.remove());
 
-  beforeEach(() => rm(join(copy.dir, 'tools', 'xbmgmt.calls'), { force: true }));
+  beforeEach(() => rm(join(copy.dir, 'tools', 'xrt-smi.calls'), { force: true }));
 
-  it('flashes through the management PF, its address written as xbmgmt reads it', async () => {
-    const xilinx = driver({ xbmgmtPath: await copy.tool('xbmgmt') });
+  it("loads the user's xclbin through the user PF, never flashing the base partition", async () => {
+    const xilinx = driver({ xrtSmiPath: await copy.tool('xrt-smi') });
     expect(await xilinx.program({ name: 'compute-2_0000:d8:00.0' }, image)).toEqual({ ok: true });
-    expect(await copy.calls('xbmgmt')).toEqual([`program --device 0000:d8:00.0 --base --image ${image.path}`]);
+    expect(await copy.calls('xrt-smi')).toEqual([`program --device 0000:d8:00.1 --user ${image.path}`]);
   });
 
-  it('refuses a bad checksum before xbmgmt runs, and reports what a failing xbmgmt said', async () => {
-    const failing = driver({ xbmgmtPath: await copy.tool('xbmgmt-fail') });
+  it('refuses a bad checksum before xrt-smi runs, and reports what a failing xrt-smi said', async () => {
+    const failing = driver({ xrtSmiPath: await copy.tool('xrt-smi-fail') });
     const bad = { ...image, checksum: { algorithm: 'sha512' as const, value: '00'.repeat(64) } };
-    expect(await failing.program({ name: 'compute-2_0000:86:00.0' }, bad)).toEqual({
+    expect(await failing.program({ name: 'compute-2_0000:d8:00.0' }, bad)).toEqual({
       ok: false,
       reason: expect.stringContaining('fails its sha512 check'),
     });
-    expect(await copy.calls('xbmgmt')).toEqual([]);
-    expect(await failing.program({ name: 'compute-2_0000:86:00.0' }, image)).toEqual({
+    expect(await copy.calls('xrt-smi')).toEqual([]);
+    expect(await failing.program({ name: 'compute-2_0000:d8:00.0' }, image)).toEqual({
       ok: false,
       reason:
-        'xbmgmt-fail exited with status 1: ERROR: Image is not compatible with the platform on device 0000:d8:00.0',
+        'xrt-smi-fail exited with status 1: ERROR: The xclbin is not compatible with the shell on device 0000:d8:00.1',
     });
   });
 
-  it('refuses a deployable it does not have, and answers when lspci fails', async () => {
-    const xilinx = driver({ xbmgmtPath: await copy.tool('xbmgmt') });
+  it('refuses a card whose user PF is given to a guest, a deployable it does not have, and answers when lspci fails', async () => {
+    const xilinx = driver({ xrtSmiPath: await copy.tool('xrt-smi') });
+    expect(await xilinx.program({ name: 'compute-2_0000:86:00.0' }, image)).toEqual({
+      ok: false,
+      reason:
+        'Xilinx FPGA compute-2_0000:86:00.0 has no user function on xocl to load an xclbin through (0000:86:00.0 on xclmgmt, 0000:86:00.1 on vfio-pci)',
+    });
     expect(await xilinx.program({ name: 'compute-2_0000:5e:00.0' }, image)).toEqual({
       ok: false,
       reason: 'no Xilinx FPGA deployable compute-2_0000:5e:00.0 on this host',
     });
-    const blind = driver({ xbmgmtPath: await copy.tool('xbmgmt'), lspciPath: toolFixture('lspci-broken') });
+    expect(await copy.calls('xrt-smi')).toEqual([]);
+    const blind = driver({ xrtSmiPath: await copy.tool('xrt-smi'), lspciPath: toolFixture('lspci-broken') });
     expect(await blind.program({ name: 'compute-2_0000:d8:00.0' }, image)).toEqual({
       ok: false,
       reason: expect.stringContaining('xilinx_fpga driver: discovery failed: lspci-broken exited with status 1'),
