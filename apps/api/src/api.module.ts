@@ -1,6 +1,8 @@
 import { APP_GUARD } from '@nestjs/core';
 import { Policy } from '@cyborg/policy';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
@@ -26,13 +28,17 @@ import { V2Controller, VersionsController } from './versions/versions.controller
 import { PolicyGuard } from './http/policy.guard';
 import { HealthController, HealthService } from './health/health.controller';
 import { CommandSender } from './http/command-sender';
+import { accessLogParams } from './http/access-log';
+import { ApiMetrics, MetricsController } from './health/metrics.controller';
 
 @Module({})
 export class ApiModule {
-  static forRoot(settings: Settings): DynamicModule {
+  /** `logger`: where the access log goes (the service's own pino logger). */
+  static forRoot(settings: Settings, logger: PinoLogger): DynamicModule {
     return {
       module: ApiModule,
       imports: [
+        LoggerModule.forRoot(accessLogParams(logger)),
         EventStoreModule.forRoot({
           url: settings.DATABASE_URL,
           poolSize: settings.DATABASE_POOL_SIZE,
@@ -53,6 +59,7 @@ export class ApiModule {
       ],
       controllers: [
         HealthController,
+        MetricsController,
         VersionsController,
         V2Controller,
         DeviceProfilesController,
@@ -70,6 +77,7 @@ export class ApiModule {
         { provide: Policy, useFactory: () => policyOf(settings) },
         { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,
+        ApiMetrics,
         CommandSender,
         DeviceProfilesReadModel,
         InventoryReadModel,

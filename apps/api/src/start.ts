@@ -1,11 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { isLoopback, type RunningService, type Settings } from '@cyborg/config';
+import { createLogger, isLoopback, pinoOf, type RunningService, type Settings } from '@cyborg/config';
+import { processMetrics } from '@cyborg/metrics';
 import { ApiModule } from './api.module';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
 import { StorableTextInterceptor } from './http/storable-text.interceptor';
+import { httpMetrics } from './http/access-log';
 
 /** Largest request body accepted; Cyborg's bodies are a few kilobytes. */
 const BODY_LIMIT = '256kb';
@@ -18,11 +20,14 @@ export interface RunningApi extends RunningService {
 
 /** The HTTP edge: Cyborg v2 API, health, read models kept by projections. */
 export async function startApi(settings: Settings, logger: LoggerService): Promise<RunningApi> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), {
+  // The access log goes where the service logs; a logger that is not pino (a test's) gets one from the settings.
+  const pino = pinoOf(logger) ?? createLogger('api', settings).pino;
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings, pino), {
     logger,
     bodyParser: false,
   });
   app.use(requestId);
+  app.use(httpMetrics(processMetrics()));
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new StorableTextInterceptor());

@@ -90,4 +90,16 @@ export class HealthController {
     response.status(report.status === 'ok' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     return report;
   }
+
+  /** Readiness, as the other services name it: the same report as /healthz. */
+  @Get('healthz/ready')
+  ready(@Res({ passthrough: true }) response: Response) {
+    return this.healthz(response);
+  }
+
+  /** Liveness: the process answers; restarting it would not help a dependency that is away. */
+  @Get('healthz/live')
+  live() {
+    return { status: 'ok', service: 'api' };
+  }
 }
