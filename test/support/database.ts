@@ -38,3 +38,4 @@ export async function createTestDatabase(options: Omit<DatabaseOptions, 'url'> =
     },
   };
 }
+

@@ -57,7 +57,9 @@ export function isRpcError(value: unknown): value is RpcError {
   }
   const candidate = value as Record<string, unknown>;
   return (
-    typeof candidate.code === 'string' && typeof candidate.message === 'string' && typeof candidate.status === 'number'
+    typeof candidate.code === 'string' &&
+    typeof candidate.message === 'string' &&
+    typeof candidate.status === 'number'
   );
 }
 
