@@ -30,6 +30,7 @@ import { HealthController, HealthService } from './health/health.controller';
 import { CommandSender } from './http/command-sender';
 import { accessLogParams } from './http/access-log';
 import { ApiMetrics, MetricsController } from './health/metrics.controller';
+import { OpenApiController, OpenApiDocument } from './openapi/openapi';
 
 @Module({})
 export class ApiModule {
@@ -60,6 +61,7 @@ export class ApiModule {
       controllers: [
         HealthController,
         MetricsController,
+        OpenApiController,
         VersionsController,
         V2Controller,
         DeviceProfilesController,
@@ -78,6 +80,7 @@ export class ApiModule {
         { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,
         ApiMetrics,
+        OpenApiDocument,
         CommandSender,
         DeviceProfilesReadModel,
         InventoryReadModel,

@@ -8,6 +8,7 @@ import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
 import { StorableTextInterceptor } from './http/storable-text.interceptor';
 import { httpMetrics } from './http/access-log';
+import { buildOpenApiDocument, OpenApiDocument } from './openapi/openapi';
 
 /** Largest request body accepted; Cyborg's bodies are a few kilobytes. */
 const BODY_LIMIT = '256kb';
@@ -32,6 +33,7 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalInterceptors(new StorableTextInterceptor());
   app.disable('x-powered-by');
+  app.get(OpenApiDocument).document = buildOpenApiDocument(app);
   await app.listen(settings.API_PORT, settings.API_HOST);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : settings.API_PORT;
