@@ -1,7 +1,20 @@
 import 'reflect-metadata';
 import { createLogger, loadSettings, runUntilSignalled } from '@cyborg/config';
+import { processMetrics, serveOps } from '@cyborg/metrics';
 import { startConductor } from './src/start';
 
 const settings = loadSettings();
 const logger = createLogger('conductor', settings);
-await runUntilSignalled(logger, async () => [await startConductor(settings, logger)]);
+// Its own small port for Prometheus and probes: this service has no API.
+await runUntilSignalled(logger, async () => {
+  const service = await startConductor(settings, logger);
+  const ops = await serveOps({
+    service: 'conductor',
+    host: settings.CONDUCTOR_METRICS_HOST,
+    port: settings.CONDUCTOR_METRICS_PORT,
+    metrics: processMetrics(),
+    ready: service.readiness,
+  });
+  logger.log({ msg: 'metrics and health listening', url: ops.url });
+  return [service, ops];
+});

@@ -333,9 +333,9 @@ describe('history: each thing tells what happened to it, who did it, and why', (
       instance_uuid: { from: null, to: instanceA },
       device: { from: null, to: devices.gpu },
     });
-    // The agent's confirmation, recorded by the conductor: no user, no API request.
+    // The agent's confirmation, recorded by the conductor: no user, but the request that started the bind.
     expect(entry(history, 'ArqBound').who).toMatchObject({ user_id: null, project_id: null, service: true });
-    expect(entry(history, 'ArqBound').why.request_id).toBeNull();
+    expect(entry(history, 'ArqBound').why).toMatchObject({ command: 'confirm_bind', request_id: requestIds.bindA });
     expect(entry(history, 'ArqBound').changes).toEqual({ state: { from: 'BindStarted', to: 'Bound' } });
     expect(entry(history, 'ArqUnbound').why).toMatchObject({ command: 'unbind_arqs', request_id: requestIds.unbindA });
     expect(entry(history, 'ArqUnbound').changes).toMatchObject({
@@ -600,16 +600,19 @@ describe('REST: the whole log for the admin, its own ARQs for a project', () => 
     expect(boundB.map((e) => e.stream_id).sort()).toEqual([`arq-${b1}`, `arq-${b2}`].sort());
     const bindRequest = await list(`request_id=${requestIds.bindB}`);
     expect(bindRequest.map((e) => e.type).sort()).toEqual(
-      // The instance's stream records its ARQs in the same append.
+      // The instance's stream records its ARQs in the same append; each bind's end carries the request too.
       [
         'ArqBindStarted',
         'ArqBindStarted',
+        'ArqBound',
+        'ArqBound',
         'AttachHandleAllocated',
         'AttachHandleAllocated',
         'InstanceArqsBound',
       ].sort(),
     );
-    expect(bindRequest.every((e) => e.why.command === 'bind_arqs' && e.who.project_id === B)).toBe(true);
+    const started = bindRequest.filter((e) => e.type !== 'ArqBound');
+    expect(started.every((e) => e.why.command === 'bind_arqs' && e.who.project_id === B)).toBe(true);
     const byOps = await list('user_id=ops&category=host');
     expect(byOps.map((e) => e.type)).toEqual(['DeviceDisabled', 'DeviceEnabled']);
     const onHost = await list(`hostname=${hostname}&type=ArqBindStarted`);

@@ -1,4 +1,4 @@
-import { ConsoleLogger } from '@nestjs/common';
+import { createLogger } from '@cyborg/config';
 
 /** Services under test log only errors, so test output stays readable. */
-export const quietLogger = new ConsoleLogger('test', { logLevels: ['error', 'fatal'] });
+export const quietLogger = createLogger('test', { LOG_LEVEL: 'error', LOG_FORMAT: 'json' });

@@ -2,7 +2,7 @@ import type { CyborgEvent } from '@cyborg/contracts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadSettings, type RunningService, type Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
@@ -24,6 +24,8 @@ export interface TestSystemOptions {
   settings?: Record<string, string>;
   /** Settings for the agent alone. */
   agentSettings?: Record<string, string>;
+  /** Each service's logger; quiet (errors only) by default. */
+  logger?: (service: 'conductor' | 'api' | 'agent') => LoggerService;
 }
 
 /**
@@ -52,6 +54,13 @@ export class TestSystem {
       throw error;
     }
     return system;
+  }
+
+  /** A running service by name (`conductor`, `api`, `agent:<host>`). */
+  service(name: string): RunningService {
+    const found = this.services.find((s) => s.name === name);
+    if (!found) throw new Error(`no service ${name}`);
+    return found;
   }
 
   /** The agent's simulated host file, which a test may edit before forcing a report. */
@@ -86,8 +95,9 @@ export class TestSystem {
     const example = await readFile(new URL('../../deploy/simulated-host.yaml', import.meta.url), 'utf8');
     await writeFile(this.hostFile, example);
 
-    this.services.push(await startConductor(this.settings(), quietLogger));
-    const api = await startApi(this.settings(), quietLogger);
+    const logger = this.options.logger ?? (() => quietLogger);
+    this.services.push(await startConductor(this.settings(), logger('conductor')));
+    const api = await startApi(this.settings(), logger('api'));
     this.apiUrl = api.url;
     this.services.push(api);
     const agent = this.settings({
@@ -96,7 +106,7 @@ export class TestSystem {
       AGENT_SIMULATED_HOST_FILE: this.hostFile,
       ...this.options.agentSettings,
     });
-    this.services.push(await startAgent(agent, quietLogger));
+    this.services.push(await startAgent(agent, logger('agent')));
 
     this.client = await NestFactory.createApplicationContext(
       MessagingModule.forRoot({

@@ -26,6 +26,8 @@ import {
   driverSettingsOf,
 } from '@cyborg/drivers';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
+import { secondsSince } from '@cyborg/metrics';
+import { recordDiscovery } from './agent-metrics';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -142,9 +144,11 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   private async report(): Promise<ReportInventoryResult> {
     await this.registration;
     if (this.stopped) throw new Error('the agent is stopping');
+    const started = performance.now();
     const found = await discoverHost(this.hostname, this.accelerators, this.devicesByDriver, {
       signal: this.stopping.signal,
     });
+    recordDiscovery(this.hostname, found, secondsSince(started));
     for (const warning of found.warnings) {
       this.logger.warn({
         msg: 'discovery warning',

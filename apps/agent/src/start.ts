@@ -1,8 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { RunningService, Settings } from '@cyborg/config';
 import { configureRpcApp, natsMicroserviceOptions, subscriptionsReady } from '@cyborg/messaging';
+import { probe } from '@cyborg/metrics';
 import { AgentModule } from './agent.module';
 
 /** One host's agent: answers `cyborg.agent.<host>.*` (no queue group: one agent per host). */
@@ -11,9 +13,15 @@ export async function startAgent(settings: Settings, logger: LoggerService): Pro
     ...natsMicroserviceOptions({ servers: settings.NATS_URL, name: `cyborg-agent-${settings.AGENT_HOSTNAME}` }),
     logger,
   });
-  configureRpcApp(app);
+  configureRpcApp(app, logger);
   await app.listen();
   await subscriptionsReady(app);
   logger.log({ msg: 'agent listening', hostname: settings.AGENT_HOSTNAME, drivers: settings.AGENT_DRIVERS });
-  return { name: `agent:${settings.AGENT_HOSTNAME}`, close: () => app.close() };
+  const nats = app.unwrap<NatsConnection>();
+  return {
+    name: `agent:${settings.AGENT_HOSTNAME}`,
+    close: () => app.close(),
+    // Its work and its reports both go through NATS.
+    readiness: async () => ({ nats: await probe(() => nats.rtt(), 'NATS') }),
+  };
 }

@@ -1,6 +1,8 @@
 import { APP_GUARD } from '@nestjs/core';
 import { Policy } from '@cyborg/policy';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { Settings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
@@ -40,14 +42,21 @@ import { PolicyGuard } from './http/policy.guard';
 import { HealthController, HealthService } from './health/health.controller';
 import { KEYSTONE_AUTH, type KeystoneAuth } from './http/authentication';
 import { CommandSender } from './http/command-sender';
+import { accessLogParams } from './http/access-log';
+import { ApiMetrics, MetricsController } from './health/metrics.controller';
+import { OpenApiController, OpenApiDocument } from './openapi/openapi';
 
 @Module({})
 export class ApiModule {
-  /** `keystone`: token validation under AUTH_STRATEGY=keystone, null under noauth. */
-  static forRoot(settings: Settings, keystone: KeystoneAuth | null = null): DynamicModule {
+  /**
+   * `logger`: where the access log goes (the service's own pino logger);
+   * `keystone`: token validation under AUTH_STRATEGY=keystone, null under noauth.
+   */
+  static forRoot(settings: Settings, logger: PinoLogger, keystone: KeystoneAuth | null = null): DynamicModule {
     return {
       module: ApiModule,
       imports: [
+        LoggerModule.forRoot(accessLogParams(logger)),
         EventStoreModule.forRoot({
           url: settings.DATABASE_URL,
           poolSize: settings.DATABASE_POOL_SIZE,
@@ -68,6 +77,8 @@ export class ApiModule {
       ],
       controllers: [
         HealthController,
+        MetricsController,
+        OpenApiController,
         VersionsController,
         V2Controller,
         DeviceProfilesController,
@@ -92,6 +103,8 @@ export class ApiModule {
         { provide: Policy, useFactory: () => policyOf(settings) },
         { provide: APP_GUARD, useClass: PolicyGuard },
         HealthService,
+        ApiMetrics,
+        OpenApiDocument,
         CommandSender,
         DeviceProfilesReadModel,
         InventoryReadModel,

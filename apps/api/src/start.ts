@@ -1,13 +1,16 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { isLoopback, type RunningService, type Settings } from '@cyborg/config';
+import { createLogger, isLoopback, pinoOf, type RunningService, type Settings } from '@cyborg/config';
+import { processMetrics } from '@cyborg/metrics';
 import { ApiModule } from './api.module';
 import { authentication, keystoneAuth } from './http/authentication';
 import { mountConsole } from './console/console-static';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
 import { StorableTextInterceptor } from './http/storable-text.interceptor';
+import { httpMetrics } from './http/access-log';
+import { buildOpenApiDocument, OpenApiDocument } from './openapi/openapi';
 
 /** Largest request body accepted; Cyborg's bodies are a few kilobytes. */
 const BODY_LIMIT = '256kb';
@@ -21,11 +24,14 @@ export interface RunningApi extends RunningService {
 /** The HTTP edge: Cyborg v2 API, health, read models kept by projections. */
 export async function startApi(settings: Settings, logger: LoggerService): Promise<RunningApi> {
   const keystone = settings.AUTH_STRATEGY === 'keystone' ? keystoneAuth(settings) : null;
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings, keystone), {
+  // The access log goes where the service logs; a logger that is not pino (a test's) gets one from the settings.
+  const pino = pinoOf(logger) ?? createLogger('api', settings).pino;
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings, pino, keystone), {
     logger,
     bodyParser: false,
   });
   app.use(requestId);
+  app.use(httpMetrics(processMetrics()));
   // Before the body is read, as keystonemiddleware sits before the API.
   app.use(authentication(keystone, logger));
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
@@ -33,6 +39,7 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   app.useGlobalInterceptors(new StorableTextInterceptor());
   app.disable('x-powered-by');
   mountConsole(app, settings.CONSOLE_DIR, logger);
+  app.get(OpenApiDocument).document = buildOpenApiDocument(app);
   await app.listen(settings.API_PORT, settings.API_HOST);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : settings.API_PORT;

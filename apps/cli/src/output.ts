@@ -42,6 +42,34 @@ export function clip(value: string, width: number): string {
 
 export const printJson = (value: unknown) => console.log(JSON.stringify(value, null, 2));
 
+let stdoutClosed = false;
+
+/**
+ * Writes to stdout and resolves once it can take more (backpressure), so a
+ * slow reader (a pipe, `less`) holds the producer back instead of memory
+ * filling up. A reader that went away (`| head`) ends the command quietly.
+ */
+export async function writeOut(text: string): Promise<void> {
+  if (stdoutClosed) return;
+  if (process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      stdoutClosed = true;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+  if (process.stdout.write(text)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.stdout.off('drain', done);
+      process.stdout.off('close', done);
+      resolve();
+    };
+    process.stdout.once('drain', done);
+    process.stdout.once('close', done);
+  });
+}
+
 /**
  * Runs a command's work: an operator's mistake (bad filter, unknown thing)
  * is one line on stderr and exit status 2, never a stack trace.

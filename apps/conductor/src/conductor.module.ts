@@ -16,6 +16,7 @@ import { ReportInventoryController, ReportInventoryHandler } from './report-inve
 import { RelayService } from './relay/relay.service';
 import { ArqsModule } from './arqs/arqs.module';
 import { AttributesController, AttributesHandler } from './attributes/attributes.handler';
+import { ConductorMetrics } from './metrics/conductor-metrics';
 
 @Module({})
 export class ConductorModule {
@@ -47,6 +48,7 @@ export class ConductorModule {
         ReportInventoryHandler,
         AttributesHandler,
         RelayService,
+        ConductorMetrics,
       ],
     };
   }

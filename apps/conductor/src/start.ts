@@ -1,9 +1,17 @@
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DataSource } from 'typeorm';
 import { CONDUCTOR_QUEUE } from '@cyborg/contracts';
 import type { RunningService, Settings } from '@cyborg/config';
-import { configureRpcApp, natsMicroserviceOptions, subscriptionsReady } from '@cyborg/messaging';
+import {
+  CommandMetricsInterceptor,
+  configureRpcApp,
+  natsMicroserviceOptions,
+  subscriptionsReady,
+} from '@cyborg/messaging';
+import { probe } from '@cyborg/metrics';
 import { ConductorModule } from './conductor.module';
 
 /** The conductor: decides every command, appends events, relays the log to JetStream. */
@@ -12,9 +20,20 @@ export async function startConductor(settings: Settings, logger: LoggerService):
     ...natsMicroserviceOptions({ servers: settings.NATS_URL, queue: CONDUCTOR_QUEUE, name: 'cyborg-conductor' }),
     logger,
   });
-  configureRpcApp(app);
+  configureRpcApp(app, logger);
+  app.useGlobalInterceptors(new CommandMetricsInterceptor());
   await app.listen();
   await subscriptionsReady(app);
   logger.log({ msg: 'conductor listening', subjects: 'cyborg.conductor.*', queue: CONDUCTOR_QUEUE });
-  return { name: 'conductor', close: () => app.close() };
+  const dataSource = app.get(DataSource);
+  const nats = app.unwrap<NatsConnection>();
+  return {
+    name: 'conductor',
+    close: () => app.close(),
+    // Ready when it can decide (PostgreSQL) and hear commands (NATS).
+    readiness: async () => ({
+      postgres: await probe(() => dataSource.query('SELECT 1'), 'PostgreSQL'),
+      nats: await probe(() => nats.rtt(), 'NATS'),
+    }),
+  };
 }

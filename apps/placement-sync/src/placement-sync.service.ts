@@ -13,6 +13,7 @@ import {
 } from '@cyborg/event-store';
 import { EndpointNotFoundError, type ServiceAuth, serviceAuthFrom } from '@cyborg/keystone';
 import { connectNats } from '@cyborg/messaging';
+import { placementKind, probe, processMetrics } from '@cyborg/metrics';
 import { PlacementClient, PlacementSyncEngine, PlacementSyncStatusStore } from '@cyborg/placement';
 
 /** The durable JetStream consumer of this service. */
@@ -101,6 +102,29 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     await this.active?.engine.idle();
   }
 
+  /**
+   * Its dependencies: PostgreSQL (the lock, sync statuses) and, while
+   * active, NATS and Placement. A standby or a sync turned off needs no more.
+   */
+  async readiness(): Promise<Record<string, { ok: boolean; latency_ms?: number; error?: string }>> {
+    const url = this.settings.PLACEMENT_URL;
+    if (!url || !this.dataSource) return {};
+    const dataSource = this.dataSource;
+    const checks: Record<string, { ok: boolean; latency_ms?: number; error?: string }> = {
+      postgres: await probe(() => dataSource.query('SELECT 1'), 'PostgreSQL'),
+    };
+    const active = this.active;
+    if (active) {
+      checks.nats = await probe(() => active.nc.rtt(), 'NATS');
+      checks.placement = await probe(async () => {
+        const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        await response.body?.cancel();
+        if (response.status >= 500) throw new Error(`Placement answered ${response.status}`);
+      }, 'Placement');
+    }
+    return checks;
+  }
+
   /** Placement calls made by the active instance. */
   counters(): { requests: number; writes: number; conflicts: number } {
     return { ...(this.active?.client.counters ?? { requests: 0, writes: 0, conflicts: 0 }) };
@@ -147,9 +171,17 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     // Where Placement is, before anything starts: a catalog without it turns the sync off.
     const url = await auth.baseUrl();
     const nc = await connectNats(this.settings.NATS_URL, 'cyborg-placement-sync');
+    const metrics = processMetrics();
     const client = new PlacementClient({
       auth,
-      onCall: (call) => this.logger.debug({ msg: 'placement call', ...call }),
+      onCall: (call) => {
+        this.logger.debug({ msg: 'placement call', ...call });
+        const kind = placementKind(call.method, call.path);
+        metrics.placementRequests.inc({ kind, status: String(call.status) });
+        metrics.placementRequestDuration.observe({ kind }, call.durationMs / 1000);
+      },
+      onConflictRetried: (error) =>
+        metrics.placementConflictsRetried.inc({ kind: placementKind(error.method, error.path) }),
     });
     const store = new PlacementSyncStatusStore(this.dataSource!);
     const engine = new PlacementSyncEngine(client, {

@@ -26,5 +26,6 @@ export async function startPlacementSync(settings: Settings, logger: LoggerServi
     reconcile: () => sync.reconcile(),
     idle: () => sync.idle(),
     counters: () => sync.counters(),
+    readiness: () => sync.readiness(),
   };
 }

@@ -3,3 +3,4 @@ export * from './logger';
 export * from './service-runtime';
 export * from './retry';
 export * from './redact';
+export * from './log-context';

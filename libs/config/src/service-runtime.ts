@@ -1,8 +1,17 @@
 import type { LoggerService } from '@nestjs/common';
 
+/** One dependency's answer to a readiness probe. */
+export interface DependencyStatus {
+  ok: boolean;
+  latency_ms?: number;
+  error?: string;
+}
+
 export interface RunningService {
   name: string;
   close(): Promise<void>;
+  /** Whether each dependency the service needs answers now (its `/healthz/ready`). */
+  readiness?(): Promise<Record<string, DependencyStatus>>;
 }
 
 /**

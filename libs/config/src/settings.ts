@@ -364,6 +364,42 @@ export class Settings {
   @MinLength(1)
   AGENT_XRT_SMI_PATH = '/opt/xilinx/xrt/bin/xrt-smi';
 
+  /** Address of the conductor's own port (/metrics, /healthz/live, /healthz/ready): unauthenticated, so loopback by default. */
+  @IsString()
+  @MinLength(1)
+  CONDUCTOR_METRICS_HOST = '127.0.0.1';
+
+  /** The conductor's metrics and health port when it runs alone (`npm start` serves everything on API_PORT). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  CONDUCTOR_METRICS_PORT = 9466;
+
+  /** Address of the agent's own port (/metrics, /healthz/live, /healthz/ready): unauthenticated, so loopback by default. */
+  @IsString()
+  @MinLength(1)
+  AGENT_METRICS_HOST = '127.0.0.1';
+
+  /** The agent's metrics and health port when it runs alone (`npm start` serves everything on API_PORT). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  AGENT_METRICS_PORT = 9467;
+
+  /** Address of the placement-sync's own port (/metrics, /healthz/live, /healthz/ready): unauthenticated, so loopback by default. */
+  @IsString()
+  @MinLength(1)
+  PLACEMENT_SYNC_METRICS_HOST = '127.0.0.1';
+
+  /** The placement-sync's metrics and health port when it runs alone (`npm start` serves everything on API_PORT). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PLACEMENT_SYNC_METRICS_PORT = 9468;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 

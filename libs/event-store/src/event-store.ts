@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { processMetrics } from '@cyborg/metrics';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CommandAlreadyHandledError, InvalidAppendError, WrongExpectedVersionError } from './errors';
 import { eventHash } from './hash';
@@ -208,6 +209,7 @@ export class EventStore<E extends EventLike = EventLike> {
     // from its first try on, so a second stale answer cannot follow.
     result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan, command));
     if (result.checkpoint) this.committed();
+    countAppended(result.events);
     return result;
   }
 
@@ -518,4 +520,9 @@ function validate(requests: AppendRequest<EventLike>[]): void {
   if (total > MAX_EVENTS_PER_APPEND) {
     throw new InvalidAppendError(`one append may hold at most ${MAX_EVENTS_PER_APPEND} events`);
   }
+}
+
+function countAppended(events: readonly { type: string }[]): void {
+  const counter = processMetrics().eventsAppended;
+  for (const event of events) counter.inc({ type: event.type });
 }

@@ -25,4 +25,15 @@ export class HostHeartbeats {
     );
     return rows.map((r) => ({ hostname: r.hostname, lastSeenAt: r.last_seen_at }));
   }
+
+  /** How many hosts were heard within `silentForMs` (up) and how many not (down). */
+  async tally(silentForMs: number): Promise<{ up: number; down: number }> {
+    const rows: { up: number; down: number }[] = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE last_seen_at >= now() - make_interval(secs => $1::float8 / 1000))::int AS up,
+              count(*) FILTER (WHERE last_seen_at < now() - make_interval(secs => $1::float8 / 1000))::int AS down
+       FROM host_heartbeats`,
+      [silentForMs],
+    );
+    return rows[0] ?? { up: 0, down: 0 };
+  }
 }

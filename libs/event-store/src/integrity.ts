@@ -34,7 +34,17 @@ interface Row {
  * reporting the first broken event of each broken stream. Reads stored rows
  * as written: upcasting is a read-time view and is not part of the chain.
  */
-export async function verifyEventLog(dataSource: DataSource, options: { batchSize?: number } = {}): Promise<VerifyResult> {
+export interface VerifyProgress {
+  events: number;
+  streams: number;
+  /** Events the streams table counts: what the whole check will read. */
+  total: number;
+}
+
+export async function verifyEventLog(
+  dataSource: DataSource,
+  options: { batchSize?: number; onProgress?: (progress: VerifyProgress) => void } = {},
+): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? 5000;
   const result: VerifyResult = { streams: 0, events: 0, breaks: [] };
   let cursor: [string, number] = ['', 0];
@@ -47,12 +57,17 @@ export async function verifyEventLog(dataSource: DataSource, options: { batchSiz
       (r: { stream_id: string; version: string }) => [r.stream_id, Number(r.version)],
     ),
   );
+  let total = 0;
+  for (const version of streamVersions.values()) total += version;
   const finishStream = () => {
     if (!stream) return;
     const recorded = streamVersions.get(stream);
     if (!broken && recorded !== expectedVersion - 1) {
       result.breaks.push({
-        streamId: stream, version: expectedVersion - 1, position: 0, eventId: '',
+        streamId: stream,
+        version: expectedVersion - 1,
+        position: 0,
+        eventId: '',
         problem: `stream table says version ${recorded ?? 'missing'}, the log holds ${expectedVersion - 1} events`,
       });
     }
@@ -83,9 +98,15 @@ export async function verifyEventLog(dataSource: DataSource, options: { batchSiz
             : r.prev_hash !== prevHash
               ? 'previous hash does not match the previous event'
               : eventHash({
-                    eventId: r.event_id, streamId: r.stream_id, version, type: r.type,
-                    schemaVersion: r.schema_version, data: r.data, metadata: r.metadata,
-                    occurredAt: r.occurred_at, prevHash: r.prev_hash,
+                    eventId: r.event_id,
+                    streamId: r.stream_id,
+                    version,
+                    type: r.type,
+                    schemaVersion: r.schema_version,
+                    data: r.data,
+                    metadata: r.metadata,
+                    occurredAt: r.occurred_at,
+                    prevHash: r.prev_hash,
                   }) !== r.hash
                 ? 'content does not match its hash'
                 : null;
@@ -97,6 +118,7 @@ export async function verifyEventLog(dataSource: DataSource, options: { batchSiz
       expectedVersion = version + 1;
       prevHash = r.hash;
     }
+    options.onProgress?.({ events: result.events, streams: result.streams, total: Math.max(total, result.events) });
     if (rows.length < batchSize) break;
     const last = rows[rows.length - 1];
     cursor = [last.stream_id, Number(last.version)];

@@ -3,6 +3,8 @@ export * from './subjects';
 export * from './nats-servers';
 export * from './server/malformed-payload';
 export * from './server/malformed-message.interceptor';
+export * from './server/request-context.interceptor';
+export * from './server/command-metrics.interceptor';
 export * from './server/nats-microservice';
 export * from './server/rpc-error.filter';
 export * from './server/rpc-reply.serializer';

@@ -114,4 +114,16 @@ export class HealthController {
       },
     };
   }
+
+  /** Readiness, as the other services name it: the same report as /healthz. */
+  @Get('healthz/ready')
+  ready(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    return this.healthz(request, response);
+  }
+
+  /** Liveness: the process answers; restarting it would not help a dependency that is away. */
+  @Get('healthz/live')
+  live() {
+    return { status: 'ok', service: 'api' };
+  }
 }

@@ -45,13 +45,27 @@ export function keystoneAuth(settings: Settings): KeystoneAuth {
 /**
  * Version discovery is open, as upstream's auth_token `public_api_routes`
  * (`/` and `/v2`, a trailing `/` or `.json` allowed), so clients find the
- * API before they hold a token; `/healthz` is open for load balancers; the
+ * API before they hold a token; `/healthz` (and `/healthz/live`, `/ready`) is
+ * open for load balancers, `/metrics` for Prometheus and `/openapi.json` for
+ * tools, as oslo.middleware's healthcheck is; the
  * console's page and its sign-in (`/console/...`) are open so a person can
  * sign in: everything they show comes from the guarded API.
  */
 function isPublic(path: string): boolean {
   const trimmed = path.replace(/\/+$/, '');
-  return ['', '/.json', '/v2', '/v2.json', '/healthz'].includes(trimmed) || /^\/console(\/|$)/.test(trimmed);
+  return (
+    [
+      '',
+      '/.json',
+      '/v2',
+      '/v2.json',
+      '/healthz',
+      '/healthz/live',
+      '/healthz/ready',
+      '/metrics',
+      '/openapi.json',
+    ].includes(trimmed) || /^\/console(\/|$)/.test(trimmed)
+  );
 }
 
 const header = (request: Request, name: string): string | null => request.get(name)?.trim() || null;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type AuditEvent, type EventFilterParam, followEvents, parseEventFilter, readEvents } from '@cyborg/audit';
 import type { Checkpoint } from '@cyborg/event-store';
 import { withEventStore } from '../database';
-import { clip, positiveInt, printJson, run, table } from '../output';
+import { clip, positiveInt, run, table, writeOut } from '../output';
 
 interface EventsOptions {
   stream?: string;
@@ -104,7 +104,8 @@ async function listEvents(options: EventsOptions): Promise<void> {
         const read = await readEvents(store, filter, { limit, marker, after: checkpoint });
         marker = undefined;
         checkpoint = read.checkpoint;
-        print.events(read.events);
+        // The next page is read only once stdout took this one: memory stays one page, however long the log.
+        await print.events(read.events);
         left -= read.events.length;
         if (read.events.length < limit) break;
       }
@@ -126,22 +127,27 @@ async function listEvents(options: EventsOptions): Promise<void> {
         process.off('SIGTERM', interrupt);
       }
     }
-    print.end();
+    await print.end();
   });
 }
 
-/** Prints pages as they come: NDJSON and tables stream; --json collects one document. */
+/**
+ * Prints pages as they come, waiting for stdout to take each (backpressure):
+ * NDJSON one event per line, --json one document written as it goes, tables
+ * page by page.
+ */
 function printer(options: EventsOptions) {
-  const collected: AuditEvent[] = [];
   let printed = 0;
+  const document = options.json && !options.follow && !options.ndjson;
   return {
-    events(events: AuditEvent[]) {
-      if (options.ndjson) {
-        for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
-      } else if (options.json && !options.follow) {
-        collected.push(...events);
-      } else if (options.json) {
-        for (const event of events) console.log(JSON.stringify(event));
+    async events(events: AuditEvent[]): Promise<void> {
+      if (options.ndjson || (options.json && options.follow)) {
+        if (events.length > 0) await writeOut(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      } else if (document) {
+        if (events.length > 0) {
+          const items = events.map((e, i) => `${printed + i === 0 ? '{"events": [\n' : ',\n'}${JSON.stringify(e)}`);
+          await writeOut(items.join(''));
+        }
       } else if (events.length > 0) {
         const rows = events.map((e) => ({
           position: String(e.position),
@@ -155,13 +161,13 @@ function printer(options: EventsOptions) {
         }));
         const text = table(rows, COLUMNS, WIDTHS);
         // The header once; later pages continue the table.
-        console.log(printed === 0 ? text : text.split('\n').slice(1).join('\n'));
+        await writeOut(`${printed === 0 ? text : text.split('\n').slice(1).join('\n')}\n`);
       }
       printed += events.length;
     },
-    end() {
-      if (options.json && !options.follow && !options.ndjson) printJson({ events: collected });
-      else if (!options.json && !options.ndjson && printed === 0) console.log('no events match');
+    async end(): Promise<void> {
+      if (document) await writeOut(printed === 0 ? '{"events": []}\n' : '\n]}\n');
+      else if (!options.json && !options.ndjson && printed === 0) await writeOut('no events match\n');
     },
   };
 }

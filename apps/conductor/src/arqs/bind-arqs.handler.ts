@@ -12,6 +12,7 @@ import {
 } from '@cyborg/contracts';
 import { decideBindArqs, DomainError, streamsOfBind } from '@cyborg/domain';
 import { type Checkpoint, CommandHandler, compareCheckpoints } from '@cyborg/event-store';
+import { processMetrics } from '@cyborg/metrics';
 import { failureOf, runCommand } from '../command-failure';
 import { appendsOf, arqCallerOf, loadArqBatch } from './arq-streams';
 import { BindJobs } from './bind-jobs';
@@ -68,6 +69,10 @@ export class BindArqsHandler {
       ),
     );
     if (outcome.duplicate) return { result: outcome.result, checkpoint: outcome.checkpoint };
+    // A bind that could not start ended at once in BindFailed (no BindStarted, so no duration).
+    if (outcome.result.failure) {
+      processMetrics().binds.inc({ outcome: 'failed', reason: outcome.result.failure.code });
+    }
 
     let checkpoint = outcome.checkpoint;
     const jobs = started.map((s) =>

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { retry, Settings } from '@cyborg/config';
+import { currentLogContext, retry, Settings } from '@cyborg/config';
 import {
   ArqBindStarted,
   type ArqBindStartedV1,
@@ -15,6 +15,7 @@ import {
   HostAggregate,
 } from '@cyborg/domain';
 import { type Checkpoint, CommandHandler, EventStore } from '@cyborg/event-store';
+import { bindFailureReason, processMetrics } from '@cyborg/metrics';
 import { AgentWorkClient } from './agent-work.client';
 import { conductorMetadata } from './arq-streams';
 
@@ -133,13 +134,15 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   /** Records the end; retried (the database may be away) until it is recorded or the conductor stops. */
   private async confirm(started: ArqBindStartedV1, outcome: BindOutcome): Promise<BindResolution | null> {
     const { uuid, attempt } = started;
+    // The end of a bind belongs to the request that started it (absent for a bind resumed after a restart).
+    const requestId = currentLogContext()?.requestId;
     const record = () =>
       this.commands.handle<{ state: BindResolution['state'] }>(
         {
           commandId: `confirm_bind:${jobId(uuid, attempt)}`,
           type: 'confirm_bind',
           payload: { uuid, attempt },
-          metadata: conductorMetadata(outcome.ok ? undefined : outcome.reason),
+          metadata: { ...conductorMetadata(outcome.ok ? undefined : outcome.reason), ...(requestId && { requestId }) },
         },
         async (read) => {
           const arq = await read(ArqAggregate, Streams.arq(uuid));
@@ -179,12 +182,26 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
     if (!recorded.duplicate && recorded.result.state === 'BindFailed' && !outcome.ok) {
       this.logger.warn({ msg: 'bind failed', arq: uuid, attempt, hostname: started.hostname, reason: outcome.reason });
     }
+    if (!recorded.duplicate && recorded.result.state) this.measure(started, outcome);
     return {
       arqUuid: uuid,
       instanceUuid: started.instanceUuid,
       state: recorded.result.state,
       checkpoint: recorded.checkpoint,
     };
+  }
+
+  /**
+   * The bind's time from BindStarted (its deadline less BIND_TIMEOUT_MS, as
+   * deadlineOfNewBind chose it) to its end, and how it ended.
+   */
+  private measure(started: ArqBindStartedV1, outcome: BindOutcome): void {
+    const metrics = processMetrics();
+    const startedAt = Date.parse(started.deadline) - this.settings.BIND_TIMEOUT_MS;
+    const seconds = Math.max(0, (Date.now() - startedAt) / 1000);
+    const ended = outcome.ok ? 'bound' : 'failed';
+    metrics.bindDuration.observe({ outcome: ended }, seconds);
+    metrics.binds.inc({ outcome: ended, reason: outcome.ok ? 'none' : bindFailureReason(outcome.reason) });
   }
 
   /**

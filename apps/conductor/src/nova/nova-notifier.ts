@@ -12,6 +12,7 @@ import {
 } from '@cyborg/contracts';
 import { EventStore, type LogProcessor, ProcessorRunner, type RecordedEvent } from '@cyborg/event-store';
 import { serviceAuthFrom } from '@cyborg/keystone';
+import { processMetrics } from '@cyborg/metrics';
 import { type ArqBoundEvent, NovaClient } from './nova-client';
 
 /**
@@ -76,12 +77,18 @@ export class NovaNotifier implements OnApplicationBootstrap, OnApplicationShutdo
     for (const [instance, outcomes] of byInstance) {
       const delivery = await client.sendBindEvents(outcomes, this.stopping.signal);
       const arqs = outcomes.map((e) => `${e.arqUuid}:${e.status}`);
+      const counted = processMetrics().novaNotifications;
       if (delivery.delivered) {
+        counted.inc({ outcome: 'delivered' }, outcomes.length);
         this.logger.log({ msg: 'Nova notified', instance, arqs, status: delivery.status, detail: delivery.detail });
         continue;
       }
       const retryable = delivery.status === null || delivery.status >= 500 || [408, 429].includes(delivery.status);
-      if (retryable && !this.stopping.signal.aborted) throw new Error(`Nova not reachable: ${delivery.detail}`);
+      if (retryable && !this.stopping.signal.aborted) {
+        counted.inc({ outcome: 'retried' }, outcomes.length);
+        throw new Error(`Nova not reachable: ${delivery.detail}`);
+      }
+      counted.inc({ outcome: 'refused' }, outcomes.length);
       // Nova refused for good (the instance is gone): sending again would not change that.
       this.logger.error({ msg: 'Nova not notified', instance, arqs, status: delivery.status, detail: delivery.detail });
     }

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ClientProxy, NatsRecordBuilder } from '@nestjs/microservices';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { lastValueFrom, throwError, timeout } from 'rxjs';
+import { currentLogContext } from '@cyborg/config';
+import { processMetrics } from '@cyborg/metrics';
 import { isRpcError, RpcFailure } from '../rpc-error';
 import { assertValidSubject } from '../subjects';
 import { MESSAGING_OPTIONS, RPC_CLIENT_PROXY } from './tokens';
@@ -83,6 +85,24 @@ export function toRpcFailure(err: unknown, subject: string): RpcFailure {
   return RpcFailure.internal(`request on ${subject} failed: ${String(err)}`);
 }
 
+/** The header that carries OpenStack's request id to the service answering (the agent, for a bind). */
+export const REQUEST_ID_HEADER = 'X-Openstack-Request-Id';
+
+/** The request id of the work running now travels with every request it sends. */
+function withRequestId(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  const requestId = currentLogContext()?.requestId;
+  if (!requestId || headers?.[REQUEST_ID_HEADER]) return headers;
+  return { ...headers, [REQUEST_ID_HEADER]: requestId };
+}
+
+/** Counts what went wrong on the way or at the peer (5xx); a refusal such as 404 or 409 is an answer. */
+function countFailure(subject: string, failure: RpcFailure): void {
+  if (failure.status < 500) return;
+  const metrics = processMetrics();
+  metrics.natsRequestErrors.inc({ subject, code: failure.code });
+  if (failure.code === 'timeout') metrics.natsRequestTimeouts.inc({ subject });
+}
+
 /** Request/reply over NATS with timeouts and typed `RpcFailure` errors. */
 @Injectable()
 export class RpcClient implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -116,7 +136,8 @@ export class RpcClient implements OnApplicationBootstrap, OnApplicationShutdown 
   async request<TResult>(subject: string, payload: object, options: RpcRequestOptions = {}): Promise<TResult> {
     assertValidSubject(subject);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    const data: unknown = options.headers ? this.withHeaders(payload, options.headers) : payload;
+    const headers = withRequestId(options.headers);
+    const data: unknown = headers ? this.withHeaders(payload, headers) : payload;
     // On timeout the operator unsubscribes, and Nest's teardown removes the
     // reply-inbox subscription and the routing entry: nothing dangles.
     const reply$ = this.proxy.send<TResult, unknown>(subject, data).pipe(
@@ -129,7 +150,9 @@ export class RpcClient implements OnApplicationBootstrap, OnApplicationShutdown 
       // A handler returning nothing yields an empty stream.
       return await lastValueFrom(reply$, { defaultValue: undefined as TResult });
     } catch (err) {
-      throw toRpcFailure(err, subject);
+      const failure = toRpcFailure(err, subject);
+      countFailure(subject, failure);
+      throw failure;
     }
   }
 

@@ -1,8 +1,9 @@
-import type { INestMicroservice } from '@nestjs/common';
+import type { INestMicroservice, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type NatsOptions } from '@nestjs/microservices';
 import { natsServerOptions } from '../nats-servers';
 import { MalformedMessageInterceptor } from './malformed-message.interceptor';
+import { RequestContextInterceptor } from './request-context.interceptor';
 import { RpcErrorFilter } from './rpc-error.filter';
 import { RpcReplySerializer } from './rpc-reply.serializer';
 import { RpcRequestDeserializer } from './rpc-request.deserializer';
@@ -52,10 +53,10 @@ export type MicroserviceAppOptions = NonNullable<Parameters<typeof NestFactory.c
 
 type RpcConfigurableApp = Pick<INestMicroservice, 'useGlobalPipes' | 'useGlobalFilters' | 'useGlobalInterceptors'>;
 
-/** Installs the validation pipe, malformed-message guard and error filter globally. */
-export function configureRpcApp<TApp extends RpcConfigurableApp>(app: TApp): TApp {
+/** Installs the validation pipe, malformed-message guard, request context and error filter globally. */
+export function configureRpcApp<TApp extends RpcConfigurableApp>(app: TApp, logger?: LoggerService): TApp {
   app.useGlobalPipes(new RpcValidationPipe());
-  app.useGlobalInterceptors(new MalformedMessageInterceptor());
+  app.useGlobalInterceptors(new RequestContextInterceptor(logger), new MalformedMessageInterceptor());
   app.useGlobalFilters(new RpcErrorFilter());
   return app;
 }

@@ -28,8 +28,10 @@ export interface PlacementClientOptions {
   maxConflictAttempts?: number;
   /** First wait after a conflict; doubled on each further one, with jitter. */
   conflictBackoffMs?: number;
-  /** Sees every call once it is answered: logs, counters. */
+  /** Sees every call once it is answered (status 0: Placement could not be reached): logs, counters. */
   onCall?: (call: PlacementCall) => void;
+  /** Sees each generation conflict that is retried, with the write it hit. */
+  onConflictRetried?: (error: PlacementError) => void;
 }
 
 export interface NewResourceProvider {
@@ -280,6 +282,7 @@ export class PlacementClient {
           throw error;
         }
         this.counters.conflicts++;
+        this.options.onConflictRetried?.(error);
         const wait = this.conflictBackoffMs * 2 ** (attempt - 1) * (0.5 + Math.random());
         await new Promise((resolve) => setTimeout(resolve, wait));
         current = await read();
@@ -312,6 +315,8 @@ export class PlacementClient {
       });
       text = await response.text();
     } catch (error) {
+      const durationMs = Math.round(performance.now() - started);
+      this.options.onCall?.({ method, path, status: 0, requestId: null, durationMs });
       throw new PlacementUnreachableError(method, path, error instanceof Error ? error.message : String(error));
     }
     const requestId = response.headers.get('x-openstack-request-id');

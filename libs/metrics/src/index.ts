@@ -1,0 +1,4 @@
+export * from './metrics';
+export * from './ops-server';
+export * from './processor-lag';
+export * from './labels';
