@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import type { Params } from 'nestjs-pino';
 import { type CyborgMetrics, secondsSince } from '@cyborg/metrics';
-import { callerFrom } from './caller';
+import { authenticatedCaller } from './caller';
 
 /** The route template a request matched (`/v2/accelerator_requests/:uuid`), never the raw URL. */
 export function routeOf(request: IncomingMessage): string {
@@ -17,7 +17,8 @@ export function routeOf(request: IncomingMessage): string {
 export function httpMetrics(metrics: CyborgMetrics) {
   return (request: Request, response: Response, next: NextFunction): void => {
     const started = performance.now();
-    response.once('finish', () => {
+    // `close`, not `finish`: a live stream the client left never finishes, and still counts.
+    response.once('close', () => {
       const labels = { method: request.method, route: routeOf(request), status: String(response.statusCode) };
       metrics.httpRequests.inc(labels);
       metrics.httpRequestDuration.observe(labels, secondsSince(started));
@@ -28,7 +29,8 @@ export function httpMetrics(metrics: CyborgMetrics) {
 
 /** One line per request: method, route, status, duration, request id, user and project. */
 function accessLine(request: IncomingMessage, response: ServerResponse, durationMs: number) {
-  const caller = callerFrom(request as Request);
+  // A request refused before it was authenticated (a 401, an open route) speaks for no one.
+  const caller = authenticatedCaller(request as Request);
   return {
     requestId: (request as Request & { requestId?: string }).requestId,
     method: request.method,
@@ -36,8 +38,8 @@ function accessLine(request: IncomingMessage, response: ServerResponse, duration
     path: (request as Request).path,
     status: response.statusCode,
     duration_ms: durationMs,
-    user_id: caller.userId,
-    project_id: caller.projectId,
+    user_id: caller?.userId ?? null,
+    project_id: caller?.projectId ?? null,
   };
 }
 
