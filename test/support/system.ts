@@ -80,6 +80,15 @@ export class TestSystem {
     });
   }
 
+  /** Stops the conductor, runs `whileStopped`, and starts a new one on the same servers (what a crash and restart leave). */
+  async restartConductor(whileStopped: () => Promise<void> = async () => undefined): Promise<void> {
+    const index = this.services.findIndex((s) => s.name === 'conductor');
+    await this.services[index].close();
+    await whileStopped();
+    const logger = this.options.logger ?? (() => quietLogger);
+    this.services[index] = await startConductor(this.settings(), logger('conductor'));
+  }
+
   async close(): Promise<void> {
     await this.client?.close();
     for (const service of this.services.reverse()) await service.close();

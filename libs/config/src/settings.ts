@@ -257,6 +257,16 @@ export class Settings {
   @Min(1000)
   RESHAPE_TIMEOUT_MS = 120_000;
 
+  /**
+   * How often the conductor looks for reshapes recorded but never applied
+   * (their conductor stopped) whose device is free, and resumes them; it
+   * also does so at start.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  RESHAPE_SWEEP_INTERVAL_MS = 60_000;
+
   /** How long a write's answer waits for the read models to show it. */
   @Transform(toInt)
   @IsInt()

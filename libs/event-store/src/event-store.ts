@@ -247,6 +247,15 @@ export class EventStore<E extends EventLike = EventLike> {
     return rows.map((r) => r.stream_id);
   }
 
+  /** Streams of a category holding at least one event of this type (sweeps for work a stopped process left). */
+  async streamsWithEvent(category: string, type: string): Promise<string[]> {
+    const rows: { stream_id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT stream_id FROM events WHERE category = $1 AND type = $2 ORDER BY stream_id`,
+      [category, type],
+    );
+    return rows.map((r) => r.stream_id);
+  }
+
   /**
    * The same as append, inside a caller's transaction (commands, tests of
    * rollbacks). The caller calls committed() once its transaction commits.

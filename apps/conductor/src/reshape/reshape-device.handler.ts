@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Injectable, Logger } from '@nestjs/common';
+import {
+  Controller,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Settings } from '@cyborg/config';
 import {
@@ -9,6 +15,7 @@ import {
   conductorSubject,
   ConductorCommands,
   type CyborgEvent,
+  DeviceReshapeRequested,
   ReshapeDeviceCommand,
   type ReshapeDeviceResult,
   type ReshapeDeviceWork,
@@ -23,7 +30,7 @@ import {
   readyReshape,
   readyReshapes,
 } from '@cyborg/domain';
-import { type Checkpoint, CommandHandler } from '@cyborg/event-store';
+import { type Checkpoint, CommandHandler, EventStore } from '@cyborg/event-store';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
 import { HostLocks } from '../arqs/host-locks';
@@ -39,18 +46,44 @@ interface ReshapeOutcome {
  * its driver and reports the new inventory), then records Applied or Failed
  * on the host stream. One run per reshape in this conductor; a reshape that
  * waits for ARQs runs once the last of them let go (ReleaseArqsHandler calls
- * `resume`).
+ * `resume`). A reshape recorded by a conductor that stopped before applying
+ * it would fence its device for good: at start, and then every
+ * RESHAPE_SWEEP_INTERVAL_MS, every pending reshape whose device is free is
+ * run again (the agent answers a job it knows once; the end is recorded once),
+ * ending Applied, or Failed with the agent's reason or its silence after
+ * RESHAPE_TIMEOUT_MS.
  */
 @Injectable()
-export class ReshapeJobs {
+export class ReshapeJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('reshape');
   private readonly running = new Map<string, Promise<ReshapeOutcome | null>>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private stopping = false;
 
   constructor(
+    private readonly store: EventStore<CyborgEvent>,
     private readonly commands: CommandHandler<CyborgEvent>,
     private readonly rpc: RpcClient,
     private readonly settings: Settings,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.sweep().catch((error: unknown) =>
+      this.logger.error({ msg: 'sweep of unfinished reshapes failed', error: String(error) }),
+    );
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((error: unknown) =>
+        this.logger.warn({ msg: 'sweep of unfinished reshapes failed', error: String(error) }),
+      );
+    }, this.settings.RESHAPE_SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    // A reshape still running stays pending in the log; the next sweep (here or elsewhere) ends it.
+    this.stopping = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
 
   /** Runs the device's pending reshape if nothing on it is bound; null when there is none to run. */
   run(hostname: string, deviceUuid: string): Promise<ReshapeOutcome | null> {
@@ -64,13 +97,30 @@ export class ReshapeJobs {
 
   /** After ARQs let go of handles: runs the reshapes of these hosts that waited for them. */
   resume(hostnames: readonly string[]): void {
-    for (const hostname of hostnames) {
-      void this.commands
-        .read(HostAggregate, Streams.host(hostname))
-        .then(({ state }) => readyReshapes(state).map((device) => this.run(hostname, device)))
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'could not resume waiting reshapes', hostname, error: String(error) }),
+    for (const hostname of hostnames) void this.resumeHost(hostname, false);
+  }
+
+  /** Every host that ever had a reshape: its pending ones on free devices run now. */
+  private async sweep(): Promise<void> {
+    const streams = await this.store.streamsWithEvent('host', DeviceReshapeRequested.type);
+    for (const streamId of streams) {
+      if (this.stopping) return;
+      await this.resumeHost(streamId.slice(Streams.host('').length), true);
+    }
+  }
+
+  private async resumeHost(hostname: string, swept: boolean): Promise<void> {
+    try {
+      const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));
+      for (const device of readyReshapes(state)) {
+        if (swept && this.running.has(`${hostname} ${device}`)) continue;
+        if (swept) this.logger.log({ msg: 'resuming a reshape left unfinished', hostname, device });
+        this.run(hostname, device).catch((error: unknown) =>
+          this.logger.warn({ msg: 'reshape could not be ended', hostname, device, error: String(error) }),
         );
+      }
+    } catch (error) {
+      this.logger.warn({ msg: 'could not resume waiting reshapes', hostname, error: String(error) });
     }
   }
 
