@@ -11,7 +11,7 @@ import {
   type ReportInventoryResult,
 } from '@cyborg/contracts';
 import { startAgent } from '../../apps/agent/src/start';
-import { type ArqBody, bindOps, eventually, http, novaFor, unbindOps, unique, userOf } from '../arqs/support';
+import { type ArqBody, bindOps, eventually, fault, http, novaFor, unbindOps, unique, userOf } from '../arqs/support';
 import { FixtureCopy } from '../fixtures/fixtures';
 import { quietLogger } from '../support/logger';
 import { TestSystem } from '../support/system';
@@ -414,5 +414,85 @@ describe('binding handles of the real drivers', () => {
       ).toEqual({ ok: true });
       expect(await vfType('6')).toBe('0');
     });
+  });
+});
+
+describe('reshaping devices of the real drivers', () => {
+  const V24 = { 'OpenStack-API-Version': 'accelerator 2.4' };
+  const fileOf = (...path: string[]) => join(copy.sysfs('gpu-host'), 'devices', ...path);
+  const ib = ['pci0000:b0', '0000:b0:00.0', '0000:b1:00.0'];
+  const h100 = ['pci0000:40', '0000:40:01.0', '0000:41:00.0'];
+  const h100Vf = (f: string) => ['pci0000:40', '0000:40:01.0', `0000:41:00.${f}`];
+  const read = async (...path: string[]) => (await readFile(fileOf(...path), 'utf8')).trim();
+
+  async function deviceOf(deployableName: string): Promise<string> {
+    const rows: { uuid: string }[] = await system.db.dataSource.query('SELECT d.uuid FROM devices d WHERE d.id = $1', [
+      (await deployable(deployableName)).device_id,
+    ]);
+    return rows[0].uuid;
+  }
+  const reshape = (uuid: string, json: unknown) =>
+    call<Record<string, unknown>>('POST', `/v2/devices/${uuid}/reshape`, { json, headers: V24 });
+  const attributesOf = async (name: string) => (await deployable(name)).attributes_list;
+
+  it("sets an InfiniBand PF's VFs through sriov_numvfs, never above sriov_totalvfs, and reports the count", async () => {
+    const device = await deviceOf(`${hostA}_0000:b1:00.0`);
+    expect(await attributesOf(`${hostA}_0000:b1:00.0`)).toContain('{"num_vfs": "2"}');
+    const answer = await reshape(device, { num_vfs: 4 });
+    expect({ status: answer.status, state: answer.body.state }).toEqual({ status: 200, state: 'applied' });
+    expect(await read(...ib, 'sriov_numvfs')).toBe('4');
+    // The agent reported before it answered: the PF's deployable shows the new count.
+    expect(
+      await eventually(async () =>
+        (await attributesOf(`${hostA}_0000:b1:00.0`)).includes('{"num_vfs": "4"}') ? true : undefined,
+      ),
+    ).toBe(true);
+
+    const tooMany = await reshape(device, { num_vfs: 9 });
+    expect(tooMany.status).toBe(409);
+    expect(fault(tooMany)).toBe(`Reshape of device ${device} failed: 0000:b1:00.0 supports 0 to 8 VFs, not 9`);
+    expect(await read(...ib, 'sriov_numvfs')).toBe('4');
+  });
+
+  it('makes every VF of an H100 a vGPU type it can create, through nvidia/current_vgpu_type, and offers them so', async () => {
+    const device = await deviceOf(`${hostA}_0000:41:00.0`);
+    const answer = await reshape(device, { vgpu_type: '1292' });
+    expect({ status: answer.status, state: answer.body.state }).toEqual({ status: 200, state: 'applied' });
+    for (const f of ['4', '5', '6', '7']) expect(await read(...h100Vf(f), 'nvidia', 'current_vgpu_type')).toBe('1292');
+    expect(
+      await eventually(async () => {
+        const list = await attributesOf(`${hostA}_0000:41:00.5`);
+        return list.includes('{"vgpu_type": "1292"}') && list.includes('CUSTOM_NVIDIA_2330_H100XM_40C')
+          ? list
+          : undefined;
+      }),
+    ).toBeDefined();
+
+    const notCreatable = await reshape(device, { vgpu_type: '1400' });
+    expect(notCreatable.status).toBe(409);
+    expect(fault(notCreatable)).toBe(
+      `Reshape of device ${device} failed: vGPU type 1400 is not creatable on VF 0000:41:00.4 of GPU 0000:41:00.0 now (see nvidia/creatable_vgpu_types)`,
+    );
+    for (const f of ['4', '5', '6', '7']) expect(await read(...h100Vf(f), 'nvidia', 'current_vgpu_type')).toBe('1292');
+  });
+
+  it("sets an H100's VF count through sriov_numvfs", async () => {
+    const device = await deviceOf(`${hostA}_0000:41:00.0`);
+    expect((await reshape(device, { num_vfs: 8 })).status).toBe(200);
+    expect(await read(...h100, 'sriov_numvfs')).toBe('8');
+    expect(
+      await eventually(async () =>
+        (await attributesOf(`${hostA}_0000:41:00.0`)).includes('{"num_vfs": "8"}') ? true : undefined,
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a MIG layout on a real GPU, saying why', async () => {
+    const device = await deviceOf(`${hostA}_0000:86:00.0`);
+    const refused = await reshape(device, { mig_profiles: ['3g.40gb'] });
+    expect(refused.status).toBe(409);
+    expect(fault(refused)).toBe(
+      `Reshape of device ${device} failed: MIG layouts are not applied on real GPUs: GPU instances are made with nvidia-smi mig -cgi, which this agent does not run; create them on the host, then reshape GPU 0000:86:00.0 to a MIG-backed vGPU type`,
+    );
   });
 });

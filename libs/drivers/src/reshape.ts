@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AcceleratorDriver, DriverCallOptions } from './driver';
 import type { ControlPathId } from './inventory';
 import { formatPciAddress, type PciAddress } from './pci';
-import { errorMessage, pciDevicesDir, readOptionalText } from './sysfs';
+import { errorMessage, pciDevicesDir, type PciFunction, readOptionalText } from './sysfs';
 
 /**
  * Reshaping a device: changing how it is carved up (its vGPU type, its MIG
@@ -92,4 +92,11 @@ export async function writeNvidiaVgpuType(sysfsRoot: string, vf: PciAddress, typ
     return { ok: false, reasons: [`writing nvidia/current_vgpu_type of ${bdf}: ${errorMessage(error)}`] };
   }
   return { ok: true };
+}
+
+/** An SR-IOV PF's VF count as the kernel has it (`sriov_numvfs`, attribute `num_vfs`), which a reshape sets. */
+export function numVfsAttribute(
+  fn: Pick<PciFunction, 'sriovTotalVfs' | 'sriovNumVfs'>,
+): { key: string; value: string }[] {
+  return (fn.sriovTotalVfs ?? 0) > 0 ? [{ key: 'num_vfs', value: String(fn.sriovNumVfs ?? 0) }] : [];
 }

@@ -12,7 +12,7 @@ import {
   type DriverCallOptions,
 } from '../driver';
 import { combineHealth, type DeviceHealth } from '../health';
-import type { DiscoveredAttachHandle, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
+import type { ControlPathId, DiscoveredAttachHandle, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
 import {
   formatPciAddress,
   mdevAttachInfo,
@@ -24,6 +24,14 @@ import {
 import { isDisplayClass, pciClassName } from '../pci-classes';
 import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
+import {
+  type DeviceReshapeSpec,
+  numVfsAttribute,
+  type ReshapableDriver,
+  type ReshapeResult,
+  writeNvidiaVgpuType,
+  writeSriovNumVfs,
+} from '../reshape';
 import {
   errorMessage,
   isMissing,
@@ -98,7 +106,7 @@ interface VfVgpu {
  * health comes from its AER counters and link in sysfs, `nvidia-smi -q -x` (ECC, row remapping,
  * retired pages, recovery action, lost GPUs) and, when configured, XIDs in the kernel log.
  */
-export class NvidiaGpuDriver implements AcceleratorDriver {
+export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
   readonly name = NVIDIA_GPU_DRIVER;
   private readonly vgpuTypes: VgpuTypeConfig;
   private readonly toolTimeoutMs: number;
@@ -106,6 +114,8 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
   private readonly typeNames = new Map<string, string>();
   /** The last vGPU each VF was offered with, so a VF whose GPU is full stays, with no accelerator free. */
   private readonly lastVfVgpu = new Map<string, VfVgpu>();
+  /** vGPU type ids an admin's reshape gave a GPU's VFs, by GPU address: offered before AGENT_NVIDIA_VGPU_TYPES. */
+  private readonly reshapedTypes = new Map<string, string>();
 
   constructor(private readonly options: NvidiaGpuDriverOptions) {
     const parsed = parseVgpuTypes(options.vgpuTypes);
@@ -229,6 +239,79 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
   }
 
   /** Writes the VF's vGPU type id to `current_vgpu_type` unless it already has it; reads it back. */
+  /**
+   * An admin's reshape of a GPU:
+   * - `numVfs`: the GPU's SR-IOV VFs through `sriov_numvfs` (as `sriov-manage -e` does), 0 first,
+   *   never above `sriov_totalvfs`.
+   * - `vgpuType`: in NVIDIA's vendor-specific VFIO layout, every VF of the GPU becomes that type
+   *   (`nvidia/current_vgpu_type`, only a type every VF lists in `creatable_vgpu_types`), and the
+   *   VFs are offered as it from then on (until the agent restarts).
+   * - a MIG layout is refused: GPU instances are made with `nvidia-smi mig -cgi`, which this
+   *   agent does not run.
+   */
+  async reshape(
+    device: { controlPathId: ControlPathId },
+    spec: DeviceReshapeSpec,
+    options: DriverCallOptions = {},
+  ): Promise<ReshapeResult> {
+    options.signal?.throwIfAborted();
+    const bdf = formatPciAddress(device.controlPathId.info);
+    if (spec.numVfs !== undefined)
+      return writeSriovNumVfs(this.options.sysfsRoot, device.controlPathId.info, spec.numVfs);
+    if (spec.vgpuType !== undefined) return this.reshapeVgpuType(bdf, spec.vgpuType);
+    return {
+      ok: false,
+      reasons: [
+        `MIG layouts are not applied on real GPUs: GPU instances are made with nvidia-smi mig -cgi, which this agent does not run; create them on the host, then reshape GPU ${bdf} to a MIG-backed vGPU type`,
+      ],
+    };
+  }
+
+  private async reshapeVgpuType(bdf: string, vgpuType: string): Promise<ReshapeResult> {
+    const gpu = await readPciFunction(this.options.sysfsRoot, bdf);
+    if ('problem' in gpu) return { ok: false, reasons: [`GPU ${bdf} is not usable: ${gpu.problem}`] };
+    const id = vgpuType.replace(/^nvidia-/, '');
+    const vfs: PciFunction[] = [];
+    for (const vfBdf of gpu.virtfns) {
+      const vf = await readPciFunction(this.options.sysfsRoot, vfBdf);
+      if ('problem' in vf) return { ok: false, reasons: [`VF ${vfBdf} of GPU ${bdf} is not usable: ${vf.problem}`] };
+      if ((await vfLayout(vf)) === 'vfio') vfs.push(vf);
+    }
+    if (vfs.length === 0) {
+      return {
+        ok: false,
+        reasons: [
+          `GPU ${bdf} has no VFs in NVIDIA's vendor-specific VFIO layout (nvidia/current_vgpu_type); the types of mdev vGPUs are chosen with AGENT_NVIDIA_VGPU_TYPES`,
+        ],
+      };
+    }
+    // Every VF must take the type before any is changed, so a refusal leaves the GPU as it was.
+    for (const vf of vfs) {
+      const current = await readCurrentType(vf);
+      if (current === id) continue;
+      if (!(await readCreatableTypes(vf)).some((t) => t.type === id)) {
+        return {
+          ok: false,
+          reasons: [
+            `vGPU type ${id} is not creatable on VF ${vf.bdf} of GPU ${bdf} now (see nvidia/creatable_vgpu_types)`,
+          ],
+        };
+      }
+    }
+    for (const vf of vfs) {
+      const current = await readCurrentType(vf);
+      if (current === id) continue;
+      if (current !== '0') {
+        const cleared = await writeNvidiaVgpuType(this.options.sysfsRoot, vf.address, '0');
+        if (!cleared.ok) return cleared;
+      }
+      const written = await writeNvidiaVgpuType(this.options.sysfsRoot, vf.address, id);
+      if (!written.ok) return written;
+    }
+    this.reshapedTypes.set(bdf, id);
+    return { ok: true };
+  }
+
   private async assignVgpuType(vf: PciFunction): Promise<void> {
     const pf = await readPciFunction(this.options.sysfsRoot, vf.physfn!);
     if ('problem' in pf) throw new AttachHandleError(this.name, `the PF of VF ${vf.bdf} is not usable: ${pf.problem}`);
@@ -354,7 +437,8 @@ export class NvidiaGpuDriver implements AcceleratorDriver {
    * (when enabled). Null: the VF is not offered. A string: the GPU is unknown, for that reason.
    */
   private async vfVgpu(gpu: PciFunction, vf: PciFunction, layout: VfLayout): Promise<VfVgpu | string | null> {
-    const pinned = this.vgpuTypes.byAddress.get(vf.bdf) ?? this.vgpuTypes.byAddress.get(gpu.bdf);
+    const pinned =
+      this.reshapedTypes.get(gpu.bdf) ?? this.vgpuTypes.byAddress.get(vf.bdf) ?? this.vgpuTypes.byAddress.get(gpu.bdf);
     if (pinned === undefined && this.vgpuTypes.anyGpu.length === 0) return null;
     const enabled = (t: string) => (pinned !== undefined ? t === pinned : this.vgpuTypes.anyGpu.includes(t));
 
@@ -533,6 +617,7 @@ function withTopology(rc: string, traits: string[], topology: PciTopology) {
 }
 
 function device(gpu: PciFunction, deployables: DiscoveredDeployable[]): DiscoveredDevice {
+  deployables[0].attributes.push(...numVfsAttribute(gpu));
   return {
     type: 'GPU',
     vendor: gpu.vendor,

@@ -49,6 +49,7 @@ describe('the pci driver on the gpu-host fixture', () => {
         { key: 'trait4', value: 'CUSTOM_PCIE_ROOT_0000_17_00_0' },
         { key: 'numa_node', value: '0' },
         { key: 'pcie_root', value: '0000:17:00.0' },
+        { key: 'num_vfs', value: '4' },
       ],
       attachHandles: [],
     });

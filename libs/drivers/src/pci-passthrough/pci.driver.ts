@@ -8,11 +8,18 @@ import {
   type DiscoveryWarning,
   type DriverCallOptions,
 } from '../driver';
-import type { DeviceType, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
+import type { ControlPathId, DeviceType, DiscoveredDeployable, DiscoveredDevice } from '../inventory';
 import { formatPciAddress, parsePciAddress, pciAttachInfo, pythonJsonDumps, type PciAddress } from '../pci';
 import { deviceTypeOfClass, pciClassName } from '../pci-classes';
 import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
+import {
+  type DeviceReshapeSpec,
+  numVfsAttribute,
+  type ReshapableDriver,
+  type ReshapeResult,
+  writeSriovNumVfs,
+} from '../reshape';
 import { readPciFunction, scanPciFunctions, type PciFunction, type PciScan } from '../sysfs';
 import { readTopology, topologyAttributes, topologyTraits } from '../topology';
 import { addressMayMatch, firstMatch, parsePciDeviceSpecs, type PciDeviceSpec, type SpecHost } from './device-spec';
@@ -46,7 +53,7 @@ export interface PciDriverOptions {
  * a PF whose VFs are offered is not offered whole. Unlike upstream, the device type follows
  * the PCI class rather than being `GPU` for everything.
  */
-export class PciPassthroughDriver implements AcceleratorDriver {
+export class PciPassthroughDriver implements AcceleratorDriver, ReshapableDriver {
   readonly name = PCI_DRIVER;
   readonly specs: readonly PciDeviceSpec[];
 
@@ -68,6 +75,28 @@ export class PciPassthroughDriver implements AcceleratorDriver {
     const byBdf = new Map(scan.functions.map((f) => [f.bdf, f]));
     await Promise.all(found.devices.map((d) => withTopologyAndHealth(d, byBdf, this.options.hostname)));
     return found;
+  }
+
+  /**
+   * Sets the number of SR-IOV VFs of the device's PF (`sriov_numvfs`, 0 first, never above
+   * `sriov_totalvfs`); the report that follows lists the VFs the kernel made. vGPU types and
+   * MIG layouts are GPUs' and belong to the nvidia_gpu driver.
+   */
+  async reshape(
+    device: { controlPathId: ControlPathId },
+    spec: DeviceReshapeSpec,
+    options: DriverCallOptions = {},
+  ): Promise<ReshapeResult> {
+    options.signal?.throwIfAborted();
+    if (spec.numVfs === undefined) {
+      return {
+        ok: false,
+        reasons: [
+          `the pci driver changes only the number of SR-IOV VFs (num_vfs) of ${formatPciAddress(device.controlPathId.info)}; vGPU types and MIG layouts are the nvidia_gpu driver's`,
+        ],
+      };
+    }
+    return writeSriovNumVfs(this.options.sysfsRoot, device.controlPathId.info, spec.numVfs);
   }
 
   /** Nothing to create for a PCI handle; a function that is gone fails the bind clearly instead of at boot. */
@@ -206,6 +235,7 @@ async function withTopologyAndHealth(
     dep.attributes = [
       ...deployableAttributes(rc, [...traits, ...topologyTraits(topology)]),
       ...topologyAttributes(topology),
+      ...numVfsAttribute(fn),
     ];
   }
   const pf = byBdf.get(formatPciAddress(device.controlPathId.info));
