@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { processMetrics } from '@cyborg/metrics';
-import { eventually, http, userOf, unique } from '../arqs/support';
+import { bindOps, eventually, http, novaFor, userOf, unique } from '../arqs/support';
 import { TestSystem } from '../support/system';
 import { parseMetrics, valueOf } from '../observability/support';
 
 /**
  * /openapi.json is generated from the controllers: every route it names is
- * served under that very template, and real answers of the main endpoints
+ * served under that very template, every answer of every operation has a
+ * schema (or says it has no body), and real answers of every endpoint
  * validate against the schemas it gives.
  */
 interface Operation {
-  responses: Record<string, { content?: { 'application/json'?: { schema: object } } }>;
+  responses: Record<string, { description?: string; content?: Record<string, { schema: object }> }>;
 }
 interface Document {
   openapi: string;
@@ -180,4 +181,155 @@ it('answers the main endpoints as their schemas say', async () => {
   const missing = await http(api, 'GET', `/v2/accelerator_requests/${randomUUID()}`);
   expect(missing.status).toBe(404);
   expectValid('GET', '/v2/accelerator_requests/{uuid}', 'default', missing.body);
+});
+
+it('gives every success answer of every operation a body schema, or says it has none', () => {
+  const bodiless: string[] = [];
+  let described = 0;
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (!status.startsWith('2')) continue;
+        const content = Object.values(response.content ?? {});
+        if (content.length > 0) {
+          expect(content.every((c) => typeof c.schema === 'object')).toBe(true);
+          described++;
+        } else if (!/no body/i.test(response.description ?? '')) {
+          bodiless.push(`${method.toUpperCase()} ${path} ${status}`);
+        }
+      }
+    }
+  }
+  expect(bodiless).toEqual([]);
+  expect(described).toBeGreaterThan(40);
+  expect(Object.keys(document.paths['/v2/events/stream'].get.responses['200'].content!)).toEqual(['text/event-stream']);
+});
+
+it("answers the project's own endpoints as their schemas say", async () => {
+  const project = 'project-openapi-own';
+  const V24 = { 'OpenStack-API-Version': 'accelerator 2.4' };
+  const fakeRp = await eventually(async () => {
+    const { body } = await http<{ deployables: { rp_uuid: string }[] }>(
+      api,
+      'GET',
+      `/v2/deployables?filters.field=name&filters.value=${hostname}_FakeDevice`,
+    );
+    return body.deployables[0]?.rp_uuid;
+  });
+  const profile = unique('dp-own');
+  expect(
+    (
+      await http(api, 'POST', '/v2/device_profiles', {
+        json: [{ name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] }],
+      })
+    ).status,
+  ).toBe(201);
+  const created = await http<{ arqs: { uuid: string }[] }>(api, 'POST', '/v2/accelerator_requests', {
+    json: { device_profile_name: profile },
+    headers: userOf(project),
+  });
+  const arq = created.body.arqs[0].uuid;
+  const bound = await http(api, 'PATCH', '/v2/accelerator_requests', {
+    json: { [arq]: bindOps(hostname, fakeRp, randomUUID()) },
+    headers: novaFor(project),
+  });
+  expect(bound.status).toBe(202);
+  await eventually(async () => {
+    const { body } = await http<{ state: string }>(api, 'GET', `/v2/accelerator_requests/${arq}`);
+    return body.state === 'Bound' ? true : undefined;
+  });
+  const devices = (
+    await http<{ devices: { uuid: string; model: string }[] }>(api, 'GET', `/v2/devices?hostname=${hostname}`)
+  ).body.devices;
+  const device = devices[0].uuid;
+
+  const valid = async (path: string, template: string, expected = 200, headers: Record<string, string> = {}) => {
+    const answer = await http<Record<string, unknown>>(api, 'GET', path, { headers });
+    expect({ path, status: answer.status }).toEqual({ path, status: expected });
+    expectValid('GET', template, expected, answer.body);
+    return answer.body;
+  };
+  const history = await valid(`/v2/accelerator_requests/${arq}/history`, '/v2/accelerator_requests/{uuid}/history');
+  expect((history.entries as { type: string }[]).map((e) => e.type)).toEqual([
+    'ArqCreated',
+    'ArqBindStarted',
+    'ArqBound',
+  ]);
+  await valid(`/v2/devices/${device}/history`, '/v2/devices/{uuid}/history');
+  await valid(`/v2/hosts/${hostname}/history`, '/v2/hosts/{hostname}/history');
+  const arqState = await valid(
+    `/v2/accelerator_requests/${arq}/state_at?at=${new Date().toISOString()}`,
+    '/v2/accelerator_requests/{uuid}/state_at',
+  );
+  expect(arqState.exists).toBe(true);
+  await valid(`/v2/devices/${device}/state_at`, '/v2/devices/{uuid}/state_at');
+  await valid(`/v2/hosts/${hostname}/state_at`, '/v2/hosts/{hostname}/state_at');
+  const usage = await valid('/v2/usage', '/v2/usage');
+  expect((usage.projects as { project_id: string }[]).map((p) => p.project_id)).toContain(project);
+  const binds = await valid('/v2/binds', '/v2/binds');
+  expect((binds.binds as { arq_uuid: string }[]).map((b) => b.arq_uuid)).toContain(arq);
+  await valid('/v2/hosts', '/v2/hosts');
+  const host = await valid(`/v2/hosts/${hostname}`, '/v2/hosts/{hostname}');
+  expect((host.devices_tree as unknown[]).length).toBeGreaterThan(0);
+  await valid('/v2/placement_sync', '/v2/placement_sync');
+  const readers = await valid('/v2/log_readers', '/v2/log_readers');
+  expect((readers.readers as unknown[]).length).toBeGreaterThan(0);
+
+  const deployable = (await http<{ deployables: { uuid: string }[] }>(api, 'GET', '/v2/deployables')).body
+    .deployables[0].uuid;
+  const attribute = await http<{ uuid: string }>(api, 'POST', '/v2/attributes', {
+    json: { deployable_id: deployable, key: unique('openapi'), value: 'documented' },
+  });
+  expect(attribute.status).toBe(201);
+  expectValid('POST', '/v2/attributes', 201, attribute.body);
+  await valid('/v2/attributes', '/v2/attributes');
+  await valid(`/v2/attributes/${attribute.body.uuid}`, '/v2/attributes/{uuid}');
+
+  await valid('/openapi.json', '/openapi.json');
+  const session = await valid('/console/session', '/console/session');
+  expect(session.auth_strategy).toBe('noauth');
+
+  // A healthy device has no fence to lift: a 409 in Cyborg's shape, else the empty 200 the document names.
+  const release = await http(api, 'POST', `/v2/devices/${device}/health/release`, { headers: V24 });
+  if (release.status === 200) {
+    expect(release.body).toBeFalsy();
+    expect(document.paths['/v2/devices/{uuid}/health/release'].post.responses['200'].content).toBeUndefined();
+  } else {
+    expect(release.status).toBe(409);
+    expectValid('POST', '/v2/devices/{uuid}/health/release', 'default', release.body);
+  }
+
+  const nic = devices.find((d) => d.model.startsWith('Ethernet Controller'));
+  expect(nic).toBeDefined();
+  const reshaped = await http(api, 'POST', `/v2/devices/${nic!.uuid}/reshape`, {
+    json: { num_vfs: 2 },
+    headers: V24,
+  });
+  expect(reshaped.status).toBe(200);
+  expectValid('POST', '/v2/devices/{uuid}/reshape', 200, reshaped.body);
+
+  // The live stream: text/event-stream, its backlog then `event: ready`.
+  const stream = await fetch(`${api}/v2/events/stream?last=5`);
+  expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  const reader = stream.body!.getReader();
+  let text = '';
+  while (!text.includes('event: ready')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  await reader.cancel();
+  const frames = text.split('\n\n').filter((f) => f.includes('event: event'));
+  expect(frames.length).toBeGreaterThan(0);
+  const data = JSON.parse(
+    frames[0]
+      .split('\n')
+      .find((l) => l.startsWith('data: '))!
+      .slice(6),
+  );
+  const events = document.paths['/v2/events'].get.responses['200'].content!['application/json'].schema as {
+    properties: { events: { items: object } };
+  };
+  const validate = ajv.compile(events.properties.events.items);
+  expect(validate(data)).toBe(true);
 });

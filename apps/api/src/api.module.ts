@@ -110,7 +110,7 @@ export class ApiModule {
         InventoryReadModel,
         ArqsReadModel,
         HostsReadModel,
-        { provide: CONSOLE_SESSION_OPTIONS, useFactory: () => consoleSessionOptions(settings) },
+        { provide: CONSOLE_SESSION_OPTIONS, useFactory: () => consoleSessionOptions(settings, keystone) },
       ],
     };
   }
@@ -130,17 +130,22 @@ function policyOf(settings: Settings): Policy {
   });
 }
 
-/** Keystone sign-in for the console unless identity comes from the request (noauth). */
-function consoleSessionOptions(settings: Settings): ConsoleSessionOptions {
-  const keystone = settings.AUTH_STRATEGY !== 'noauth' && settings.KEYSTONE_AUTH_URL;
-  const signIn = keystone
+/**
+ * Keystone sign-in for the console unless identity comes from the request
+ * (noauth); it shares the request guard's validator, so a sign-out drops the
+ * token from the cache every request is checked against.
+ */
+function consoleSessionOptions(settings: Settings, keystone: KeystoneAuth | null): ConsoleSessionOptions {
+  const signsIn = settings.AUTH_STRATEGY !== 'noauth' && settings.KEYSTONE_AUTH_URL;
+  const signIn = signsIn
     ? new ConsoleSignIn(
         settings.KEYSTONE_AUTH_URL!,
-        new TokenValidator({
-          session: new KeystoneSession(serviceSessionOptions(settings)),
-          cacheTtlSeconds: settings.TOKEN_CACHE_TTL_SECONDS,
-          serviceRoles: settings.SERVICE_TOKEN_ROLES.split(',').map((role) => role.trim()),
-        }),
+        keystone?.validator ??
+          new TokenValidator({
+            session: new KeystoneSession(serviceSessionOptions(settings)),
+            cacheTtlSeconds: settings.TOKEN_CACHE_TTL_SECONDS,
+            serviceRoles: settings.SERVICE_TOKEN_ROLES.split(',').map((role) => role.trim()),
+          }),
       )
     : null;
   return { authStrategy: settings.AUTH_STRATEGY, signIn, cookiesAlwaysSecure: settings.CONSOLE_COOKIE_SECURE };

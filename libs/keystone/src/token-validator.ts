@@ -79,6 +79,12 @@ export class TokenValidator {
     return pending;
   }
 
+  /** Drop the cached answer for one token, so a token just revoked is refused at once. */
+  forget(subjectToken: string): void {
+    const key = createHash('sha256').update(subjectToken).digest('hex');
+    this.cache.delete(key);
+  }
+
   /** Drop every cached answer. */
   clear(): void {
     this.cache.clear();

@@ -67,6 +67,8 @@ export class ConsoleSignIn {
   }
 
   async signOut(token: string): Promise<void> {
+    // Forgotten first: the cached answer would let the token in until its cache time ran out.
+    this.validator.forget(token);
     await revokeToken(this.authUrl, token);
   }
 }

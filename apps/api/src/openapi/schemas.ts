@@ -150,3 +150,258 @@ export const AuditEventBody: SchemaObject = {
 };
 
 export const list = (key: string, items: SchemaObject): SchemaObject => object({ [key]: { type: 'array', items } });
+
+// The project's own endpoints.
+
+const integer: SchemaObject = { type: 'integer' };
+const nullableInteger: SchemaObject = { type: 'integer', nullable: true };
+const bool: SchemaObject = { type: 'boolean' };
+const texts: SchemaObject = { type: 'array', items: text };
+const anyObject: SchemaObject = { type: 'object' };
+
+export const AttributeBody = object({
+  uuid,
+  deployable_id: nullableInteger,
+  key: text,
+  value: text,
+  created_at: timestamp,
+  updated_at: { ...timestamp, nullable: true },
+  links,
+});
+
+const who = object({ user_id: nullableText, project_id: nullableText, roles: texts }, { additionalProperties: true });
+const why: SchemaObject = {
+  type: 'object',
+  properties: { request_id: nullableText, command_id: nullableText, command: nullableText, reason: nullableText },
+};
+
+export const HistoryBody = object({
+  kind: { type: 'string', enum: ['arq', 'device', 'deployable', 'host', 'profile'] },
+  id: text,
+  streams: texts,
+  entries: {
+    type: 'array',
+    items: object({
+      at: text,
+      position: integer,
+      stream_id: text,
+      version: integer,
+      event_id: uuid,
+      type: text,
+      schema_version: integer,
+      summary: text,
+      who,
+      why,
+      changes: {
+        type: 'object',
+        additionalProperties: { type: 'object', required: ['from', 'to'], properties: { from: {}, to: {} } },
+      },
+    }),
+  },
+});
+
+export const StateAtBody = object({
+  kind: { type: 'string', enum: ['arq', 'device', 'host'] },
+  id: text,
+  at: text,
+  as_of: {
+    ...object({ position: integer, occurred_at: text, stream_id: text, version: integer, type: text }),
+    nullable: true,
+  },
+  exists: bool,
+  state: { ...anyObject, nullable: true, description: 'The ARQ, device or host as the last event folded left it' },
+});
+
+const counts = {
+  accelerators_held: integer,
+  devices_held: integer,
+  binds: integer,
+  accelerator_hours: { type: 'number' },
+};
+const usageProperties: Record<string, SchemaObject> = {
+  since: text,
+  until: text,
+  projects: {
+    type: 'array',
+    items: object({
+      project_id: nullableText,
+      ...counts,
+      resources: { type: 'array', items: object({ resource_class: text, device_type: text, ...counts }) },
+    }),
+  },
+};
+export const UsageBody: SchemaObject = {
+  ...object(usageProperties),
+  properties: {
+    ...usageProperties,
+    quota: {
+      type: 'array',
+      description: 'With Keystone unified limits (KEYSTONE_AUTH_URL set)',
+      items: object({ project_id: text, resource: text, in_use: integer, limit: nullableInteger }),
+    },
+  },
+};
+
+const latency = object({
+  p50: { type: 'number' },
+  p90: { type: 'number' },
+  p99: { type: 'number' },
+  max: { type: 'number' },
+  mean: { type: 'number' },
+});
+export const BindsBody = object({
+  since: nullableText,
+  until: nullableText,
+  binds: {
+    type: 'array',
+    items: object({
+      arq_uuid: uuid,
+      attempt: integer,
+      hostname: text,
+      instance_uuid: text,
+      started_at: text,
+      started_position: integer,
+      ended_at: nullableText,
+      outcome: { type: 'string', enum: ['bound', 'failed', 'interrupted', 'in_progress'] },
+      duration_ms: { type: 'number', nullable: true },
+      reason: nullableText,
+    }),
+  },
+  summary: object({
+    started: integer,
+    bound: integer,
+    failed: integer,
+    interrupted: integer,
+    in_progress: integer,
+    latency_ms: { ...latency, nullable: true },
+  }),
+  throughput: {
+    type: 'array',
+    items: object({ minute: text, bound: integer, failed: integer, interrupted: integer }),
+  },
+  truncated: bool,
+});
+
+const hostProperties: Record<string, SchemaObject> = {
+  hostname: text,
+  up: bool,
+  last_heartbeat_at: nullableText,
+  liveness_changed_at: nullableText,
+  agent_version: nullableText,
+  drivers: texts,
+  registered_at: nullableText,
+  devices: integer,
+  deployables: integer,
+  attach_handles: integer,
+  attach_handles_in_use: integer,
+};
+export const HostBody = object(hostProperties);
+
+const attachHandle = object({
+  uuid,
+  type: text,
+  attach_info: text,
+  in_use: bool,
+  draining: bool,
+  arq_uuid: nullableText,
+  arq_state: nullableText,
+  instance_uuid: nullableText,
+  project_id: nullableText,
+});
+const deployableNode: SchemaObject = object({
+  uuid,
+  name: text,
+  num_accelerators: integer,
+  rp_uuid: text,
+  driver_name: nullableText,
+  bitstream_id: nullableText,
+  attributes: { type: 'array', items: object({ key: text, value: text }) },
+  attach_handles: { type: 'array', items: attachHandle },
+  // The tree nests: children are deployable nodes too (left open so the schema stays finite).
+  children: { type: 'array', items: anyObject },
+});
+export const HostDetailBody = object({
+  ...hostProperties,
+  devices_tree: {
+    type: 'array',
+    items: object({
+      uuid,
+      type: text,
+      vendor: text,
+      model: text,
+      status: text,
+      std_board_info: nullableText,
+      deployables: { type: 'array', items: deployableNode },
+    }),
+  },
+});
+
+export const HostSyncBody = object({
+  hostname: text,
+  state: { type: 'string', enum: ['synced', 'waiting_for_compute_node', 'draining', 'error', 'pending'] },
+  computeNodeUuid: nullableText,
+  streamVersion: integer,
+  syncedVersion: nullableInteger,
+  syncedSequence: nullableInteger,
+  providers: integer,
+  drainingProviders: { type: 'array', items: object({ uuid, name: text, consumers: texts }) },
+  lastError: nullableText,
+  lastErrorRequestId: nullableText,
+  lastErrorAt: nullableText,
+  lastSyncedAt: nullableText,
+});
+
+export const LogReadersBody = object({
+  head: object({ position: integer, occurred_at: nullableText }),
+  readers: {
+    type: 'array',
+    items: object({
+      name: text,
+      kind: { type: 'string', enum: ['projection', 'relay', 'processor'] },
+      position: integer,
+      lag: integer,
+      lag_seconds: { type: 'number', nullable: true },
+      events_handled: integer,
+      active: { type: 'boolean', nullable: true },
+      rebuilding: { type: 'boolean', nullable: true },
+      updated_at: nullableText,
+      last_error: nullableText,
+      last_error_at: nullableText,
+    }),
+  },
+});
+
+export const ReshapeBody = object({
+  reshape_id: text,
+  device_uuid: uuid,
+  state: text,
+  vgpu_type: nullableText,
+  mig_profiles: { type: 'array', items: text, nullable: true },
+  num_vfs: nullableInteger,
+  when_busy: text,
+  waiting_for: { type: 'array', items: text },
+});
+
+export const ConsoleSessionBody = object({
+  auth_strategy: text,
+  signed_in: bool,
+  user: { ...object({ id: nullableText, name: nullableText }), nullable: true },
+  project: { ...object({ id: nullableText, name: nullableText }), nullable: true },
+  roles: texts,
+  admin: bool,
+  expires_at: nullableText,
+  csrf_token: text,
+});
+
+export const EventStreamBody: SchemaObject = {
+  type: 'string',
+  description:
+    'Server-sent events: `event: ready` (data `{"position": n}`) once the backlog is sent, then one ' +
+    '`event: event` per event appended (id `transaction:position`, data an audit event as in GET /v2/events); ' +
+    "`event: error` (data in Cyborg's error shape) before the stream ends on a failure.",
+};
+
+export const OpenApiBody: SchemaObject = object(
+  { openapi: { type: 'string', pattern: '^3\\.' }, info: anyObject, paths: anyObject },
+  { description: 'This OpenAPI 3 document' },
+);
