@@ -82,9 +82,10 @@ async function waitForText(page: Page, selector: string, text: string): Promise<
 
 beforeAll(async () => {
   consoleDir = await mkdtemp(join(tmpdir(), 'cyborg-console-'));
+  await buildConsole(consoleDir);
+  // After the build: it empties its folder.
   screenshots = process.env.CONSOLE_SCREENSHOTS_DIR ?? join(consoleDir, 'screenshots');
   await mkdir(screenshots, { recursive: true });
-  await buildConsole(consoleDir);
   ({ browser, close: closeBrowser } = await launchBrowser());
   system = await TestSystem.start({
     name: 'console',

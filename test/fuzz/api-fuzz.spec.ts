@@ -415,12 +415,22 @@ async function send(r: FuzzRequest): Promise<Outcome> {
     body: r.body,
     signal: AbortSignal.timeout(20_000),
   });
-  const text = await response.text();
+  // A live stream (server-sent events) never ends: its first chunk is the answer.
+  const text = response.headers.get('content-type')?.startsWith('text/event-stream')
+    ? await firstChunkOf(response)
+    : await response.text();
   const newEvents: Outcome['newEvents'] = await system.db.dataSource.query(
     `SELECT type, stream_id FROM events ORDER BY position OFFSET $1`,
     [before],
   );
   return { status: response.status, text, newEvents };
+}
+
+async function firstChunkOf(response: Response): Promise<string> {
+  const reader = response.body!.getReader();
+  const { value } = await reader.read();
+  await reader.cancel();
+  return new TextDecoder().decode(value);
 }
 
 /** Why an answer breaks the rules, or null. */

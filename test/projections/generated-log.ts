@@ -84,7 +84,7 @@ export function generateLog(seed: number, events: number): AppendRequest[] {
   const hostnameOf = (uuid: string) => hosts[parseInt(uuid.slice(-2), 16) % hosts.length];
 
   const hostEvent = (): NewEvent | null => {
-    switch (r.int(19)) {
+    switch (r.int(20)) {
       case 0:
       case 1: {
         const uuid = devices.free(r);
@@ -248,6 +248,26 @@ export function generateLog(seed: number, events: number): AppendRequest[] {
         attributes.live.delete(uuid);
         return { type: 'AttributeRemoved', data: { uuid } };
       }
+      case 18: {
+        const uuid = devices.any(r);
+        const kind = r.pick(['health', 'release'] as const);
+        if (kind === 'health') {
+          const to = r.pick(['healthy', 'degraded', 'unhealthy'] as const);
+          return {
+            type: 'DeviceHealthChanged',
+            data: {
+              hostname: hostnameOf(uuid),
+              uuid,
+              controlPath: r.pick(ODD_TEXT),
+              from: r.pick(['healthy', 'degraded', 'unhealthy'] as const),
+              to,
+              reasons: to === 'healthy' ? [] : [{ code: 'xid', message: r.pick(ODD_TEXT), evidence: { xid: 79 } }],
+              fenced: to === 'unhealthy' || r.chance(0.2),
+            },
+          };
+        }
+        return { type: 'DeviceFenceReleased', data: { hostname: hostnameOf(uuid), uuid } };
+      }
       default:
         // A host event no read model follows: batches skip over it.
         return { type: 'InventoryReported', data: { hostname: r.pick(hosts), generation: r.int(9) } };
@@ -329,6 +349,20 @@ export function generateLog(seed: number, events: number): AppendRequest[] {
           data: { ...bind(), reason: r.pick(ODD_TEXT), holdsAttachHandle: r.chance(0.5) },
         };
       case 5:
+        if (r.chance(0.3)) {
+          const health = r.pick(['healthy', 'degraded', 'unhealthy'] as const);
+          return {
+            type: 'ArqDeviceHealthChanged',
+            data: {
+              uuid: arqs.any(r),
+              hostname: r.pick(hosts),
+              deviceUuid: devices.any(r),
+              attachHandleUuid: handles.any(r),
+              health,
+              reasons: health === 'healthy' ? [] : [{ code: 'aer_fatal', message: r.pick(ODD_TEXT) }],
+            },
+          };
+        }
         return { type: 'ArqUnbound', data: { uuid: arqs.any(r), releasedAttachHandleUuid: null } };
       default: {
         const uuid = arqs.any(r);

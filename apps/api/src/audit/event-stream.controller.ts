@@ -22,6 +22,7 @@ import { Settings } from '@cyborg/config';
 import { type Checkpoint, EventStore } from '@cyborg/event-store';
 import { Policy } from '@cyborg/policy';
 import { callerFrom } from '../http/caller';
+import { Versioned } from '../http/microversion';
 import { Authorize } from '../http/policy.guard';
 import { strictQuery } from '../http/query';
 import { auditRead } from './audit-errors';
@@ -42,6 +43,7 @@ const KEEP_ALIVE_MS = 15_000;
  * message says the stream is following.
  */
 @Controller('v2/events/stream')
+@Versioned()
 export class EventStreamController {
   private readonly logger = new Logger('event-stream');
   private clients = 0;
