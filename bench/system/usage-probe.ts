@@ -1,9 +1,19 @@
 /**
  * Loaded with `--import` into every process the bench starts: answers the
- * bench's `usage` message with this process's memory and CPU, and stops the
- * process when the bench goes away, so no service outlives a killed run.
+ * bench's `usage` message with this process's memory, CPU and SQL statements,
+ * and stops the process when the bench goes away, so no service outlives a
+ * killed run.
  */
+import pg from 'pg';
 import type { ProcessUsage } from './usage';
+
+// Every statement of the process goes through pg's Client.query (TypeORM's pool included): count them there.
+let statements = 0;
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+  statements++;
+  return query.apply(this, args);
+} as typeof pg.Client.prototype.query;
 
 process.on('message', (message: unknown) => {
   if (message !== 'usage' && message !== 'usage-after-gc') return;
@@ -17,6 +27,7 @@ process.on('message', (message: unknown) => {
     heapTotal: memory.heapTotal,
     external: memory.external,
     cpuMicros: cpu.user + cpu.system,
+    statements,
   };
   process.send?.({ usage });
 });
