@@ -212,7 +212,12 @@ function record(ctx: BenchContext, clients: number, run: LifecycleSample, base: 
 }
 
 /** `clients` loops, each running whole lifecycles back to back on its own host: warm-up, then `seconds` measured. */
-function lifecycles(ctx: BenchContext, setup: LifecycleSetup, clients: number, seconds: number): Promise<LifecycleSample> {
+function lifecycles(
+  ctx: BenchContext,
+  setup: LifecycleSetup,
+  clients: number,
+  seconds: number,
+): Promise<LifecycleSample> {
   return runLifecycles(ctx, setup.target, clients, seconds);
 }
 
@@ -265,6 +270,15 @@ export async function runLifecycles(
   for (const [name, usage] of usageAfter) {
     sample.cpuMicros.set(name, usage.cpuMicros - (usageBefore.get(name)?.cpuMicros ?? 0));
     sample.statements.set(name, usage.statements - (usageBefore.get(name)?.statements ?? 0));
+    if (usage.statementKinds) {
+      const earlier = usageBefore.get(name)?.statementKinds ?? {};
+      const perLifecycle = Object.entries(usage.statementKinds)
+        .map(([kind, n]) => [kind, (n - (earlier[kind] ?? 0)) / Math.max(1, sample.lifecycles)] as const)
+        .filter(([, n]) => n >= 0.05)
+        .sort((a, b) => b[1] - a[1]);
+      ctx.log(`${name}, ${clients} clients, statements per lifecycle:`);
+      for (const [kind, n] of perLifecycle) ctx.log(`  ${n.toFixed(2).padStart(6)}  ${kind}`);
+    }
   }
   sample.outside = OutsideCpu.between(outsideBefore, outsideAfter);
   sample.bind.sort((a, b) => a - b);
@@ -314,9 +328,7 @@ export function costOf(run: LifecycleSample): {
 export function costNote(run: LifecycleSample): string {
   const n = Math.max(1, run.lifecycles);
   const cost = costOf(run);
-  const perProcess = [...run.cpuMicros]
-    .map(([name, micros]) => `${name} ${(micros / 1000 / n).toFixed(2)}`)
-    .join(', ');
+  const perProcess = [...run.cpuMicros].map(([name, micros]) => `${name} ${(micros / 1000 / n).toFixed(2)}`).join(', ');
   const statements = [...run.statements]
     .filter(([, count]) => count > 0)
     .map(([name, count]) => `${name} ${(count / n).toFixed(1)}`)

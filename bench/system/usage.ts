@@ -7,6 +7,8 @@ export interface ProcessUsage {
   cpuMicros: number;
   /** Statements this process sent to PostgreSQL so far (every `pg` query call). */
   statements: number;
+  /** With BENCH_STATEMENT_KINDS=1: statements so far by their first words. */
+  statementKinds?: Record<string, number>;
 }
 
 export const MiB = 2 ** 20;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { CommandIdReusedError, WrongExpectedVersionError } from './errors';
-import type { EventStore } from './event-store';
+import { type EventStore, signalOf } from './event-store';
 import { canonicalJson } from './hash';
 import type { AppendRequest, Checkpoint, EventMetadata } from './types';
 
@@ -58,10 +58,11 @@ export class CommandExecutor {
           const appended = await this.store.appendInTransaction(tx, decision.appends, metadata);
           const recorded = await this.record(tx, command, payloadHash, decision.result, appended.checkpoint);
           if (!recorded) throw new DuplicateCommand();
-          return { result: decision.result, checkpoint: appended.checkpoint, duplicate: false };
+          return { outcome: { result: decision.result, checkpoint: appended.checkpoint, duplicate: false }, appended };
         });
-        if (outcome.checkpoint) this.store.committed();
-        return outcome;
+        // The event types and checkpoint let readers of other types sleep on.
+        if (outcome.outcome.checkpoint) this.store.committed(signalOf(outcome.appended));
+        return outcome.outcome;
       } catch (error) {
         if (error instanceof DuplicateCommand) continue; // the other run committed first: answer as it did
         if (!(error instanceof WrongExpectedVersionError) || attempt >= this.maxAttempts) throw error;

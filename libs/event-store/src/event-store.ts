@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { InvalidAppendError, WrongExpectedVersionError } from './errors';
 import { eventHash } from './hash';
@@ -47,6 +47,54 @@ export interface ReadAllResult {
   checkpoint: Checkpoint;
 }
 
+/**
+ * What a committed append tells the log readers it wakes: the event types
+ * (null: unknown, any type) and the newest checkpoint it wrote (null: unknown).
+ */
+export interface AppendSignal {
+  types: readonly string[] | null;
+  checkpoint: Checkpoint | null;
+}
+
+export type AppendListener = (signal: AppendSignal) => void;
+
+export interface EventStoreOptions {
+  /**
+   * Share wake-ups with the other stores of this process on the same database
+   * (services run together, as `npm start` runs them): their readers are woken
+   * at once, not by NOTIFY. Default true.
+   */
+  processWakeUps?: boolean;
+}
+
+/** NOTIFY channel of committed appends; the payload is `<sender>:<transaction id>:<types>`. */
+export const APPEND_CHANNEL = 'cyborg_events';
+/** Longest NOTIFY payload PostgreSQL takes is 8000 bytes; past this the types are sent as "any". */
+const MAX_NOTIFY_TYPES_LENGTH = 7000;
+
+/** Readers of each database in this process, by database, so that stores of one process wake each other. */
+const processListeners = new Map<string, Set<AppendListener>>();
+/** Tells NOTIFYs of this process's stores from others'. */
+const PROCESS_TAG = randomUUID().slice(0, 8);
+
+/** A NOTIFY payload of appendSignalPayload, or null when it is none of ours. */
+export function parseAppendSignal(payload: string | undefined): (AppendSignal & { sender: string }) | null {
+  if (!payload) return { sender: '', types: null, checkpoint: null };
+  const [sender, transactionId, types] = payload.split(':');
+  if (types === undefined) return null;
+  return {
+    sender,
+    types: types === '*' ? null : types.split(','),
+    checkpoint: /^[1-9]\d*$/.test(transactionId) ? { transactionId, position: Number.MAX_SAFE_INTEGER } : null,
+  };
+}
+
+/** Where no transaction of the log ends before: the newest event below the horizon, or the start. */
+interface ReadRow extends Partial<EventRow> {
+  last_transaction_id: string | null;
+  last_position: string | null;
+}
+
 const MAX_EVENTS_PER_APPEND = 10_000;
 /** Chain heads kept per store: one per stream recently written or read. */
 const MAX_CACHED_HEADS = 50_000;
@@ -87,21 +135,42 @@ interface AppendRow {
  * expected version; readers follow the whole log in a gap-free order.
  */
 export class EventStore {
-  private readonly appendListeners = new Set<() => void>();
+  private readonly appendListeners: Set<AppendListener>;
+  /** Who this store's NOTIFYs come from: the process, or the store alone. */
+  readonly wakeTag: string;
   /** Each stream's last version and hash as last seen: what the next append hashes from. */
   private readonly heads = new Map<string, { version: number; hash: string | null }>();
   private notifying = false;
   private notifyOwed = false;
+  /** What the next NOTIFY tells: the types (null: any) and newest transaction since the last one. */
+  private owedTypes: Set<string> | null = new Set();
+  private owedTransaction = 0n;
   private notifyTimer: NodeJS.Timeout | null = null;
   private lastNotifyAt = 0;
 
   constructor(
     readonly dataSource: DataSource,
     readonly registry: EventTypeRegistry = new EventTypeRegistry(),
-  ) {}
+    options: EventStoreOptions = {},
+  ) {
+    if (options.processWakeUps === false) {
+      this.appendListeners = new Set();
+      this.wakeTag = randomUUID().slice(0, 8);
+    } else {
+      const key = databaseKey(dataSource);
+      let listeners = processListeners.get(key);
+      if (!listeners) processListeners.set(key, (listeners = new Set()));
+      this.appendListeners = listeners;
+      this.wakeTag = `${PROCESS_TAG}${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+    }
+  }
 
-  /** Called after each committed append of this process; returns the unsubscribe. */
-  onAppended(listener: () => void): () => void {
+  /**
+   * Called after each committed append of this process to this database (of
+   * this store alone without processWakeUps), with what it appended; returns
+   * the unsubscribe.
+   */
+  onAppended(listener: AppendListener): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
   }
@@ -113,9 +182,17 @@ export class EventStore {
    * database-wide lock) and coalesced: at most one every NOTIFY_GAP_MS, the
    * last one after the last commit, as each wakes every reader of every
    * process. Readers also poll, so a lost notification only delays them.
+   * `signal` says which event types were appended and where, so that readers
+   * of other types stay asleep; without it every reader wakes.
    */
-  committed(): void {
-    for (const listener of this.appendListeners) listener();
+  committed(signal: AppendSignal = { types: null, checkpoint: null }): void {
+    for (const listener of this.appendListeners) listener(signal);
+    if (signal.types === null || this.owedTypes === null) this.owedTypes = null;
+    else for (const type of signal.types) this.owedTypes.add(type);
+    if (signal.checkpoint) {
+      const transaction = BigInt(signal.checkpoint.transactionId);
+      if (transaction > this.owedTransaction) this.owedTransaction = transaction;
+    }
     this.notifyOthers();
   }
 
@@ -134,9 +211,14 @@ export class EventStore {
     this.notifyOwed = false;
     this.notifying = true;
     this.lastNotifyAt = Date.now();
+    let types = this.owedTypes === null ? '*' : [...this.owedTypes].join(',');
+    if (types.length > MAX_NOTIFY_TYPES_LENGTH || types === '') types = '*';
+    const payload = `${this.wakeTag}:${this.owedTransaction}:${types}`;
+    this.owedTypes = new Set();
+    this.owedTransaction = 0n;
     // A wake-up only: its own transaction need not wait for the WAL flush (the append's did).
     void this.dataSource
-      .query(`SELECT set_config('synchronous_commit', 'off', true), pg_notify('cyborg_events', '')`)
+      .query(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, [APPEND_CHANNEL, payload])
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;
@@ -157,7 +239,7 @@ export class EventStore {
     // A stale chain head (another process appended): again in a transaction, which keeps the streams locked
     // from its first try on, so a second stale answer cannot follow.
     result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan));
-    if (result.checkpoint) this.committed();
+    if (result.checkpoint) this.committed(signalOf(result));
     return result;
   }
 
@@ -246,8 +328,15 @@ export class EventStore {
         prevHash = hash;
         recorded.push({ ...e, hash });
         const values = [
-          e.eventId, e.streamId, e.category, e.version, e.type, e.schemaVersion,
-          JSON.stringify(e.data), e.prevHash, hash,
+          e.eventId,
+          e.streamId,
+          e.category,
+          e.version,
+          e.type,
+          e.schemaVersion,
+          JSON.stringify(e.data),
+          e.prevHash,
+          hash,
         ];
         values.forEach((v, column) => events[column].push(v));
       });
@@ -316,10 +405,9 @@ export class EventStore {
 
   /** The current version of a stream; 0 when it has no events. */
   async streamVersion(streamId: string, manager?: EntityManager): Promise<number> {
-    const rows = await (manager ?? this.dataSource.manager).query(
-      `SELECT version FROM streams WHERE stream_id = $1`,
-      [streamId],
-    );
+    const rows = await (manager ?? this.dataSource.manager).query(`SELECT version FROM streams WHERE stream_id = $1`, [
+      streamId,
+    ]);
     return rows[0] ? Number(rows[0].version) : 0;
   }
 
@@ -331,20 +419,38 @@ export class EventStore {
   async readAll(options: ReadAllOptions = {}, manager?: EntityManager): Promise<ReadAllResult> {
     const after = options.after ?? LOG_START;
     const limit = options.limit ?? 500;
-    const rows: EventRow[] = await (manager ?? this.dataSource.manager).query(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY transaction_id, position
-       LIMIT $3`,
-      [after.transactionId, after.position, limit],
+    // One statement, one snapshot: the events of the wanted types, and the newest event below the horizon of
+    // any type, which is where a read that got fewer than `limit` moves on to (the types are filtered here,
+    // by the database, so a reader of few types is not sent the whole log).
+    const rows: ReadRow[] = await (manager ?? this.dataSource.manager).query(
+      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+       SELECT * FROM (
+       SELECT 0 AS part, e.*, NULL::xid8 AS last_transaction_id, NULL::bigint AS last_position
+       FROM (SELECT ${EVENT_COLUMNS} FROM events, horizon
+             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+               AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
+             ORDER BY transaction_id, position
+             LIMIT $3) AS e
+       UNION ALL
+       SELECT 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 'NULL')}, l.transaction_id, l.position
+       FROM (SELECT transaction_id, position FROM events, horizon
+             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+             ORDER BY transaction_id DESC, position DESC
+             LIMIT 1) AS l) AS r
+       ORDER BY part, transaction_id, position`,
+      [after.transactionId, after.position, limit, options.types ? [...options.types] : null],
     );
-    if (rows.length === 0) return { events: [], checkpoint: after };
-    const last = rows[rows.length - 1];
-    const checkpoint = { transactionId: last.transaction_id, position: Number(last.position) };
-    const wanted = options.types ? new Set(options.types) : null;
-    const events = rows.filter((r) => !wanted || wanted.has(r.type)).map((r) => this.toRecorded(r));
-    return { events, checkpoint };
+    const newest = rows.length > 0 ? rows[rows.length - 1] : null;
+    const scanned = newest?.last_transaction_id
+      ? { transactionId: newest.last_transaction_id, position: Number(newest.last_position) }
+      : null;
+    const eventRows = (scanned ? rows.slice(0, -1) : rows) as EventRow[];
+    const events = eventRows.map((r) => this.toRecorded(r));
+    if (events.length === limit) {
+      const last = events[events.length - 1];
+      return { events, checkpoint: { transactionId: last.transactionId, position: last.position } };
+    }
+    return { events, checkpoint: scanned ?? after };
   }
 
   /** The checkpoint of the newest event that readers may see now. */
@@ -375,6 +481,25 @@ export class EventStore {
       hash: row.hash,
     };
   }
+}
+
+/** What an append tells the readers it wakes. */
+export function signalOf(result: AppendResult): AppendSignal {
+  return { types: [...new Set(result.events.map((e) => e.type))], checkpoint: result.checkpoint };
+}
+
+/** One key per database, whatever DataSource reaches it, so that the stores of one process find each other. */
+function databaseKey(dataSource: DataSource): string {
+  const o = dataSource.options as { url?: string; host?: string; port?: number; database?: string };
+  if (o.url) {
+    try {
+      const url = new URL(o.url);
+      return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return o.url;
+    }
+  }
+  return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
 }
 
 /** The typed conflict for append_to_streams' CY409, or null for any other error. */
