@@ -110,7 +110,9 @@ export class CommandExecutor {
 class DuplicateCommand extends Error {}
 
 function hashPayload(command: Command): string {
-  return createHash('sha256').update(canonicalJson({ type: command.type, payload: command.payload })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ type: command.type, payload: command.payload }))
+    .digest('hex');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -58,7 +58,7 @@ class ProcessorsFailed extends Error {
 }
 
 /** How often at most a processor that only moved past events of other types stores its checkpoint. */
-const SKIP_PERSIST_MS = 100;
+const SKIP_PERSIST_MS = 500;
 /** Retries, 1 ms doubling to 64 ms, while a transaction it was woken for is not yet readable. */
 const MAX_QUICK_RETRIES = 7;
 /** How often a read-your-writes waiter asks an active runner again for a transaction it has not reached. */
@@ -277,16 +277,16 @@ export class ProcessorRunner {
 
   /** Until every member reached the waiter's target, a member stops being active, or `ms` pass. */
   private waitForProgress(waiter: Waiter, ms: number): Promise<void> {
+    const { waiters } = this;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
-      const self = this;
       function done() {
         clearTimeout(timer);
-        self.waiters.delete(waiter);
+        waiters.delete(waiter);
         resolve();
       }
       waiter.resolve = done;
-      this.waiters.add(waiter);
+      waiters.add(waiter);
     });
   }
 
