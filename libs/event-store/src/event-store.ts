@@ -10,6 +10,7 @@ import {
   type EventMetadata,
   type ExpectedVersion,
   type RecordedEvent,
+  compareCheckpoints,
   LOG_START,
   streamCategory,
 } from './types';
@@ -89,10 +90,11 @@ export function parseAppendSignal(payload: string | undefined): (AppendSignal & 
   };
 }
 
-/** Where no transaction of the log ends before: the newest event below the horizon, or the start. */
-interface ReadRow extends Partial<EventRow> {
-  last_transaction_id: string | null;
-  last_position: string | null;
+/** A row of readAll: the newest event below the horizon (of any type), beside an event of the wanted types or nulls. */
+interface ReadRow extends Omit<EventRow, 'position'> {
+  position: string | null;
+  last_transaction_id: string;
+  last_position: string;
 }
 
 const MAX_EVENTS_PER_APPEND = 10_000;
@@ -423,34 +425,31 @@ export class EventStore {
     // any type, which is where a read that got fewer than `limit` moves on to (the types are filtered here,
     // by the database, so a reader of few types is not sent the whole log).
     const rows: ReadRow[] = await (manager ?? this.dataSource.manager).query(
-      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-       SELECT * FROM (
-       SELECT 0 AS part, e.*, NULL::xid8 AS last_transaction_id, NULL::bigint AS last_position
-       FROM (SELECT ${EVENT_COLUMNS} FROM events, horizon
-             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
-               AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
-             ORDER BY transaction_id, position
-             LIMIT $3) AS e
-       UNION ALL
-       SELECT 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 'NULL')}, l.transaction_id, l.position
-       FROM (SELECT transaction_id, position FROM events, horizon
-             WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
-             ORDER BY transaction_id DESC, position DESC
-             LIMIT 1) AS l) AS r
-       ORDER BY part, transaction_id, position`,
+      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+       newest AS (
+         SELECT transaction_id, position FROM events, horizon
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+         ORDER BY transaction_id DESC, position DESC
+         LIMIT 1)
+       SELECT n.transaction_id AS last_transaction_id, n.position AS last_position, e.*
+       FROM newest n LEFT JOIN LATERAL (
+         SELECT ${EVENT_COLUMNS} FROM events, horizon
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+           AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
+         ORDER BY transaction_id, position
+         LIMIT $3) AS e ON true`,
       [after.transactionId, after.position, limit, options.types ? [...options.types] : null],
     );
-    const newest = rows.length > 0 ? rows[rows.length - 1] : null;
-    const scanned = newest?.last_transaction_id
-      ? { transactionId: newest.last_transaction_id, position: Number(newest.last_position) }
-      : null;
-    const eventRows = (scanned ? rows.slice(0, -1) : rows) as EventRow[];
-    const events = eventRows.map((r) => this.toRecorded(r));
+    // No row: nothing after `after` is readable yet. One row without an event: none of the wanted types.
+    if (rows.length === 0) return { events: [], checkpoint: after };
+    const scanned = { transactionId: rows[0].last_transaction_id as string, position: Number(rows[0].last_position) };
+    const eventRows = (rows[0].position === null ? [] : rows) as EventRow[];
+    const events = inLogOrder(eventRows.map((r) => this.toRecorded(r)));
     if (events.length === limit) {
       const last = events[events.length - 1];
       return { events, checkpoint: { transactionId: last.transactionId, position: last.position } };
     }
-    return { events, checkpoint: scanned ?? after };
+    return { events, checkpoint: scanned };
   }
 
   /** The checkpoint of the newest event that readers may see now. */
@@ -481,6 +480,14 @@ export class EventStore {
       hash: row.hash,
     };
   }
+}
+
+/** The rows come in log order from the lateral scan; should a plan ever change that, they are put back in it. */
+function inLogOrder(events: RecordedEvent[]): RecordedEvent[] {
+  for (let i = 1; i < events.length; i++) {
+    if (compareCheckpoints(events[i - 1], events[i]) >= 0) return events.sort(compareCheckpoints);
+  }
+  return events;
 }
 
 /** What an append tells the readers it wakes. */

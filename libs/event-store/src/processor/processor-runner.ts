@@ -345,7 +345,9 @@ export class ProcessorRunner {
         this.wanted = 0n;
         quickRetry = 0;
         if (this.woken) continue;
-        await this.exclusive(() => this.persistSkipped());
+        // While one of them fails, the others' checkpoints are stored at once: a status shows them past it.
+        const failing = this.members.some((m) => m.backoffMs > 0);
+        await this.exclusive(() => this.persistSkipped(failing));
         if (this.woken || this.wanted > 0n) continue;
         const skipped = this.members.some(
           (m) => m.active && m.checkpoint && compareCheckpoints(m.checkpoint, m.stored) > 0,
@@ -362,10 +364,10 @@ export class ProcessorRunner {
           await this.closeSession();
         } else {
           const failed = error instanceof ProcessorsFailed ? error.failed : this.members.filter((m) => m.active);
+          // The others went on: their checkpoints are stored first, so a status that shows the error shows them past.
+          await this.exclusive(() => this.persistSkipped(true)).catch(() => undefined);
           await this.recordError(failed, message);
           if (this.session === null || !(await this.sessionAlive())) await this.closeSession();
-          // The others went on: their checkpoints are stored as usual.
-          await this.exclusive(() => this.persistSkipped()).catch(() => undefined);
           // Those that failed wait out their own backoff; the others carry on at once.
           if (error instanceof ProcessorsFailed && failed.length < this.members.length) continue;
         }
@@ -382,8 +384,10 @@ export class ProcessorRunner {
   /** The transaction every active member has read past (the least of them). */
   private readTo(): bigint {
     let least: bigint | null = null;
+    const now = Date.now();
+    // One that waits out a failure is not read for: it does not hold the others' retries.
     for (const m of this.members) {
-      if (!m.active || !m.checkpoint) continue;
+      if (!m.active || !m.checkpoint || m.retryAt > now) continue;
       const tx = BigInt(m.checkpoint.transactionId);
       if (least === null || tx < least) least = tx;
     }
@@ -506,15 +510,15 @@ export class ProcessorRunner {
     }
   }
 
-  /** Stores checkpoints that only moved past other types' events, at most every SKIP_PERSIST_MS. */
-  private async persistSkipped(): Promise<void> {
-    const now = Date.now();
+  /** Stores checkpoints that only moved past other types' events, at most every SKIP_PERSIST_MS unless `now`. */
+  private async persistSkipped(now = false): Promise<void> {
+    const at = Date.now();
     const due = this.members.filter(
       (m) =>
         m.active &&
         m.checkpoint &&
         compareCheckpoints(m.checkpoint, m.stored) > 0 &&
-        now - m.storedAt >= SKIP_PERSIST_MS,
+        (now || at - m.storedAt >= SKIP_PERSIST_MS),
     );
     if (due.length === 0) return;
     await this.storeCheckpoints(
