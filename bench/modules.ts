@@ -2,6 +2,7 @@ import { appendModule } from './storage/append';
 import { readAllModule } from './storage/read-all';
 import { rebuildModule } from './storage/rebuild';
 import type { BenchModule } from './support/context';
+import { allInOneModule } from './system/all-in-one';
 import { inventoryModule } from './system/inventory';
 import { lifecycleModule } from './system/lifecycle';
 import { memoryModule } from './system/memory';
@@ -21,6 +22,8 @@ export const benchGroups: BenchGroup[] = [
   { group: 'append', module: appendModule },
   { group: 'read', module: readAllModule },
   { group: 'rebuild', module: rebuildModule },
+  // npm start: its own process, servers and schema, all stopped before the multi-process system starts.
+  { group: 'start', module: allInOneModule },
   // The system modules share one running system (bench/system/system.ts), started by the first of them.
   { group: 'lifecycle', module: lifecycleModule },
   { group: 'memory', module: memoryModule },

@@ -26,6 +26,8 @@ export interface BenchConfig {
   verify: boolean;
   /** Concurrent HTTP clients of the ARQ lifecycle figures, one phase each. */
   clients: number[];
+  /** Concurrent HTTP clients of the lifecycle figures through `npm start` (all-in-one), one phase each. */
+  startClients: number[];
   /** Measured seconds of each lifecycle phase (and of its baseline). */
   lifecycleSeconds: number;
   /** Hosts with agents (fake driver, 16 handles each) that ARQs bind on. */
@@ -58,6 +60,14 @@ function flag(name: string, fallback: boolean): boolean {
   return !['0', 'false', 'no', 'off'].includes(raw.toLowerCase());
 }
 
+function clientCounts(name: string, fallback: string): number[] {
+  return (process.env[name] || fallback).split(',').map((c) => {
+    const n = Number(c.trim());
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: "${c}" is not a positive integer`);
+    return n;
+  });
+}
+
 export function loadBenchConfig(): BenchConfig {
   const quick = flag('BENCH_QUICK', false);
   return {
@@ -76,11 +86,8 @@ export function loadBenchConfig(): BenchConfig {
     rebuildMaxSeconds: num('BENCH_REBUILD_MAX_SECONDS', quick ? 30 : 180),
     counterSeconds: Number(process.env.BENCH_REBUILD_COUNTER_SECONDS ?? 0),
     verify: flag('BENCH_VERIFY', quick),
-    clients: (process.env.BENCH_CLIENTS || '1,16,64').split(',').map((c) => {
-      const n = Number(c.trim());
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`BENCH_CLIENTS: "${c}" is not a positive integer`);
-      return n;
-    }),
+    clients: clientCounts('BENCH_CLIENTS', '1,16,64'),
+    startClients: clientCounts('BENCH_START_CLIENTS', '1,8,16'),
     lifecycleSeconds: num('BENCH_LIFECYCLE_SECONDS', quick ? 3 : 10),
     agents: Math.round(num('BENCH_AGENTS', 4)),
     inventoryHosts: Math.round(num('BENCH_INVENTORY_HOSTS', quick ? 100 : 1000)),

@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { MessagingModule, RpcClient } from '@cyborg/messaging';
 import { type BenchContext, sharedOnce } from '../support/context';
 import { BenchNatsServer } from './nats-server';
+import { BenchNova } from './nova-server';
 import { BenchPlacement, CountingProxy } from './placement-server';
 import { freePort } from './ports';
 import { ServiceProcess } from './service-process';
@@ -36,6 +37,8 @@ export class BenchSystem {
     readonly nats: BenchNatsServer,
     readonly placement: BenchPlacement,
     readonly proxy: CountingProxy,
+    /** Where the conductor tells Nova how binds ended. */
+    readonly nova: BenchNova,
     readonly services: Map<string, ServiceProcess>,
     /** Request/reply to the services over the run's NATS, as the API and agents do. */
     readonly rpc: RpcClient,
@@ -69,6 +72,8 @@ export class BenchSystem {
     ctx.onCleanup(() => placement.stop());
     const proxy = await CountingProxy.start(placement.url);
     ctx.onCleanup(() => proxy.stop());
+    const nova = await BenchNova.start();
+    ctx.onCleanup(() => nova.stop());
 
     const messaging = await NestFactory.createApplicationContext(
       MessagingModule.forRoot({ servers: nats.url, name: 'cyborg-bench', defaultTimeoutMs: 30_000 }),
@@ -78,7 +83,7 @@ export class BenchSystem {
     await messaging.init();
 
     const services = new Map<string, ServiceProcess>();
-    const system = new BenchSystem(nats, placement, proxy, services, messaging.get(RpcClient));
+    const system = new BenchSystem(nats, placement, proxy, nova, services, messaging.get(RpcClient));
     system.dir = await mkdtemp(join(tmpdir(), 'cyborg-bench-'));
     ctx.onCleanup(() => rm(system.dir, { recursive: true, force: true }));
     ctx.onCleanup(() => system.stopServices());
@@ -87,6 +92,7 @@ export class BenchSystem {
       DATABASE_URL: db.url,
       NATS_URL: nats.url,
       PLACEMENT_URL: proxy.url,
+      NOVA_URL: nova.url,
       // Only the changes the figures make; a periodic full pass would add calls of its own.
       PLACEMENT_RECONCILE_INTERVAL_MS: '3600000',
       AGENT_REPORT_INTERVAL_MS: '3600000',
@@ -129,10 +135,16 @@ export class BenchSystem {
 /** BENCH_CPU_PROFILE=conductor,api,…: those services write a V8 CPU profile into BENCH_CPU_PROFILE_DIR when stopped. */
 const profiled = new Set((process.env.BENCH_CPU_PROFILE ?? '').split(',').map((s) => s.trim()));
 
-function start(name: string, env: Record<string, string>, readyMessage: string): Promise<ServiceProcess> {
+/** The node flags that make the service `name` write a CPU profile, when BENCH_CPU_PROFILE names it. */
+export function profileFlags(name: string): string[] {
   const dir = process.env.BENCH_CPU_PROFILE_DIR ?? join(tmpdir(), 'cyborg-bench-profiles');
-  const execArgv = profiled.has(name)
+  return profiled.has(name)
     ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`]
     : [];
-  return ServiceProcess.start({ name, main: app(name), env, readyMessage, execArgv });
+}
+
+export const appMain = app;
+
+function start(name: string, env: Record<string, string>, readyMessage: string): Promise<ServiceProcess> {
+  return ServiceProcess.start({ name, main: app(name), env, readyMessage, execArgv: profileFlags(name) });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import {
+  type AppendSignal,
   type Checkpoint,
   CommandHandler,
   CommandIdReusedError,
@@ -413,6 +414,31 @@ describe('idempotent commands', () => {
     const events = await store.readStream(stream);
     expect(events).toHaveLength(1);
     expect(events[0].metadata.commandId).toBe(command.commandId);
+  });
+
+  it("tells this process's log readers the types and checkpoint a command appended, and nothing for a replay", async () => {
+    const commands = new CommandHandler(store);
+    const stream = `device_profile-${id()}`;
+    const command = { commandId: id(), type: 'create', payload: { name: 'y' }, metadata: {} };
+    const signals: AppendSignal[] = [];
+    const stop = store.onAppended((signal) => signals.push(signal));
+    try {
+      const run = () =>
+        commands.handle(command, async (read) => {
+          const { state } = await read(counter, stream);
+          const events = [
+            { type: 'created', data: {} },
+            { type: 'renamed', data: {} },
+          ];
+          return { appends: [{ streamId: stream, events: state === 0 ? events : [] }], result: null };
+        });
+      const first = await run();
+      expect(signals).toEqual([{ types: ['created', 'renamed'], checkpoint: first.checkpoint }]);
+      expect((await run()).duplicate).toBe(true);
+      expect(signals).toHaveLength(1);
+    } finally {
+      stop();
+    }
   });
 
   it('records the command in the statement that appends its events: no other statement on the happy path', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { processMetrics } from '@cyborg/metrics';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CommandAlreadyHandledError, InvalidAppendError, WrongExpectedVersionError } from './errors';
@@ -12,6 +12,7 @@ import {
   type EventMetadata,
   type ExpectedVersion,
   type RecordedEvent,
+  compareCheckpoints,
   LOG_START,
   streamCategory,
 } from './types';
@@ -47,6 +48,55 @@ export interface ReadAllResult<E extends EventLike = EventLike> {
   events: RecordedEvent<E>[];
   /** Where the next read starts; past the last event scanned, filtered or not. */
   checkpoint: Checkpoint;
+}
+
+/**
+ * What a committed append tells the log readers it wakes: the event types
+ * (null: unknown, any type) and the newest checkpoint it wrote (null: unknown).
+ */
+export interface AppendSignal {
+  types: readonly string[] | null;
+  checkpoint: Checkpoint | null;
+}
+
+export type AppendListener = (signal: AppendSignal) => void;
+
+export interface EventStoreOptions {
+  /**
+   * Share wake-ups with the other stores of this process on the same database
+   * (services run together, as `npm start` runs them): their readers are woken
+   * at once, not by NOTIFY. Default true.
+   */
+  processWakeUps?: boolean;
+}
+
+/** NOTIFY channel of committed appends; the payload is `<sender>:<transaction id>:<types>`. */
+export const APPEND_CHANNEL = 'cyborg_events';
+/** Longest NOTIFY payload PostgreSQL takes is 8000 bytes; past this the types are sent as "any". */
+const MAX_NOTIFY_TYPES_LENGTH = 7000;
+
+/** Readers of each database in this process, by database, so that stores of one process wake each other. */
+const processListeners = new Map<string, Set<AppendListener>>();
+/** Tells NOTIFYs of this process's stores from others'. */
+const PROCESS_TAG = randomUUID().slice(0, 8);
+
+/** A NOTIFY payload of appendSignalPayload, or null when it is none of ours. */
+export function parseAppendSignal(payload: string | undefined): (AppendSignal & { sender: string }) | null {
+  if (!payload) return { sender: '', types: null, checkpoint: null };
+  const [sender, transactionId, types] = payload.split(':');
+  if (types === undefined) return null;
+  return {
+    sender,
+    types: types === '*' ? null : types.split(','),
+    checkpoint: /^[1-9]\d*$/.test(transactionId) ? { transactionId, position: Number.MAX_SAFE_INTEGER } : null,
+  };
+}
+
+/** A row of readAll: the newest event below the horizon (of any type), beside an event of the wanted types or nulls. */
+interface ReadRow extends Omit<EventRow, 'position'> {
+  position: string | null;
+  last_transaction_id: string;
+  last_position: string;
 }
 
 const MAX_EVENTS_PER_APPEND = 10_000;
@@ -112,21 +162,42 @@ interface AppendRow {
  * expected version; readers follow the whole log in a gap-free order.
  */
 export class EventStore<E extends EventLike = EventLike> {
-  private readonly appendListeners = new Set<() => void>();
+  private readonly appendListeners: Set<AppendListener>;
+  /** Who this store's NOTIFYs come from: the process, or the store alone. */
+  readonly wakeTag: string;
   /** Each stream's last version and hash as last seen: what the next append hashes from. */
   private readonly heads = new Map<string, { version: number; hash: string | null }>();
   private notifying = false;
   private notifyOwed = false;
+  /** What the next NOTIFY tells: the types (null: any) and newest transaction since the last one. */
+  private owedTypes: Set<string> | null = new Set();
+  private owedTransaction = 0n;
   private notifyTimer: NodeJS.Timeout | null = null;
   private lastNotifyAt = 0;
 
   constructor(
     readonly dataSource: DataSource,
     readonly registry: EventTypeRegistry<E> = new EventTypeRegistry<E>(),
-  ) {}
+    options: EventStoreOptions = {},
+  ) {
+    if (options.processWakeUps === false) {
+      this.appendListeners = new Set();
+      this.wakeTag = randomUUID().slice(0, 8);
+    } else {
+      const key = databaseKey(dataSource);
+      let listeners = processListeners.get(key);
+      if (!listeners) processListeners.set(key, (listeners = new Set()));
+      this.appendListeners = listeners;
+      this.wakeTag = `${PROCESS_TAG}${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
+    }
+  }
 
-  /** Called after each committed append of this process; returns the unsubscribe. */
-  onAppended(listener: () => void): () => void {
+  /**
+   * Called after each committed append of this process to this database (of
+   * this store alone without processWakeUps), with what it appended; returns
+   * the unsubscribe.
+   */
+  onAppended(listener: AppendListener): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
   }
@@ -138,9 +209,17 @@ export class EventStore<E extends EventLike = EventLike> {
    * database-wide lock) and coalesced: at most one every NOTIFY_GAP_MS, the
    * last one after the last commit, as each wakes every reader of every
    * process. Readers also poll, so a lost notification only delays them.
+   * `signal` says which event types were appended and where, so that readers
+   * of other types stay asleep; without it every reader wakes.
    */
-  committed(): void {
-    for (const listener of this.appendListeners) listener();
+  committed(signal: AppendSignal = { types: null, checkpoint: null }): void {
+    for (const listener of this.appendListeners) listener(signal);
+    if (signal.types === null || this.owedTypes === null) this.owedTypes = null;
+    else for (const type of signal.types) this.owedTypes.add(type);
+    if (signal.checkpoint) {
+      const transaction = BigInt(signal.checkpoint.transactionId);
+      if (transaction > this.owedTransaction) this.owedTransaction = transaction;
+    }
     this.notifyOthers();
   }
 
@@ -159,9 +238,14 @@ export class EventStore<E extends EventLike = EventLike> {
     this.notifyOwed = false;
     this.notifying = true;
     this.lastNotifyAt = Date.now();
+    let types = this.owedTypes === null ? '*' : [...this.owedTypes].join(',');
+    if (types.length > MAX_NOTIFY_TYPES_LENGTH || types === '') types = '*';
+    const payload = `${this.wakeTag}:${this.owedTransaction}:${types}`;
+    this.owedTypes = new Set();
+    this.owedTransaction = 0n;
     // A wake-up only: its own transaction need not wait for the WAL flush (the append's did).
     void this.dataSource
-      .query(`SELECT set_config('synchronous_commit', 'off', true), pg_notify('cyborg_events', '')`)
+      .query(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, [APPEND_CHANNEL, payload])
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;
@@ -208,7 +292,8 @@ export class EventStore<E extends EventLike = EventLike> {
     // A stale chain head (another process appended): again in a transaction, which keeps the streams locked
     // from its first try on, so a second stale answer cannot follow.
     result ??= await this.dataSource.transaction((tx) => this.appendPlan(tx, plan, command));
-    if (result.checkpoint) this.committed();
+    // The event types and checkpoint let readers of other types sleep on.
+    if (result.checkpoint) this.committed(signalOf(result));
     countAppended(result.events);
     return result;
   }
@@ -258,7 +343,7 @@ export class EventStore<E extends EventLike = EventLike> {
 
   /**
    * The same as append, inside a caller's transaction (commands, tests of
-   * rollbacks). The caller calls committed() once its transaction commits.
+   * rollbacks). The caller calls committed(signalOf(result)) once its transaction commits.
    */
   async appendInTransaction(
     tx: EntityManager,
@@ -449,20 +534,35 @@ export class EventStore<E extends EventLike = EventLike> {
   async readAll(options: ReadAllOptions = {}, manager?: EntityManager): Promise<ReadAllResult<E>> {
     const after = options.after ?? LOG_START;
     const limit = options.limit ?? 500;
-    const rows: EventRow[] = await (manager ?? this.dataSource.manager).query(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY transaction_id, position
-       LIMIT $3`,
-      [after.transactionId, after.position, limit],
+    // One statement, one snapshot: the events of the wanted types, and the newest event below the horizon of
+    // any type, which is where a read that got fewer than `limit` moves on to (the types are filtered here,
+    // by the database, so a reader of few types is not sent the whole log).
+    const rows: ReadRow[] = await (manager ?? this.dataSource.manager).query(
+      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+       newest AS (
+         SELECT transaction_id, position FROM events, horizon
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+         ORDER BY transaction_id DESC, position DESC
+         LIMIT 1)
+       SELECT n.transaction_id AS last_transaction_id, n.position AS last_position, e.*
+       FROM newest n LEFT JOIN LATERAL (
+         SELECT ${EVENT_COLUMNS} FROM events, horizon
+         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+           AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
+         ORDER BY transaction_id, position
+         LIMIT $3) AS e ON true`,
+      [after.transactionId, after.position, limit, options.types ? [...options.types] : null],
     );
+    // No row: nothing after `after` is readable yet. One row without an event: none of the wanted types.
     if (rows.length === 0) return { events: [], checkpoint: after };
-    const last = rows[rows.length - 1];
-    const checkpoint = { transactionId: last.transaction_id, position: Number(last.position) };
-    const wanted = options.types ? new Set(options.types) : null;
-    const events = rows.filter((r) => !wanted || wanted.has(r.type)).map((r) => this.toRecorded(r));
-    return { events, checkpoint };
+    const scanned = { transactionId: rows[0].last_transaction_id as string, position: Number(rows[0].last_position) };
+    const eventRows = (rows[0].position === null ? [] : rows) as EventRow[];
+    const events = inLogOrder(eventRows.map((r) => this.toRecorded(r)));
+    if (events.length === limit) {
+      const last = events[events.length - 1];
+      return { events, checkpoint: { transactionId: last.transactionId, position: last.position } };
+    }
+    return { events, checkpoint: scanned };
   }
 
   /** The checkpoint of the newest event that readers may see now. */
@@ -496,6 +596,33 @@ export class EventStore<E extends EventLike = EventLike> {
     // The registry's schemas say what each type's data is at its current version.
     return recorded as RecordedEvent<E>;
   }
+}
+
+/** The rows come in log order from the lateral scan; should a plan ever change that, they are put back in it. */
+function inLogOrder<T extends Checkpoint>(events: T[]): T[] {
+  for (let i = 1; i < events.length; i++) {
+    if (compareCheckpoints(events[i - 1], events[i]) >= 0) return events.sort(compareCheckpoints);
+  }
+  return events;
+}
+
+/** What an append tells the readers it wakes. */
+export function signalOf<E extends EventLike>(result: AppendResult<E>): AppendSignal {
+  return { types: [...new Set(result.events.map((e) => e.type))], checkpoint: result.checkpoint };
+}
+
+/** One key per database, whatever DataSource reaches it, so that the stores of one process find each other. */
+function databaseKey(dataSource: DataSource): string {
+  const o = dataSource.options as { url?: string; host?: string; port?: number; database?: string };
+  if (o.url) {
+    try {
+      const url = new URL(o.url);
+      return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return o.url;
+    }
+  }
+  return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? ''}`;
 }
 
 /** The typed conflict for append_to_streams' CY409, or null for any other error. */

@@ -138,9 +138,10 @@ it('lets a writer read its own write: waitFor returns once the read model has th
 });
 
 it("is woken by another process's append through NOTIFY, without waiting for its poll", async () => {
-  // A store of its own stands for another process: no in-process wake-up reaches this runner.
-  const elsewhere = new EventStore(db.dataSource);
-  const projections = new Projections([countingProjection()], new EventStore(db.dataSource), {
+  // Stores that share no wake-ups stand for two processes: no in-process wake-up reaches this runner.
+  const elsewhere = new EventStore(db.dataSource, undefined, { processWakeUps: false });
+  const local = new EventStore(db.dataSource, undefined, { processWakeUps: false });
+  const projections = new Projections([countingProjection()], local, {
     databaseUrl: db.url,
     pollIntervalMs: 60_000,
   });

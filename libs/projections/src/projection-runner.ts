@@ -5,6 +5,7 @@ import {
   type LogProcessor,
   ProcessorRunner,
   type ProcessorStatus,
+  type ProcessorView,
   type RecordedEvent,
 } from '@cyborg/event-store';
 import type { EntityManager } from 'typeorm';
@@ -39,45 +40,51 @@ export interface ProjectionStatus extends ProcessorStatus {
   rebuild: RebuildRecord | null;
 }
 
-/** Runs every projection of a service, each as its own single-active log processor. */
+/**
+ * Runs every projection of a service, each a single-active log processor,
+ * all read and applied together: one read of the log and one transaction
+ * for a batch, whichever of them it concerns.
+ */
 export class Projections {
-  private readonly runners = new Map<string, ProcessorRunner>();
+  /** Null without projections. */
+  private readonly group: ProcessorRunner | null;
+  private readonly views = new Map<string, ProcessorView>();
 
   constructor(
     readonly projections: readonly Projection[],
     private readonly store: EventStore,
     private readonly options: { databaseUrl: string; pollIntervalMs?: number; batchSize?: number },
   ) {
+    const processors = projections.map((projection): LogProcessor => ({
+      name: checkpointName(projection),
+      eventTypes: projection.eventTypes,
+      delivery: 'transactional',
+      batchSize: options.batchSize,
+      handle: (events: RecordedEvent[], tx: EntityManager) => applyEvents(projection, events, tx),
+    }));
+    this.group = processors.length > 0 ? new ProcessorRunner(processors, store, options) : null;
     for (const projection of projections) {
-      const processor: LogProcessor = {
-        name: checkpointName(projection),
-        eventTypes: projection.eventTypes,
-        delivery: 'transactional',
-        batchSize: options.batchSize,
-        handle: (events: RecordedEvent[], tx: EntityManager) => applyEvents(projection, events, tx),
-      };
-      this.runners.set(projection.name, new ProcessorRunner(processor, store, options));
+      this.views.set(projection.name, this.group!.member(checkpointName(projection))!);
     }
   }
 
   async start(): Promise<void> {
-    for (const runner of this.runners.values()) await runner.start();
+    await this.group?.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await this.group?.stop();
   }
 
   /** Handles everything readable now in every projection (tests, CLI). */
   async drain(): Promise<void> {
-    for (const runner of this.runners.values()) await runner.drain();
+    await this.group?.drain();
   }
 
   /** Read-your-writes: waits until every projection has read past `target`. */
   async waitFor(target: Checkpoint | null, timeoutMs = 2000): Promise<boolean> {
     if (!target) return true;
-    const results = await Promise.all([...this.runners.values()].map((r) => r.waitFor(target, timeoutMs)));
-    return results.every(Boolean);
+    return this.group ? this.group.waitFor(target, timeoutMs) : true;
   }
 
   /**
@@ -100,7 +107,7 @@ export class Projections {
     );
     return Promise.all(
       this.projections.map(async (projection) => {
-        const runner = this.runners.get(projection.name)!;
+        const runner = this.views.get(projection.name)!;
         const status = await runner.status();
         const row = rebuilds.find((r) => r.projection === projection.name);
         return {
@@ -137,8 +144,9 @@ export class Projections {
     return rebuildProjections(this.store, chosen, { databaseUrl: this.options.databaseUrl, ...options });
   }
 
-  runner(name: string): ProcessorRunner | undefined {
-    return this.runners.get(name);
+  /** One projection's processor: whether it is active here, its status, read-your-writes on it alone. */
+  runner(name: string): ProcessorView | undefined {
+    return this.views.get(name);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   hostCommandPattern,
   ReportInventoryCommand,
   ReportInventoryErrors,
+  ReportInventoryHeader,
   type ReportInventoryResult,
   type StaleInventoryReport,
   Streams,
@@ -20,8 +21,8 @@ import {
   isUnchangedInventory,
 } from '@cyborg/domain';
 import { inventoryHash } from '@cyborg/drivers';
-import { CommandHandler } from '@cyborg/event-store';
-import { RpcFailure } from '@cyborg/messaging';
+import { type Command, CommandHandler } from '@cyborg/event-store';
+import { RpcFailure, validateMessage } from '@cyborg/messaging';
 import { failureOf, runCommand } from '../command-failure';
 import { HostLiveness } from '../host-liveness/host-liveness';
 import { requireSubjectHost } from '../host-commands/subject-host';
@@ -30,8 +31,9 @@ import { arqHealthAppends } from './arq-health-marks';
 /**
  * Records an agent's inventory snapshot as the changes since the last one.
  * Agents report every minute and almost always unchanged, so the hash is
- * compared first, against a cached host state that reads only new events:
- * an unchanged report costs one empty read and appends nothing.
+ * compared first, against a cached host state that reads only new events,
+ * and before the snapshot is validated: an unchanged report costs the
+ * validation of its header, one empty read, and appends nothing.
  */
 @Injectable()
 export class ReportInventoryHandler {
@@ -42,24 +44,35 @@ export class ReportInventoryHandler {
     private readonly settings: Settings,
   ) {}
 
-  async handle(command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
+  /** A report as it came: its header is validated first, the devices only when the hash changed. */
+  async handleMessage(
+    payload: unknown,
+    checkHost: (hostname: string) => void,
+  ): Promise<CommandReply<ReportInventoryResult>> {
+    const header = await validateMessage(ReportInventoryHeader, withoutDevices(payload));
+    checkHost(header.hostname);
+    const current = await this.commands.read(HostAggregate, Streams.host(header.hostname));
+    // A report is a sign of life: a host marked down comes back.
+    if (current.state.down) await this.liveness.heard(header.hostname);
+    if (isUnchangedInventory(header, current.state)) {
+      const last = current.state.inventory.lastReport;
+      // Generations rise with every report, so a fresh one is above the recorded one: only a replayed
+      // command (or a stale report) is at or below it, and a replay still gets its first answer.
+      if (last && header.generation <= last.generation) {
+        const command = await validateMessage(ReportInventoryCommand, payload);
+        const replayed = await runCommand(() => this.commands.recorded<ReportInventoryResult>(executableOf(command)));
+        if (replayed) return { result: replayed.result, checkpoint: replayed.checkpoint };
+      }
+      return { result: resultOf(header.hostname, current.state, 0), checkpoint: null };
+    }
+    return this.record(await validateMessage(ReportInventoryCommand, payload));
+  }
+
+  /** Records a validated report whose hash differs from the recorded one. */
+  private async record(command: ReportInventoryCommand): Promise<CommandReply<ReportInventoryResult>> {
     const { hostname } = command;
     const streamId = Streams.host(hostname);
-    const executable = {
-      commandId: command.commandId,
-      type: ConductorCommands.reportInventory,
-      payload: command,
-      metadata: { ...command.caller },
-    };
-    const current = await this.commands.read(HostAggregate, streamId);
-    // A report is a sign of life: a host marked down comes back.
-    if (current.state.down) await this.liveness.heard(hostname);
-    if (isUnchangedInventory(command, current.state)) {
-      // A replayed command still gets its first answer; a fresh one is simply unchanged.
-      const replayed = await runCommand(() => this.commands.recorded<ReportInventoryResult>(executable));
-      if (replayed) return { result: replayed.result, checkpoint: replayed.checkpoint };
-      return { result: resultOf(hostname, current.state, 0), checkpoint: null };
-    }
+    const executable = executableOf(command);
     // The hash decides whether later reports are skipped, so it must be the devices' own.
     if (inventoryHash({ hostname, devices: command.devices }) !== command.inventoryHash) {
       this.logger.warn({ msg: 'refused an inventory report', hostname, reason: 'inventoryHash mismatch' });
@@ -102,6 +115,22 @@ export class ReportInventoryHandler {
   }
 }
 
+function executableOf(command: ReportInventoryCommand): Command {
+  return {
+    commandId: command.commandId,
+    type: ConductorCommands.reportInventory,
+    payload: command,
+    metadata: { ...command.caller },
+  };
+}
+
+/** The report without its devices, for the header's validation; anything but an object is left to it. */
+function withoutDevices(payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return payload;
+  const { devices: _devices, ...header } = payload as Record<string, unknown>;
+  return header;
+}
+
 function resultOf(hostname: string, state: HostState, events: number): ReportInventoryResult {
   return { hostname, changed: events > 0, generation: state.inventory.lastReport?.generation ?? 0, events };
 }
@@ -121,10 +150,10 @@ export class ReportInventoryController {
 
   @MessagePattern(hostCommandPattern(ConductorCommands.reportInventory))
   reportInventory(
-    @Payload() command: ReportInventoryCommand,
+    // Validated by the handler: the header first, the devices only for a changed report.
+    @Payload() payload: unknown,
     @Ctx() context: NatsContext,
   ): Promise<CommandReply<ReportInventoryResult>> {
-    requireSubjectHost(context, command.hostname, this.logger);
-    return this.handler.handle(command);
+    return this.handler.handleMessage(payload, (hostname) => requireSubjectHost(context, hostname, this.logger));
   }
 }

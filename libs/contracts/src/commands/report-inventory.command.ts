@@ -271,10 +271,11 @@ export class ReportedDeviceDto implements ReportedDevice {
 }
 
 /**
- * An agent's full snapshot of its host, never a delta. The conductor appends
- * only what changed, and nothing when the hash matches the recorded one.
+ * A report without its devices: what the conductor validates first, so that
+ * an unchanged report (the hash matches the recorded one) is answered without
+ * validating the whole snapshot.
  */
-export class ReportInventoryCommand extends CommandEnvelope {
+export class ReportInventoryHeader extends CommandEnvelope {
   @IsString()
   @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'hostname must be a DNS hostname' })
   hostname: string;
@@ -289,7 +290,13 @@ export class ReportInventoryCommand extends CommandEnvelope {
   @IsString()
   @Matches(/^[0-9a-f]{64}$/, { message: 'inventoryHash must be a sha256 hex digest' })
   inventoryHash: string;
+}
 
+/**
+ * An agent's full snapshot of its host, never a delta. The conductor appends
+ * only what changed, and nothing when the hash matches the recorded one.
+ */
+export class ReportInventoryCommand extends ReportInventoryHeader {
   @IsArray()
   @ArrayMaxSize(INVENTORY_LIMITS.devices)
   @ValidateNested({ each: true })

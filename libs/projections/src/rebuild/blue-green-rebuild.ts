@@ -82,8 +82,9 @@ interface Shadow {
  * the live checkpoint to where the new tables stand.
  *
  * The live runner of a projection may be active in another process; the
- * rebuild does not take its lock. Every batch of the runner begins by locking
- * the projection's checkpoint row, so the swap, which locks that row first,
+ * rebuild does not take its lock. Every batch of the runner that writes
+ * begins by locking the projections' checkpoint rows, so the swap, which
+ * locks those rows first,
  * waits for a batch in flight and holds the next one back until the new
  * tables and checkpoint are in place; that batch then goes on from the new
  * checkpoint into the new tables.
@@ -172,12 +173,15 @@ export async function rebuildProjections(
     let tailRead = 0;
     await ds.transaction(async (tx) => {
       await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs ?? 3000))}`);
-      for (const shadow of shadows) {
-        const name = projectionCheckpointName(shadow.projection);
-        await tx.query(`INSERT INTO checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
-        // The live runner locks this row first in each batch: from here on none runs until the swap commits.
-        await tx.query(`SELECT 1 FROM checkpoints WHERE name = $1 FOR UPDATE`, [name]);
-      }
+      const checkpointNames = shadows.map((shadow) => projectionCheckpointName(shadow.projection));
+      await tx.query(`INSERT INTO checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [
+        checkpointNames,
+      ]);
+      // The live runner locks these rows (in name order, as here) before it writes a read model: from here
+      // on none of its batches runs until the swap commits.
+      await tx.query(`SELECT 1 FROM checkpoints WHERE name = ANY ($1::text[]) ORDER BY name FOR UPDATE`, [
+        checkpointNames,
+      ]);
       for (;;) {
         const page = await store.readAll({ after: tail, limit: batchSize }, tx);
         if (compareCheckpoints(page.checkpoint, tail) === 0) break;
