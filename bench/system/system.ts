@@ -97,6 +97,10 @@ export class BenchSystem {
       PLACEMENT_RECONCILE_INTERVAL_MS: '3600000',
       AGENT_REPORT_INTERVAL_MS: '3600000',
       LOG_LEVEL: 'log',
+      // Four agents on one machine: each its own metrics port, chosen by the kernel.
+      CONDUCTOR_METRICS_PORT: '0',
+      AGENT_METRICS_PORT: '0',
+      PLACEMENT_SYNC_METRICS_PORT: '0',
     };
     // The conductor first: it migrates, and the others wait for its subjects.
     services.set('conductor', await start('conductor', env, 'conductor listening'));

@@ -121,6 +121,10 @@ export class FaultSystem {
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
+      // Several agents and conductors share this machine: each its own metrics port, chosen by the kernel.
+      CONDUCTOR_METRICS_PORT: '0',
+      AGENT_METRICS_PORT: '0',
+      PLACEMENT_SYNC_METRICS_PORT: '0',
       ...extra,
     };
   }
