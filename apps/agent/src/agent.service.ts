@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Settings } from '@cyborg/config';
+import { Backoff, Settings, sleep } from '@cyborg/config';
 import {
   type CallerDto,
   type CommandReply,
@@ -208,7 +208,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       drivers: this.drivers,
       agentVersion: AGENT_VERSION,
     };
-    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
+    const backoff = new Backoff({ initialMs: 250, maxMs: 10_000 });
+    while (!this.stopped) {
       try {
         const result = await this.rpc.request<RegisterHostResult>(
           hostCommandSubject(ConductorCommands.registerHost, this.hostname),
@@ -217,13 +218,14 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });
         return;
       } catch (error) {
+        const retryInMs = backoff.next();
         this.logger.warn({
           msg: 'registration failed, retrying',
           hostname: this.hostname,
           error: (error as Error).message,
-          retryInMs: delay,
+          retryInMs,
         });
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(retryInMs);
       }
     }
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { type Checkpoint, EventStore, type RecordedEvent } from '@cyborg/event-store';
+import { type Checkpoint, type EventLike, EventStore, type RecordedEvent } from '@cyborg/event-store';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';
@@ -10,7 +10,9 @@ let db: TestDatabase;
 let store: EventStore;
 
 /** Counts events per stream: enough to show double or missed application. */
-function countingProjection(onApply?: (event: RecordedEvent, tx: EntityManager) => Promise<void>): Projection {
+function countingProjection(
+  onApply?: (event: RecordedEvent, tx: EntityManager) => Promise<void>,
+): Projection<EventLike> {
   return {
     name: 'counts',
     eventTypes: ['Counted'],

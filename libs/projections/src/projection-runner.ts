@@ -1,5 +1,7 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import {
   type Checkpoint,
+  type EventLike,
   type EventStore,
   heldLocks,
   type LogProcessor,
@@ -45,22 +47,22 @@ export interface ProjectionStatus extends ProcessorStatus {
  * all read and applied together: one read of the log and one transaction
  * for a batch, whichever of them it concerns.
  */
-export class Projections {
+export class Projections<E extends EventLike = CyborgEvent> {
   /** Null without projections. */
-  private readonly group: ProcessorRunner | null;
+  private readonly group: ProcessorRunner<E> | null;
   private readonly views = new Map<string, ProcessorView>();
 
   constructor(
-    readonly projections: readonly Projection[],
-    private readonly store: EventStore,
+    readonly projections: readonly Projection<E>[],
+    private readonly store: EventStore<E>,
     private readonly options: { databaseUrl: string; pollIntervalMs?: number; batchSize?: number },
   ) {
-    const processors = projections.map((projection): LogProcessor => ({
+    const processors = projections.map((projection): LogProcessor<E> => ({
       name: checkpointName(projection),
       eventTypes: projection.eventTypes,
       delivery: 'transactional',
       batchSize: options.batchSize,
-      handle: (events: RecordedEvent[], tx: EntityManager) => applyEvents(projection, events, tx),
+      handle: (events: RecordedEvent<E>[], tx: EntityManager) => applyEvents(projection, events, tx),
     }));
     this.group = processors.length > 0 ? new ProcessorRunner(processors, store, options) : null;
     for (const projection of projections) {
@@ -159,7 +161,7 @@ export class UnknownProjectionError extends Error {
   }
 }
 
-export function checkpointName(projection: Projection): string {
+export function checkpointName(projection: Pick<Projection<EventLike>, 'name'>): string {
   return projectionCheckpointName(projection);
 }
 

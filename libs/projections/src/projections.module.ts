@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { CyborgEvent } from '@cyborg/contracts';
 import { EventStore } from '@cyborg/event-store';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';
@@ -40,7 +41,7 @@ export class ProjectionsModule {
         {
           provide: Projections,
           inject: [EventStore, OPTIONS],
-          useFactory: (store: EventStore, o: ProjectionsModuleOptions) =>
+          useFactory: (store: EventStore<CyborgEvent>, o: ProjectionsModuleOptions) =>
             new Projections(o.projections, store, { databaseUrl: o.databaseUrl, pollIntervalMs: o.pollIntervalMs }),
         },
         ProjectionsLifecycle,
