@@ -478,7 +478,10 @@ describe('the read model', () => {
       return rows[0].dump ?? '[]';
     };
     const store = new EventStore<CyborgEvent>(db.dataSource);
-    const projections = new Projections([deviceProfilesProjection], store, { databaseUrl: db.url });
+    const projections = new Projections([deviceProfilesProjection], store, {
+      dataSource: db.dataSource,
+      databaseUrl: db.url,
+    });
     const before = await dump();
     expect(before).not.toBe('[]');
     await projections.rebuild('device_profiles');

@@ -423,7 +423,10 @@ describe('later reports', () => {
   });
 
   it('rebuild into the same rows, byte for byte', async () => {
-    const projections = new Projections([inventoryProjection], store, { databaseUrl: db.url });
+    const projections = new Projections([inventoryProjection], store, {
+      dataSource: db.dataSource,
+      databaseUrl: db.url,
+    });
     const before = await dumpInventory();
     await projections.rebuild('inventory');
     await eventually(async () => ((await dumpInventory()) === before ? true : undefined));

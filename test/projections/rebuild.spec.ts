@@ -89,7 +89,10 @@ beforeAll(async () => {
     agentSettings: { AGENT_REPORT_INTERVAL_MS: '600000' },
   });
   store = system.store;
-  observer = new Projections(readModelProjections, store, { databaseUrl: system.db.url });
+  observer = new Projections(readModelProjections, store, {
+    dataSource: system.db.dataSource,
+    databaseUrl: system.db.url,
+  });
 
   fakeRp = await eventually(async () => {
     const { body } = await call<{ deployables: { rp_uuid: string }[] }>(

@@ -28,9 +28,13 @@ beforeAll(async () => {
   Logger.overrideLogger(quietLogger);
   db = await createTestDatabase({ migrations: databaseMigrations });
   store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
-  live = new Projections(readModelProjections, store, { databaseUrl: db.url, pollIntervalMs: 20 });
+  live = new Projections(readModelProjections, store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 20,
+  });
   await live.start();
-  observer = new Projections(readModelProjections, store, { databaseUrl: db.url });
+  observer = new Projections(readModelProjections, store, { dataSource: db.dataSource, databaseUrl: db.url });
   cli = await Cli.build({ DATABASE_URL: db.url, LOG_LEVEL: 'error' });
 }, 120_000);
 

@@ -10,7 +10,7 @@ import {
   type ProcessorView,
   type RecordedEvent,
 } from '@cyborg/event-store';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { applyEvents, type Projection } from './projection';
 import {
   projectionCheckpointName,
@@ -42,6 +42,15 @@ export interface ProjectionStatus extends ProcessorStatus {
   rebuild: RebuildRecord | null;
 }
 
+export interface ProjectionsOptions {
+  /** The database of the read models and their checkpoints (the log's). */
+  dataSource: DataSource;
+  /** A connection string for the session that holds the single-active locks and listens. */
+  databaseUrl: string;
+  pollIntervalMs?: number;
+  batchSize?: number;
+}
+
 /**
  * Runs every projection of a service, each a single-active log processor,
  * all read and applied together: one read of the log and one transaction
@@ -55,7 +64,7 @@ export class Projections<E extends EventLike = CyborgEvent> {
   constructor(
     readonly projections: readonly Projection<E>[],
     private readonly store: EventStore<E>,
-    private readonly options: { databaseUrl: string; pollIntervalMs?: number; batchSize?: number },
+    private readonly options: ProjectionsOptions,
   ) {
     const processors = projections.map((projection): LogProcessor<E> => ({
       name: checkpointName(projection),
@@ -95,7 +104,7 @@ export class Projections<E extends EventLike = CyborgEvent> {
    * whether an instance (here or elsewhere) is active, and its rebuilds.
    */
   async status(): Promise<ProjectionStatus[]> {
-    const ds = this.store.dataSource;
+    const ds = this.options.dataSource;
     const head = await this.store.head();
     const names = this.projections.map((p) => p.name);
     const held = await heldLocks(ds.manager, [
@@ -115,7 +124,7 @@ export class Projections<E extends EventLike = CyborgEvent> {
         return {
           ...status,
           active: runner.isActive || held.has(checkpointName(projection)),
-          lag: await countBetween(this.store, status.checkpoint, head),
+          lag: await countBetween(ds, status.checkpoint, head),
           rebuilding: held.has(rebuildLockName(projection)),
           rebuild: row ? toRebuildRecord(row) : null,
         };
@@ -130,7 +139,7 @@ export class Projections<E extends EventLike = CyborgEvent> {
    */
   async rebuild(
     names?: string | readonly string[],
-    options: Omit<RebuildOptions, 'databaseUrl'> = {},
+    options: Omit<RebuildOptions, 'databaseUrl' | 'dataSource'> = {},
   ): Promise<RebuildResult> {
     const wanted =
       names === undefined ? this.projections.map((p) => p.name) : typeof names === 'string' ? [names] : names;
@@ -143,7 +152,8 @@ export class Projections<E extends EventLike = CyborgEvent> {
         );
       return projection;
     });
-    return rebuildProjections(this.store, chosen, { databaseUrl: this.options.databaseUrl, ...options });
+    const { dataSource, databaseUrl } = this.options;
+    return rebuildProjections(this.store, chosen, { dataSource, databaseUrl, ...options });
   }
 
   /** One projection's processor: whether it is active here, its status, read-your-writes on it alone. */
@@ -191,8 +201,8 @@ function toRebuildRecord(r: RebuildRow): RebuildRecord {
   };
 }
 
-async function countBetween(store: EventStore, from: Checkpoint, to: Checkpoint): Promise<number> {
-  const rows = await store.dataSource.query(
+async function countBetween(ds: DataSource, from: Checkpoint, to: Checkpoint): Promise<number> {
+  const rows = await ds.query(
     `SELECT count(*)::int AS n FROM events
      WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND (transaction_id, position) <= ($3::xid8, $4::bigint)`,
     [from.transactionId, from.position, to.transactionId, to.position],

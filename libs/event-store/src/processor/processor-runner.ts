@@ -1,8 +1,9 @@
 import { Backoff } from '@cyborg/config';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { sql } from '../database/sql';
+import { storeDatabase } from '../store-database';
 import { APPEND_CHANNEL, type AppendSignal, type EventStore, parseAppendSignal } from '../event-store';
 import { type Checkpoint, compareCheckpoints, type EventLike, LOG_START, type RecordedEvent } from '../types';
 import type { LogProcessor } from './log-processor';
@@ -153,12 +154,15 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
   /** Batches one at a time, whoever runs them (the loop, drain()). */
   private batches: Promise<unknown> = Promise.resolve();
   private stopListening: (() => void) | null = null;
+  /** The store's database: checkpoints live beside the log, and a transactional batch commits with them. */
+  private readonly db: DataSource;
 
   constructor(
     processors: LogProcessor<E> | readonly LogProcessor<E>[],
     private readonly store: EventStore<E>,
     private readonly options: ProcessorRunnerOptions,
   ) {
+    this.db = storeDatabase(store);
     const list = Array.isArray(processors)
       ? (processors as readonly LogProcessor<E>[])
       : [processors as LogProcessor<E>];
@@ -197,10 +201,9 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
 
   async start(): Promise<void> {
     if (this.running) return;
-    await this.store.dataSource.query(
-      `INSERT INTO checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`,
-      [this.members.map((m) => m.name)],
-    );
+    await this.db.query(`INSERT INTO checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [
+      this.members.map((m) => m.name),
+    ]);
     this.running = true;
     // Appends of this process wake it without a round trip through PostgreSQL.
     this.stopListening = this.store.onAppended((signal) => this.signalled(signal));
@@ -237,7 +240,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
   }
 
   private async statusOf(member: Member<E>): Promise<ProcessorStatus> {
-    const rows = await this.store.dataSource.query(
+    const rows = await this.db.query(
       `SELECT transaction_id, position, events_handled, last_error, last_error_at FROM checkpoints WHERE name = $1`,
       [member.name],
     );
@@ -476,8 +479,8 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       } else {
         // External effects: no transaction is held open while publishing, so this processor never holds
         // back the snapshot xmin that every reader depends on. Stored once they took effect: at least once.
-        await handling[0].member.processor.handle(handling[0].events, store.dataSource.manager);
-        await this.storeCheckpoints(store.dataSource.manager, updates);
+        await handling[0].member.processor.handle(handling[0].events, this.db.manager);
+        await this.storeCheckpoints(this.db.manager, updates);
       }
     }
     for (const w of work) {
@@ -496,7 +499,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
   ): Promise<void> {
     const before = updates.map((u) => ({ at: u.member.stored, storedAt: u.member.storedAt }));
     try {
-      await this.store.dataSource.transaction(async (tx) => {
+      await this.db.transaction(async (tx) => {
         await this.storeCheckpoints(tx, updates);
         for (const w of handling) await w.member.processor.handle(w.events, tx);
       });
@@ -520,7 +523,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       await this.storeCheckpoints(tx, [{ member, to: batch.checkpoint, handled: batch.events.length }]);
       return batch.events.length || 1;
     };
-    return processor.delivery === 'transactional' ? store.dataSource.transaction(run) : run(store.dataSource.manager);
+    return processor.delivery === 'transactional' ? this.db.transaction(run) : run(this.db.manager);
   }
 
   /** Checkpoints in memory moved: wake the waiters they brought to their target. */
@@ -542,7 +545,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     );
     if (due.length === 0) return;
     await this.storeCheckpoints(
-      this.store.dataSource.manager,
+      this.db.manager,
       due.map((member) => ({ member, to: member.checkpoint!, handled: 0 })),
     );
   }
@@ -607,7 +610,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
   }
 
   private async recordError(members: readonly Member<E>[], message: string): Promise<void> {
-    await this.store.dataSource
+    await this.db
       .query(`UPDATE checkpoints SET last_error = $2, last_error_at = now() WHERE name = ANY ($1::text[])`, [
         members.map((m) => m.name),
         message.slice(0, 2000),
@@ -632,7 +635,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       return;
     }
     // Under the lock nobody else moves a checkpoint, so it can live in memory.
-    const stored: { name: string; transaction_id: string; position: string }[] = await this.store.dataSource.query(
+    const stored: { name: string; transaction_id: string; position: string }[] = await this.db.query(
       `SELECT name, transaction_id, position FROM checkpoints WHERE name = ANY ($1::text[])`,
       [claimed.map((m) => m.name)],
     );

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import {
   type Checkpoint,
   compareCheckpoints,
@@ -38,6 +38,8 @@ export interface RebuildResult {
 }
 
 export interface RebuildOptions {
+  /** The database of the read models (the log's): the new tables are filled and swapped in there. */
+  dataSource: DataSource;
   /** Connection for the session that holds the rebuild locks. */
   databaseUrl: string;
   /** Log events per read and per transaction while catching up. */
@@ -97,7 +99,7 @@ export async function rebuildProjections<E extends EventLike>(
 ): Promise<RebuildResult> {
   if (projections.length === 0) throw new Error('no projection to rebuild');
   const started = Date.now();
-  const ds = store.dataSource;
+  const ds = options.dataSource;
   const batchSize = options.batchSize ?? 5000;
   const names = projections.map((p) => p.name);
   const locks = await lockRebuilds(options.databaseUrl, projections);
