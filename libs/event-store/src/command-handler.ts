@@ -49,6 +49,9 @@ export interface CommandHandlerOptions {
   maxAttempts?: number;
 }
 
+/** Streams created by this handler held until first read; the oldest are forgotten (read from the log then). */
+const MAX_CREATED_STREAMS = 10_000;
+
 /** A decision made on a held state of a stream it did not append to, which another process had moved since. */
 class StaleReadError extends Error {}
 
@@ -78,6 +81,12 @@ interface StreamRead<E extends EventLike> {
  */
 export class CommandHandler<E extends EventLike = EventLike> {
   private readonly caches = new Map<StreamType<unknown, E>, StreamStateCache<unknown, E>>();
+  /**
+   * Streams this handler created, with the events it appended to them: the
+   * whole stream at that version, held until a decision reads it (its kind
+   * is known then), so the command after the one that created it reads nothing.
+   */
+  private readonly created = new Map<string, RecordedEvent<E>[]>();
 
   constructor(
     private readonly store: EventStore<E>,
@@ -99,7 +108,7 @@ export class CommandHandler<E extends EventLike = EventLike> {
         const reads = new Map<string, StreamRead<E>>();
         const read: ReadStream<E> = async <S>(type: StreamType<S, E>, streamId: string) => {
           const cache = this.cacheOf(type);
-          const held = fromLog ? undefined : cache.held(streamId);
+          const held = fromLog ? undefined : (cache.held(streamId) ?? this.adopt(cache, streamId));
           const loaded = held ?? (await cache.load(streamId));
           if (!reads.has(streamId)) {
             const { version } = loaded;
@@ -152,8 +161,11 @@ export class CommandHandler<E extends EventLike = EventLike> {
           if (!first) throw error;
           return first;
         }
-        for (const { streamId } of appends) {
-          reads.get(streamId)?.appended(appended.events.filter((e) => e.streamId === streamId));
+        for (const { streamId, expectedVersion } of appends) {
+          const events = appended.events.filter((e) => e.streamId === streamId);
+          const streamRead = reads.get(streamId);
+          if (streamRead) streamRead.appended(events);
+          else if (expectedVersion === NO_STREAM) this.remember(streamId, events);
         }
         return { result: decision.result, checkpoint: appended.checkpoint, duplicate: false };
       },
@@ -165,6 +177,23 @@ export class CommandHandler<E extends EventLike = EventLike> {
         retryOn: (error) => error instanceof WrongExpectedVersionError || error instanceof StaleReadError,
       },
     );
+  }
+
+  /** A stream this handler created, folded by the kind it is read as now; undefined when it holds none. */
+  private adopt<S>(cache: StreamStateCache<S, E>, streamId: string): StreamState<S> | undefined {
+    const events = this.created.get(streamId);
+    if (!events) return undefined;
+    this.created.delete(streamId);
+    cache.advance(streamId, NO_STREAM, events);
+    return cache.held(streamId);
+  }
+
+  private remember(streamId: string, events: RecordedEvent<E>[]): void {
+    this.created.set(streamId, events);
+    if (this.created.size > MAX_CREATED_STREAMS) {
+      const oldest = this.created.keys().next();
+      if (!oldest.done) this.created.delete(oldest.value);
+    }
   }
 
   /** Whether a stream read from memory, and not among `appended`, has events past the version decided on. */

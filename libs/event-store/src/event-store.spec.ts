@@ -565,6 +565,18 @@ describe('deciding on the state a handler holds', () => {
     expect(await store.streamVersion(stream)).toBe(2);
   });
 
+  it('holds a stream it created: the next command on it reads nothing', async () => {
+    const commands = new CommandHandler(store);
+    const stream = `arq-${id()}`;
+    await commands.handle({ commandId: id(), type: 'create', payload: {}, metadata: {} }, async () => ({
+      appends: [{ streamId: stream, events: [{ type: 'created', data: {} }] }],
+      result: null,
+    }));
+    const statements = await statementsOf(async () => expect((await bump(commands, stream)).result).toBe(1));
+    expect(statements).toEqual(['SELECT * FROM append_command($1::text[],']);
+    expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['created', 'bumped']);
+  });
+
   it('conflicts on a state another process moved, then decides again on the log: two conductors on one stream', async () => {
     // Each conductor has its own store and handler; neither hears of the other's appends.
     const other = new EventStore(db.dataSource, undefined, { processWakeUps: false });
@@ -578,6 +590,15 @@ describe('deciding on the state a handler holds', () => {
     expect((await bump(b, stream)).result).toBe(3);
     const versions = (await store.readStream(stream)).map((e) => e.data.version);
     expect(versions).toEqual([0, 1, 2, 3]);
+    // The same for a stream `a` created and holds: `b` moved it since.
+    const created = `arq-${id()}`;
+    await a.handle({ commandId: id(), type: 'create', payload: {}, metadata: {} }, async () => ({
+      appends: [{ streamId: created, events: [{ type: 'created', data: {} }] }],
+      result: null,
+    }));
+    expect((await bump(b, created)).result).toBe(1);
+    expect((await bump(a, created)).result).toBe(2);
+    expect(await store.streamVersion(created)).toBe(3);
   });
 
   it('checks a stream it decided on from memory but does not append to: refuses on the state in the log', async () => {
