@@ -22,7 +22,6 @@ const HOST_EVENTS = `${EVENTS_SUBJECT_PREFIX}.host.>`;
 const HOST_STREAM_PREFIX = Streams.host('');
 /** Advisory lock: one active placement-sync across processes (same namespace as the log processors). */
 const LOCK_NAMESPACE = 0x43594247;
-const STANDBY_POLL_MS = 5000;
 
 /** Placement is reached through PLACEMENT_URL, or found in the service catalog when a service user logs in. */
 export function placementConfigured(settings: Settings): boolean {
@@ -55,7 +54,9 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   private stopping = false;
   private loop: Promise<void> | null = null;
   private active: Active | null = null;
+  /** The session that holds the lock, or that stands by to take it: kept open between attempts. */
   private lockSession: pg.Client | null = null;
+  private holdsLock = false;
   private wake: (() => void) | null = null;
   private readyResolve: (() => void) | null = null;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
@@ -133,18 +134,21 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   private async run(auth: ServiceAuth): Promise<void> {
     let standbyLogged = false;
     let backoff = 500;
+    // A standby tries the lock this often: the longest a takeover waits once the active instance is gone.
+    const poll = this.settings.PLACEMENT_SYNC_STANDBY_POLL_MS;
     while (!this.stopping) {
       try {
         if (!(await this.takeLock())) {
           if (!standbyLogged) this.logger.log({ msg: 'another placement-sync is active; standing by' });
           standbyLogged = true;
-          await this.sleep(STANDBY_POLL_MS);
+          await this.sleep(poll);
           continue;
         }
+        standbyLogged = false;
         await this.activate(auth);
         backoff = 500;
         // Active until shutdown or until the lock's session is lost.
-        while (!this.stopping && this.lockSession) await this.sleep(STANDBY_POLL_MS);
+        while (!this.stopping && this.holdsLock) await this.sleep(poll);
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof EndpointNotFoundError) {
@@ -161,10 +165,14 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
         backoff = Math.min(backoff * 2, 30_000);
       } finally {
         // Stepping down for any reason gives the lock back, so this or another process can take over.
-        await this.deactivate();
-        await this.releaseLock();
+        if (this.holdsLock || this.active) {
+          await this.deactivate();
+          await this.releaseLock();
+        }
       }
     }
+    await this.deactivate();
+    await this.releaseLock();
   }
 
   private async activate(auth: ServiceAuth): Promise<void> {
@@ -237,6 +245,16 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private async takeLock(): Promise<boolean> {
+    const session = this.lockSession ?? (await this.openLockSession());
+    const { rows } = await session.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked`,
+      [LOCK_NAMESPACE, PLACEMENT_SYNC_CONSUMER],
+    );
+    this.holdsLock = rows[0].locked;
+    return this.holdsLock;
+  }
+
+  private async openLockSession(): Promise<pg.Client> {
     const session = new pg.Client({
       connectionString: this.settings.DATABASE_URL,
       application_name: 'cyborg:placement-sync',
@@ -244,27 +262,28 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
     const lost = () => {
       if (this.lockSession !== session) return;
       this.lockSession = null;
-      if (!this.stopping) this.logger.warn({ msg: 'lost the placement-sync lock session; stepping down' });
+      if (this.holdsLock && !this.stopping) {
+        this.logger.warn({ msg: 'lost the placement-sync lock session; stepping down' });
+      }
+      this.holdsLock = false;
       this.wake?.();
     };
     session.on('error', lost);
     session.on('end', lost);
-    await session.connect();
-    const { rows } = await session.query<{ locked: boolean }>(
-      `SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked`,
-      [LOCK_NAMESPACE, PLACEMENT_SYNC_CONSUMER],
-    );
-    if (!rows[0].locked) {
+    try {
+      await session.connect();
+    } catch (error) {
       await session.end().catch(() => undefined);
-      return false;
+      throw error;
     }
     this.lockSession = session;
-    return true;
+    return session;
   }
 
   private async releaseLock(): Promise<void> {
     const session = this.lockSession;
     this.lockSession = null;
+    this.holdsLock = false;
     await session?.end().catch(() => undefined);
   }
 

@@ -222,6 +222,15 @@ export class Settings {
   @Min(100)
   PLACEMENT_RETRY_MAX_MS = 60_000;
 
+  /**
+   * How often a standby placement-sync tries to take over (one active
+   * across processes): the longest it waits once the active one is gone.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PLACEMENT_SYNC_STANDBY_POLL_MS = 1000;
+
   /** Nova API, notified when binds resolve; unset: the catalog's `compute` with KEYSTONE_AUTH_URL, else skipped. */
   @Transform(emptyToUndefined)
   @IsOptional()

@@ -31,6 +31,8 @@ const NOVA = { ...USER, 'X-Service-Roles': 'service' };
 
 /** How long one request may go unanswered before it is sent again. */
 const REQUEST_TIMEOUT_MS = 15_000;
+/** How long an API that did not answer is passed over before it is tried again. */
+const API_DOWN_MS = 2000;
 /** How long one step may keep failing with 5xx before the lifecycle counts as broken. */
 const STEP_BUDGET_MS = 120_000;
 /** How long the read models may lag behind an accepted bind (they recover from an outage with backoff). */
@@ -49,16 +51,36 @@ export class ArqLoad {
   readonly problems: string[] = [];
   /** Reads that did not show a bind the API had already accepted (read models behind after an outage). */
   staleReads = 0;
+  /** Requests sent again to another API after one did not answer (connection refused, reset, no answer). */
+  failovers = 0;
+  private readonly apis: readonly string[];
+  private nextApi = 0;
+  /** Per API: passed over until then, after it did not answer (a load balancer's passive health check). */
+  private readonly downUntil: number[];
   private running = false;
   private workers: Promise<void>[] = [];
   private next = 0;
 
+  /** `api`: one API, or several, each request sent to the next as a round-robin load balancer would. */
   constructor(
-    private readonly api: string,
+    api: string | readonly string[],
     private readonly profile: string,
     private readonly targets: readonly BindTarget[],
     private readonly concurrency = 4,
-  ) {}
+  ) {
+    this.apis = typeof api === 'string' ? [api] : api;
+    this.downUntil = this.apis.map(() => 0);
+  }
+
+  /** The next API in turn that is not marked down (any, when all are). */
+  private pickApi(): number {
+    const now = Date.now();
+    for (let i = 0; i < this.apis.length; i++) {
+      const api = this.nextApi++ % this.apis.length;
+      if (this.downUntil[api] <= now) return api;
+    }
+    return this.nextApi++ % this.apis.length;
+  }
 
   start(): void {
     this.problems.length = 0;
@@ -144,7 +166,11 @@ export class ArqLoad {
     }
   }
 
-  /** One request, sent again (same Idempotency-Key) while it is answered 5xx or not at all. */
+  /**
+   * One request, sent again (same Idempotency-Key) while it is answered 5xx
+   * or not at all; with several APIs, one that did not answer is passed over
+   * for the next, as a load balancer does.
+   */
   private async send(
     method: string,
     path: string,
@@ -155,10 +181,13 @@ export class ArqLoad {
     const headers: Record<string, string> = { ...identity, 'Idempotency-Key': randomUUID() };
     if (json !== undefined) headers['Content-Type'] = 'application/json';
     const deadline = Date.now() + STEP_BUDGET_MS;
-    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    let api = this.pickApi();
+    let passedOver = 0;
+    for (let wait = 100; ;) {
       let problem: string;
+      let unanswered = false;
       try {
-        const response = await fetch(`${this.api}${path}`, {
+        const response = await fetch(`${this.apis[api]}${path}`, {
           method,
           headers,
           body: json === undefined ? undefined : JSON.stringify(json),
@@ -170,10 +199,19 @@ export class ArqLoad {
         problem = `${answer.status} ${text.slice(0, 300)}`;
       } catch (error) {
         problem = error instanceof Error ? error.message : String(error);
+        unanswered = true;
       }
       retries.n++;
       if (Date.now() > deadline) throw new Error(`${method} ${path} kept failing for ${STEP_BUDGET_MS} ms: ${problem}`);
+      // The next API at once, until each was tried; then wait before going round again.
+      if (unanswered && this.apis.length > 1) {
+        this.downUntil[api] = Date.now() + API_DOWN_MS;
+        api = (api + 1) % this.apis.length;
+        this.failovers++;
+        if (++passedOver % this.apis.length !== 0) continue;
+      }
       await sleep(wait);
+      wait = Math.min(wait * 2, 1000);
     }
   }
 }

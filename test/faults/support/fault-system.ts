@@ -21,6 +21,19 @@ export const DATABASE = 'cyborg';
 /** A bind ends by then; short, so that the faults' unfinished binds end within a scenario. */
 export const BIND_TIMEOUT_MS = 10_000;
 
+/** The services a deployment may run several of, side by side. */
+export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
+
+export interface FaultSystemOptions {
+  /** How many of each of the conductor, the API and placement-sync run (1: one each). */
+  replicas?: number;
+}
+
+/** The name of the `n`th (from 1) process of a replicated service: `api`, `api-2`, ... */
+export function replicaName(app: string, n: number): string {
+  return n === 1 ? app : `${app}-${n}`;
+}
+
 /** What each service logs once it serves. */
 const READY: Record<string, RegExp> = {
   conductor: /"msg":"conductor listening"/,
@@ -49,12 +62,16 @@ export class FaultSystem {
   /** Where agents fetch the bitstreams they program. */
   glance: FakeGlance;
   apiUrl: string;
+  /** Every API's URL (the first is `apiUrl`), as a load balancer in front of them would know them. */
+  apiUrls: string[] = [];
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
   store: EventStore<CyborgEvent>;
 
-  static async start(): Promise<FaultSystem> {
-    const system = new FaultSystem();
+  private constructor(readonly replicas = 1) {}
+
+  static async start(options: FaultSystemOptions = {}): Promise<FaultSystem> {
+    const system = new FaultSystem(options.replicas ?? 1);
     try {
       await system.boot();
     } catch (error) {
@@ -115,6 +132,7 @@ export class FaultSystem {
       PLACEMENT_URL: this.placement.url,
       PLACEMENT_RETRY_MAX_MS: '2000',
       PLACEMENT_RECONCILE_INTERVAL_MS: '15000',
+      PLACEMENT_SYNC_STANDBY_POLL_MS: '500',
       RPC_TIMEOUT_MS: '3000',
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
       PROJECTION_POLL_MS: '200',
@@ -141,13 +159,18 @@ export class FaultSystem {
     const example = readFileSync(new URL('../../../deploy/simulated-host.yaml', import.meta.url), 'utf8');
     for (const host of HOSTS) writeFileSync(this.hostFile(host), example);
 
-    const apiPort = await freePort();
-    this.apiUrl = `http://127.0.0.1:${apiPort}`;
     const define = (name: string, app: string, env: Record<string, string>) =>
       this.services.set(name, new ServiceProcess(name, app, env, this.logs));
-    define('conductor', 'conductor', this.env('conductor'));
-    define('api', 'api', this.env('api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }));
-    define('placement-sync', 'placement-sync', this.env('placement-sync'));
+    for (let n = 1; n <= this.replicas; n++) define(replicaName('conductor', n), 'conductor', this.env('conductor'));
+    for (let n = 1; n <= this.replicas; n++) {
+      const apiPort = await freePort();
+      this.apiUrls.push(`http://127.0.0.1:${apiPort}`);
+      define(replicaName('api', n), 'api', this.env('api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }));
+    }
+    this.apiUrl = this.apiUrls[0];
+    for (let n = 1; n <= this.replicas; n++) {
+      define(replicaName('placement-sync', n), 'placement-sync', this.env('placement-sync'));
+    }
     for (const host of HOSTS) {
       define(
         host,
@@ -161,7 +184,11 @@ export class FaultSystem {
       );
     }
     // The conductor first: it creates the schema the others read.
-    for (const name of ['conductor', 'api', 'placement-sync', ...HOSTS]) await this.startService(name);
+    // The first of each before its replicas: it takes the single-active roles, the others stand by.
+    const replicated = REPLICATED.flatMap((app) =>
+      Array.from({ length: this.replicas }, (_, i) => replicaName(app, i + 1)),
+    );
+    for (const name of [...replicated, ...HOSTS]) await this.startService(name);
 
     this.db = createDataSource({ url: this.pg.url(DATABASE), poolSize: 4, applicationName: 'faults-check' });
     await this.db.initialize();

@@ -1,0 +1,319 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { agentSubject, AgentWork } from '@cyborg/contracts';
+import { connectNats } from '@cyborg/messaging';
+import { checkpointName, readModelProjections } from '@cyborg/projections';
+import { ArqLoad } from './support/arq-load';
+import { BIND_TIMEOUT_MS, FaultSystem, HOSTS, replicaName } from './support/fault-system';
+import { checkInvariants, eventually } from './support/invariants';
+import type { LogLine } from './support/service-process';
+
+/**
+ * Two of everything, as separate processes: two APIs behind a round-robin
+ * client that passes over one that does not answer (as a load balancer
+ * would), two conductors, two placement-syncs, and an agent per host,
+ * under a steady load of ARQ lifecycles. One of each is killed with -9 in
+ * turn, always the one holding the single-active roles (projections; the
+ * relay and Nova notifications; placement-sync). Each kill records how
+ * long the survivor took to take each role over and to handle its first
+ * events; at the end every invariant holds: every bind ended and Nova was
+ * told, each event projected and relayed once, no bind recorded twice.
+ */
+let system: FaultSystem;
+let load: ArqLoad;
+/** Figures for the run's summary. */
+const figures: Record<string, unknown> = {};
+/** When each service was last killed: its earlier log lines no longer say what it holds. */
+const killedAt = new Map<string, number>();
+const conductorKills: number[] = [];
+
+const PROJECTIONS = readModelProjections.map((p) => checkpointName(p));
+const RELAY = 'relay:jetstream';
+const NOVA = 'nova-notifications';
+const PLACEMENT_SYNC = 'placement-sync';
+/** Every bind ends by its deadline; one its conductor left is ended by another's sweep (every BIND_TIMEOUT_MS). */
+const SETTLE_MS = BIND_TIMEOUT_MS * 3 + 30_000;
+
+interface Logged {
+  msg?: string;
+  processor?: string;
+}
+
+function parse(line: LogLine): Logged {
+  try {
+    return JSON.parse(line.line) as Logged;
+  } catch {
+    return {};
+  }
+}
+
+/** The role a log line says its service took: a log processor, or the active placement-sync. */
+function roleTaken(line: LogLine): string | null {
+  const logged = parse(line);
+  if (logged.msg === 'processor active' && logged.processor) return logged.processor;
+  if (logged.msg === 'placement sync active') return PLACEMENT_SYNC;
+  return null;
+}
+
+/** Which running service holds each single-active role now, from what each logged since its last start. */
+function holders(): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const line of system.logs.lines) {
+    const role = roleTaken(line);
+    if (!role || line.at < (killedAt.get(line.service) ?? 0)) continue;
+    if (system.service(line.service).running) held.set(role, line.service);
+  }
+  return held;
+}
+
+async function handledCounts(names: readonly string[]): Promise<Map<string, number>> {
+  const rows: { name: string; handled: string }[] = await system.db.query(
+    `SELECT name, events_handled AS handled FROM checkpoints WHERE name = ANY($1)`,
+    [names],
+  );
+  return new Map(rows.map((r) => [r.name, Number(r.handled)]));
+}
+
+interface Takeover {
+  by: string;
+  /** From the kill to the survivor logging that it took the role. */
+  activeAfterMs: number;
+  /** From the kill to the survivor's first stored batch of the role's events (log processors). */
+  firstHandledAfterMs?: number;
+}
+
+/**
+ * kill -9 of `victim`, then waits until the survivor took each of `roles`
+ * (which the victim held) and, for the log processors among them, stored
+ * its first batch of events.
+ */
+async function killAndMeasure(victim: string, roles: readonly string[]): Promise<Record<string, Takeover>> {
+  const before = holders();
+  for (const role of roles) expect([role, before.get(role)]).toEqual([role, victim]);
+  const processors = roles.filter((r) => r !== PLACEMENT_SYNC);
+  const from = system.logs.lines.length;
+  await system.service(victim).kill('SIGKILL');
+  const killed = Date.now();
+  killedAt.set(victim, killed);
+  // The victim is gone: any count that moves from here on was moved by the survivor.
+  const counts = await handledCounts(processors);
+  const takeovers: Record<string, Takeover> = {};
+  const firstHandled = new Map<string, number>();
+  await eventually(
+    `${roles.join(', ')} taken over`,
+    async () => {
+      const now = await handledCounts(processors);
+      for (const name of processors) {
+        if (!firstHandled.has(name) && (now.get(name) ?? 0) > (counts.get(name) ?? 0))
+          firstHandled.set(name, Date.now());
+      }
+      for (const line of system.logs.lines.slice(from)) {
+        const role = roleTaken(line);
+        if (role && roles.includes(role) && line.service !== victim && !takeovers[role]) {
+          takeovers[role] = { by: line.service, activeAfterMs: line.at - killed };
+        }
+      }
+      // Some processors (device profiles, inventory) may see no event of theirs for a while: one suffices.
+      const handled = processors.length === 0 || firstHandled.size > 0;
+      return roles.every((r) => takeovers[r]) && handled ? true : undefined;
+    },
+    60_000,
+    25,
+  );
+  for (const [name, at] of firstHandled) takeovers[name].firstHandledAfterMs = at - killed;
+  return takeovers;
+}
+
+/** ARQs whose bind is running now, from the log (their last event is ArqBindStarted). */
+async function bindsInFlight(): Promise<string[]> {
+  const rows: { stream_id: string }[] = await system.db.query(
+    `SELECT s.stream_id FROM streams s JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
+     WHERE s.category = 'arq' AND e.type = 'ArqBindStarted'`,
+  );
+  return rows.map((r) => r.stream_id.slice('arq-'.length));
+}
+
+beforeAll(async () => {
+  system = await FaultSystem.start({ replicas: 2 });
+  const profile = 'redundancy-fpga';
+  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([
+      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
+    ]),
+  });
+  expect(created.status).toBe(201);
+  const targets = await Promise.all(
+    HOSTS.map((host) =>
+      eventually(
+        `deployables of ${host}`,
+        async () => {
+          const answer = await fetch(
+            `${system.apiUrls[1]}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
+          );
+          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
+          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
+        },
+        30_000,
+      ),
+    ),
+  );
+  load = new ArqLoad(system.apiUrls, profile, targets, 4);
+}, 300_000);
+
+afterAll(async () => {
+  await load?.stop();
+  if (system) {
+    console.log(`redundancy run figures: ${JSON.stringify(figures, null, 1)}\nservice logs: ${system.logs.file}`);
+    await system.close();
+  }
+});
+
+it('runs two of each service: the first of each holds the single-active roles, the second stands by', async () => {
+  load.start();
+  await load.completed(load.done.length, 10);
+  const held = holders();
+  for (const name of PROJECTIONS) expect([name, held.get(name)]).toEqual([name, 'api']);
+  expect(held.get(RELAY)).toBe('conductor');
+  expect(held.get(NOVA)).toBe('conductor');
+  expect(held.get(PLACEMENT_SYNC)).toBe('placement-sync');
+  const standby = system.logs.of(replicaName('placement-sync', 2)).map(parse);
+  expect(standby.some((l) => l.msg === 'another placement-sync is active; standing by')).toBe(true);
+  // Both APIs answer: the load goes to each in turn.
+  for (const url of system.apiUrls) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+});
+
+it('kill -9 of the API holding the projections: the other API answers meanwhile and takes them over', async () => {
+  const takeovers = await killAndMeasure('api', PROJECTIONS);
+  for (const name of PROJECTIONS) expect(takeovers[name].by).toBe('api-2');
+  const done = load.done.length;
+  await load.completed(done, 10);
+  figures.apiKilled = { takeovers, failovers: load.failovers };
+  await system.startService('api');
+  // Back as a standby: the projections stay where they are.
+  expect(holders().get(PROJECTIONS[0])).toBe('api-2');
+});
+
+it('kill -9 of the conductor holding the relay and Nova notifications: its binds end, the other takes over', async () => {
+  await load.completed(load.done.length, 5);
+  // Killed with binds running: some of them are this conductor's.
+  const inFlight = await eventually(
+    'binds in flight',
+    async () => {
+      const arqs = await bindsInFlight();
+      return arqs.length > 0 ? arqs : undefined;
+    },
+    20_000,
+    5,
+  );
+  const takeovers = await killAndMeasure('conductor', [RELAY, NOVA]);
+  const killed = killedAt.get('conductor')!;
+  conductorKills.push(killed);
+  expect(takeovers[RELAY].by).toBe('conductor-2');
+  expect(takeovers[NOVA].by).toBe('conductor-2');
+  // Every bind running when it died ends (Bound, or BindFailed at its deadline) and Nova hears of it.
+  const ended = await eventually(
+    `the ${inFlight.length} binds in flight at the kill ended and Nova heard of them`,
+    async () => {
+      const rows: { uuid: string; state: string }[] = await system.db.query(
+        `SELECT uuid::text, state FROM arqs WHERE uuid::text = ANY($1)`,
+        [inFlight],
+      );
+      // Ended, or gone: the load deletes an ARQ once its bind ended.
+      const running = rows.filter((r) => r.state === 'BindStarted' || r.state === 'Initial');
+      const told = inFlight.every((arq) => system.nova.eventsFor(arq).length > 0);
+      return running.length === 0 && told ? Date.now() - killed : undefined;
+    },
+    SETTLE_MS,
+    100,
+  );
+  await load.completed(load.done.length, 10);
+  const outcomes = load.done.filter((l) => inFlight.includes(l.arq)).map((l) => l.resolved);
+  figures.conductorKilled = {
+    takeovers,
+    bindsInFlight: inFlight.length,
+    bound: outcomes.filter((o) => o === 'Bound').length,
+    bindFailed: outcomes.filter((o) => o === 'BindFailed').length,
+    bindsInFlightEndedAfterMs: ended,
+  };
+  await system.startService('conductor');
+  expect(holders().get(RELAY)).toBe('conductor-2');
+});
+
+it('kill -9 of the active placement-sync: the other takes over and syncs a report made after the kill', async () => {
+  const host = HOSTS[0];
+  const providers = async () =>
+    (await system.db.query(`SELECT name FROM deployables WHERE hostname = $1 AND num_accelerators > 0 ORDER BY name`, [
+      host,
+    ])) as { name: string }[];
+  const before = (await providers()).length;
+  const takeovers = await killAndMeasure('placement-sync', [PLACEMENT_SYNC]);
+  expect(takeovers[PLACEMENT_SYNC].by).toBe('placement-sync-2');
+  const killed = killedAt.get('placement-sync')!;
+  // The host loses two FPGA VFs: only the survivor can bring Placement to it.
+  const file = system.hostFile(host);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('count: 4', 'count: 2'));
+  const nc = await connectNats(system.nats.url('conductor'), 'redundancy-report-now');
+  await nc.request(agentSubject(host, AgentWork.reportNow), JSON.stringify({}), { timeout: 10_000 });
+  await nc.close();
+  const wanted: { name: string }[] = await eventually(
+    `the read model shows ${host}'s smaller report`,
+    async () => {
+      const rows = await providers();
+      return rows.length === before - 2 ? rows : undefined;
+    },
+    30_000,
+  );
+  const synced = await eventually(
+    `Placement holds ${host}'s providers as reported`,
+    async () => {
+      const node = (
+        await system.placement.call<{ resource_providers: { uuid: string }[] }>(
+          'GET',
+          `/resource_providers?name=${host}`,
+        )
+      ).body.resource_providers[0].uuid;
+      const tree = await system.placement.call<{
+        resource_providers: { name: string; parent_provider_uuid: string | null }[];
+      }>('GET', `/resource_providers?in_tree=${node}`);
+      const children = tree.body.resource_providers
+        .filter((p) => p.parent_provider_uuid === node)
+        .map((p) => p.name)
+        .sort();
+      const status: { state: string; synced_version: number; stream_version: number }[] = await system.db.query(
+        `SELECT state, synced_version, stream_version FROM placement_sync_status WHERE hostname = $1`,
+        [host],
+      );
+      const caughtUp = status[0]?.state === 'synced' && status[0].synced_version === status[0].stream_version;
+      return caughtUp && JSON.stringify(children) === JSON.stringify(wanted.map((w) => w.name))
+        ? Date.now() - killed
+        : undefined;
+    },
+    60_000,
+    200,
+  );
+  await load.completed(load.done.length, 10);
+  figures.placementSyncKilled = { takeovers, reportSyncedAfterKillMs: synced };
+  await system.startService('placement-sync');
+  expect(holders().get(PLACEMENT_SYNC)).toBe('placement-sync-2');
+});
+
+it('did nothing twice and left nothing unfinished: every invariant holds after the three kills', async () => {
+  await load.stop();
+  expect(load.problems).toEqual([]);
+  const report = await checkInvariants(system, SETTLE_MS, { conductorKills });
+  const broken = Object.fromEntries(Object.entries(report.violations).filter(([, list]) => list.length > 0));
+  figures.run = {
+    lifecycles: load.done.length,
+    bound: load.done.filter((l) => l.resolved === 'Bound').length,
+    retriedRequests: load.done.reduce((n, l) => n + l.retries, 0),
+    failovers: load.failovers,
+    staleReads: load.staleReads,
+    events: report.events,
+    endedBinds: report.endedBinds,
+    novaRepeats: report.novaRepeats,
+    jetStreamInLogOrder: report.jetStreamInLogOrder,
+  };
+  expect(broken).toEqual({});
+  expect(report.endedBinds).toBeGreaterThanOrEqual(40);
+});
