@@ -252,6 +252,17 @@ export class Settings {
   BIND_TIMEOUT_MS = 60_000;
 
   /**
+   * A bind that ran this long without ending is taken over by any
+   * conductor's periodic sweep, in case the conductor that drives it is
+   * gone (driving it twice is harmless); after a conductor dies, its binds
+   * resume within this and half as much again.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  BIND_TAKEOVER_AFTER_MS = 15_000;
+
+  /**
    * A device fenced for being unhealthy stays fenced after it recovers, until
    * an admin releases it (`POST /v2/devices/{uuid}/health/release`); false
    * lifts the fence as soon as the driver reports it healthy or degraded.

@@ -20,6 +20,8 @@ export type Host = (typeof HOSTS)[number];
 export const DATABASE = 'cyborg';
 /** A bind ends by then; short, so that the faults' unfinished binds end within a scenario. */
 export const BIND_TIMEOUT_MS = 10_000;
+/** A bind running this long is taken over by another conductor (its own may be dead). */
+export const BIND_TAKEOVER_AFTER_MS = 3000;
 
 /** The services a deployment may run several of, side by side. */
 export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
@@ -135,6 +137,7 @@ export class FaultSystem {
       PLACEMENT_SYNC_STANDBY_POLL_MS: '500',
       RPC_TIMEOUT_MS: '3000',
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
+      BIND_TAKEOVER_AFTER_MS: String(BIND_TAKEOVER_AFTER_MS),
       PROJECTION_POLL_MS: '200',
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
