@@ -122,8 +122,7 @@ async function killAndMeasure(
         }
       }
       // Some processors (device profiles, inventory) may see no event of theirs for a while: after 3 s, one suffices.
-      const handled =
-        firstHandled.size === processors.length || (firstHandled.size > 0 && Date.now() - killed > 3000);
+      const handled = firstHandled.size === processors.length || (firstHandled.size > 0 && Date.now() - killed > 3000);
       return roles.every((r) => takeovers[r]) && handled ? true : undefined;
     },
     60_000,
