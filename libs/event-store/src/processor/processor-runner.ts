@@ -595,7 +595,11 @@ export class ProcessorRunner {
       .catch(() => undefined);
   }
 
-  /** Opens the session (LISTEN) if needed and takes the locks of the members not active, every poll interval. */
+  /**
+   * Opens the session (LISTEN) if needed and takes the locks of the members
+   * not active, every poll interval: the longest a standby waits once the
+   * active instance's session is gone.
+   */
   private async claimLocks(): Promise<void> {
     if (this.session && this.members.every((m) => m.active)) return;
     if (this.session && Date.now() - this.lockAttemptAt < this.pollInterval) return;
@@ -607,10 +611,8 @@ export class ProcessorRunner {
       [LOCK_NAMESPACE, waiting.map((m) => m.name)],
     );
     const claimed = waiting.filter((m) => rows.some((r) => r.name === m.name && r.locked));
-    if (claimed.length === 0) {
-      if (this.members.every((m) => !m.active)) await this.closeSession();
-      return;
-    }
+    // A standby keeps its session for the next attempt: a takeover then waits for no connection.
+    if (claimed.length === 0) return;
     // Under the lock nobody else moves a checkpoint, so it can live in memory.
     const stored: { name: string; transaction_id: string; position: string }[] = await this.store.dataSource.query(
       `SELECT name, transaction_id, position FROM checkpoints WHERE name = ANY ($1::text[])`,
