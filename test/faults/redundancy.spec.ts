@@ -132,6 +132,16 @@ async function killAndMeasure(
   return takeovers;
 }
 
+/** The two processes of a replicated service. */
+const pair = (app: string) => [replicaName(app, 1), replicaName(app, 2)];
+
+/** The process of `app` holding `role` (whichever of the two took it), and the other one. */
+function holderOf(role: string, app: string): { victim: string; survivor: string } {
+  const victim = holders().get(role);
+  if (!victim || !pair(app).includes(victim)) throw new Error(`no ${app} holds ${role} (${victim})`);
+  return { victim, survivor: pair(app).find((n) => n !== victim)! };
+}
+
 /** ARQs whose bind is running now, from the log (their last event is ArqBindStarted). */
 async function bindsInFlight(): Promise<string[]> {
   const rows: { stream_id: string }[] = await system.db.query(
@@ -181,30 +191,44 @@ afterAll(async () => {
 it('runs two of each service: the first of each holds the single-active roles, the second stands by', async () => {
   load.start();
   await load.completed(load.done.length, 10);
-  const held = holders();
-  for (const name of PROJECTIONS) expect([name, held.get(name)]).toEqual([name, 'api']);
-  expect(held.get(RELAY)).toBe('conductor');
-  expect(held.get(NOVA)).toBe('conductor');
-  expect(held.get(PLACEMENT_SYNC)).toBe('placement-sync');
-  const standby = system.logs.of(replicaName('placement-sync', 2)).map(parse);
-  expect(standby.some((l) => l.msg === 'another placement-sync is active; standing by')).toBe(true);
+  const roles: [string, string][] = [
+    ...PROJECTIONS.map((p): [string, string] => [p, 'api']),
+    [RELAY, 'conductor'],
+    [NOVA, 'conductor'],
+    [PLACEMENT_SYNC, 'placement-sync'],
+  ];
+  // One of the two of each holds each role (the first started, as a rule); the other stands by.
+  await eventually(
+    'every single-active role held',
+    async () => (roles.every(([role, app]) => pair(app).includes(holders().get(role) ?? '')) ? true : undefined),
+    30_000,
+  );
+  figures.rolesAtStart = Object.fromEntries(holders());
+  const { survivor: standby } = holderOf(PLACEMENT_SYNC, 'placement-sync');
+  expect(system.logs.of(standby).some((l) => parse(l).msg === 'another placement-sync is active; standing by')).toBe(
+    true,
+  );
   // Both APIs answer: the load goes to each in turn.
   for (const url of system.apiUrls) expect((await fetch(`${url}/healthz`)).status).toBe(200);
 });
 
 it('kill -9 of the API holding the projections: the other API answers meanwhile and takes them over', async () => {
-  const takeovers = await killAndMeasure('api', PROJECTIONS);
-  for (const name of PROJECTIONS) expect(takeovers[name].by).toBe('api-2');
+  const { victim, survivor } = holderOf(PROJECTIONS[0], 'api');
+  const held = PROJECTIONS.filter((p) => holders().get(p) === victim);
+  const takeovers = await killAndMeasure(victim, held);
+  for (const name of held) expect(takeovers[name].by).toBe(survivor);
   const done = load.done.length;
   await load.completed(done, 10);
   figures.apiKilled = { takeovers, failovers: load.failovers };
-  await system.startService('api');
+  await system.startService(victim);
   // Back as a standby: the projections stay where they are.
-  expect(holders().get(PROJECTIONS[0])).toBe('api-2');
+  expect(holders().get(PROJECTIONS[0])).toBe(survivor);
 });
 
 it('kill -9 of the conductor holding the relay and Nova notifications: its binds end, the other takes over', async () => {
   await load.completed(load.done.length, 5);
+  const { victim, survivor } = holderOf(RELAY, 'conductor');
+  const held = [RELAY, NOVA].filter((r) => holders().get(r) === victim);
   // The agents pause, so binds pile up BindStarted on both conductors; a burst of 8 more makes it likely
   // (1 - 2^-12) that some are the victim's. They go on right after the kill.
   const agents = HOSTS.map((host) => system.service(host));
@@ -223,14 +247,13 @@ it('kill -9 of the conductor holding the relay and Nova notifications: its binds
       30_000,
       50,
     );
-    takeovers = await killAndMeasure('conductor', [RELAY, NOVA], () => agents.forEach((a) => a.resume()));
+    takeovers = await killAndMeasure(victim, held, () => agents.forEach((a) => a.resume()));
   } finally {
     for (const agent of agents) agent.resume();
   }
-  const killed = killedAt.get('conductor')!;
+  const killed = killedAt.get(victim)!;
   conductorKills.push(killed);
-  expect(takeovers[RELAY].by).toBe('conductor-2');
-  expect(takeovers[NOVA].by).toBe('conductor-2');
+  for (const role of held) expect(takeovers[role].by).toBe(survivor);
   // Every bind running when it died ends (Bound, or BindFailed at its deadline) and Nova hears of it.
   const ended = await eventually(
     `the ${inFlight.length} binds in flight at the kill ended and Nova heard of them`,
@@ -251,7 +274,7 @@ it('kill -9 of the conductor holding the relay and Nova notifications: its binds
   expect(burst.problems).toEqual([]);
   // The victim's binds: those the survivor took over.
   const takenOver = system.logs
-    .of('conductor-2')
+    .of(survivor)
     .filter((l) => l.at >= killed)
     .map(parse)
     .filter((l) => /a bind (another conductor )?left/.test(l.msg ?? '') && inFlight.includes(l.arq ?? ''));
@@ -264,8 +287,8 @@ it('kill -9 of the conductor holding the relay and Nova notifications: its binds
     ofTheKilledConductorBound: takenOver.filter((l) => outcome(l.arq!) === 'Bound').length,
     bindsInFlightEndedAfterMs: ended,
   };
-  await system.startService('conductor');
-  expect(holders().get(RELAY)).toBe('conductor-2');
+  await system.startService(victim);
+  expect(holders().get(RELAY)).toBe(survivor);
 });
 
 it('kill -9 of the active placement-sync: the other takes over and syncs a report made after the kill', async () => {
@@ -275,9 +298,10 @@ it('kill -9 of the active placement-sync: the other takes over and syncs a repor
       host,
     ])) as { name: string }[];
   const before = (await providers()).length;
-  const takeovers = await killAndMeasure('placement-sync', [PLACEMENT_SYNC]);
-  expect(takeovers[PLACEMENT_SYNC].by).toBe('placement-sync-2');
-  const killed = killedAt.get('placement-sync')!;
+  const { victim, survivor } = holderOf(PLACEMENT_SYNC, 'placement-sync');
+  const takeovers = await killAndMeasure(victim, [PLACEMENT_SYNC]);
+  expect(takeovers[PLACEMENT_SYNC].by).toBe(survivor);
+  const killed = killedAt.get(victim)!;
   // The host loses two FPGA VFs: only the survivor can bring Placement to it.
   const file = system.hostFile(host);
   writeFileSync(file, readFileSync(file, 'utf8').replace('count: 4', 'count: 2'));
@@ -322,8 +346,8 @@ it('kill -9 of the active placement-sync: the other takes over and syncs a repor
   );
   await load.completed(load.done.length, 10);
   figures.placementSyncKilled = { takeovers, reportSyncedAfterKillMs: synced };
-  await system.startService('placement-sync');
-  expect(holders().get(PLACEMENT_SYNC)).toBe('placement-sync-2');
+  await system.startService(victim);
+  expect(holders().get(PLACEMENT_SYNC)).toBe(survivor);
 });
 
 it('did nothing twice and left nothing unfinished: every invariant holds after the three kills', async () => {
