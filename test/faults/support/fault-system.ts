@@ -29,6 +29,8 @@ export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
 export interface FaultSystemOptions {
   /** How many of each of the conductor, the API and placement-sync run (1: one each). */
   replicas?: number;
+  /** PostgreSQL session options every service is given in DATABASE_URL (`?options=`), e.g. `-c tcp_keepalives_idle=10`. */
+  databaseOptions?: string;
 }
 
 /** The name of the `n`th (from 1) process of a replicated service: `api`, `api-2`, ... */
@@ -70,10 +72,13 @@ export class FaultSystem {
   db: DataSource;
   store: EventStore<CyborgEvent>;
 
-  private constructor(readonly replicas = 1) {}
+  private constructor(
+    readonly replicas = 1,
+    private readonly databaseOptions?: string,
+  ) {}
 
   static async start(options: FaultSystemOptions = {}): Promise<FaultSystem> {
-    const system = new FaultSystem(options.replicas ?? 1);
+    const system = new FaultSystem(options.replicas ?? 1, options.databaseOptions);
     try {
       await system.boot();
     } catch (error) {
@@ -126,7 +131,9 @@ export class FaultSystem {
 
   private env(user: NatsUser, extra: Record<string, string> = {}): Record<string, string> {
     return {
-      DATABASE_URL: this.pg.url(DATABASE),
+      DATABASE_URL: this.databaseOptions
+        ? `${this.pg.url(DATABASE)}?options=${encodeURIComponent(this.databaseOptions)}`
+        : this.pg.url(DATABASE),
       DATABASE_POOL_SIZE: '4',
       NATS_URL: this.nats.url(user),
       NOVA_URL: this.nova.url,
