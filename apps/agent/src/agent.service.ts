@@ -102,16 +102,17 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeats) clearInterval(this.heartbeats);
     this.stopping.abort(new Error('the agent is stopping'));
-    this.startedWith([]);
     await this.registration;
     await this.reporting;
   }
 
   /**
-   * The attach handles the log says are held, once the agent has registered: device work
-   * waits for it, so that it never acts on what a previous run of the agent knew.
+   * Settles once the agent has registered and the drivers have the shapes the log kept, with
+   * the attach handles the log says are held. Device work waits for it, so it never acts on
+   * less than the log knows; an agent that stops before never answers that work, and the
+   * conductor asks the next one.
    */
-  heldAtStart(): Promise<readonly HeldHandle[]> {
+  registered(): Promise<readonly HeldHandle[]> {
     return this.started;
   }
 
@@ -233,7 +234,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         });
       }
     }
-    this.startedWith(result?.heldHandles ?? []);
+    // Null: the agent stopped first. An older conductor's answer names no handles.
+    if (result) this.startedWith(result.heldHandles ?? []);
   }
 
   private async registerUntilDone(): Promise<RegisterHostResult | null> {

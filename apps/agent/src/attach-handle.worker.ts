@@ -40,7 +40,7 @@ export class AttachHandleWorker {
     private readonly agent: AgentService,
     private readonly programming: ProgrammingWorker,
   ) {
-    this.started = agent.heldAtStart().then((held) => {
+    this.started = agent.registered().then((held) => {
       for (const h of held) this.holders.set(h.uuid, h.arqUuid);
     });
   }
