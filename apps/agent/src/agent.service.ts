@@ -9,6 +9,7 @@ import {
   type HeartbeatResult,
   hostCommandSubject,
   type PingReply,
+  type HeldHandle,
   type RegisterHostResult,
   type ReportedDevice,
   ReportInventoryErrors,
@@ -17,6 +18,7 @@ import {
 } from '@cyborg/contracts';
 import {
   type AcceleratorDriver,
+  canReshape,
   controlPathKey,
   createDrivers,
   type DevicesByDriver,
@@ -54,6 +56,9 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly stopping = new AbortController();
   private stopped = false;
   private registration: Promise<void> | null = null;
+  /** Settles once the first registration's answer is taken in (with what the log says the host holds). */
+  private readonly started: Promise<readonly HeldHandle[]>;
+  private startedWith!: (held: readonly HeldHandle[]) => void;
   /** The report in progress; reports run one at a time. */
   private reporting: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -69,6 +74,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     // An unknown driver name stops the agent at start, as upstream's does.
     this.accelerators = createDrivers(this.drivers, driverSettingsOf(settings));
+    this.started = new Promise((resolve) => (this.startedWith = resolve));
   }
 
   get hostname(): string {
@@ -83,7 +89,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap() {
     // The conductor may start after the agent: keep trying in the background.
-    this.registration = this.registerUntilDone();
+    this.registration = this.registerUntilDone().then((result) => this.takeIn(result));
     void this.registration.then(() => {
       void this.periodicReport();
       this.heartbeats = setInterval(() => void this.heartbeat(), this.settings.AGENT_HEARTBEAT_INTERVAL_MS);
@@ -98,6 +104,16 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     this.stopping.abort(new Error('the agent is stopping'));
     await this.registration;
     await this.reporting;
+  }
+
+  /**
+   * Settles once the agent has registered and the drivers have the shapes the log kept, with
+   * the attach handles the log says are held. Device work waits for it, so it never acts on
+   * less than the log knows; an agent that stops before never answers that work, and the
+   * conductor asks the next one.
+   */
+  registered(): Promise<readonly HeldHandle[]> {
+    return this.started;
   }
 
   /** The loaded driver of that name: the one that reported a device does its host-side work. */
@@ -200,7 +216,29 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private async registerUntilDone(): Promise<void> {
+  /**
+   * Gives the drivers back what applied reshapes made of the devices (a vGPU type is kept by
+   * the log, not by the device), before the first report.
+   */
+  private async takeIn(result: RegisterHostResult | null): Promise<void> {
+    for (const shape of result?.deviceShapes ?? []) {
+      const driver = this.driver(shape.driverName);
+      if (!driver || !canReshape(driver) || !driver.keepShape) continue;
+      try {
+        await driver.keepShape({ controlPathId: shape.controlPathId }, { vgpuType: shape.vgpuType });
+      } catch (error) {
+        this.logger.warn({
+          msg: 'could not keep a reshaped device as it was',
+          device: shape.deviceUuid,
+          error: (error as Error).message,
+        });
+      }
+    }
+    // Null: the agent stopped first. An older conductor's answer names no handles.
+    if (result) this.startedWith(result.heldHandles ?? []);
+  }
+
+  private async registerUntilDone(): Promise<RegisterHostResult | null> {
     const command = {
       commandId: randomUUID(),
       caller: AGENT_CALLER,
@@ -215,7 +253,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
           command,
         );
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });
-        return;
+        return result;
       } catch (error) {
         this.logger.warn({
           msg: 'registration failed, retrying',
@@ -226,6 +264,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+    return null;
   }
 }
 
