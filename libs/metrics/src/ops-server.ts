@@ -54,7 +54,8 @@ export async function probe(run: () => Promise<unknown>, what: string): Promise<
 
 /**
  * The small HTTP port of a service without an API of its own (conductor,
- * agent, placement-sync): `/metrics` for Prometheus, `/healthz/live` (the
+ * agent, placement-sync): `/metrics` for Prometheus (`/metrics/json`: the
+ * same as prom-client's JSON, which the API sums for the console), `/healthz/live` (the
  * process answers) and `/healthz/ready` (200 when every dependency answers,
  * else 503). Unauthenticated, so it listens on loopback unless told otherwise.
  */
@@ -73,6 +74,13 @@ export async function serveOps(options: OpsServerOptions): Promise<RunningOpsSer
     if (path === '/metrics') {
       options.metrics.scrape().then(
         (text) => send(200, options.metrics.contentType, text),
+        (error: unknown) => json(500, { error_message: `metrics could not be collected: ${String(error)}` }),
+      );
+      return;
+    }
+    if (path === '/metrics/json') {
+      options.metrics.scrapeJson().then(
+        (metrics) => json(200, metrics),
         (error: unknown) => json(500, { error_message: `metrics could not be collected: ${String(error)}` }),
       );
       return;
