@@ -14,7 +14,9 @@ export async function startAllInOne(settings: Settings, logger: ServiceLogger): 
   const services: RunningService[] = [];
   const start = async (name: string, run: (settings: Settings, logger: ServiceLogger) => Promise<RunningService>) => {
     const own = logger.forService(name);
-    services.push(await runAsService(own, () => run(settings, own)));
+    const running = await runAsService(own, () => run(settings, own));
+    // Stopping is that service's work too (a signal handler runs outside every service).
+    services.push({ ...running, close: () => runAsService(own, () => running.close()) });
   };
   try {
     await start('conductor', startConductor);
