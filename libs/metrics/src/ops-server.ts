@@ -99,7 +99,7 @@ export async function serveOps(options: OpsServerOptions): Promise<RunningOpsSer
       );
       return;
     }
-    json(404, { error_message: `nothing at ${path}: try /metrics, /healthz/live or /healthz/ready` });
+    json(404, { error_message: `nothing at ${path}: try /metrics, /metrics/json, /healthz/live or /healthz/ready` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
