@@ -23,6 +23,13 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['false', '0', 'no', 'off'].includes(word)) return false;
   return word === '' ? undefined : value;
 };
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -385,6 +392,15 @@ export class Settings {
   @Min(0)
   @Max(65535)
   CONDUCTOR_METRICS_PORT = 9466;
+
+  /**
+   * The conductors' metrics ports (`http://conductor:9466`, comma-separated) whose bind metrics the API
+   * sums for the console when the conductors run as processes of their own; empty: this process's only
+   * (`npm start`, where the conductor records into the API's registry).
+   */
+  @Transform(toList)
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { each: true })
+  CONDUCTOR_METRICS_URLS: string[] = [];
 
   /** Address of the agent's own port (/metrics, /healthz/live, /healthz/ready): unauthenticated, so loopback by default. */
   @IsString()

@@ -49,6 +49,8 @@ export class FaultSystem {
   /** Where agents fetch the bitstreams they program. */
   glance: FakeGlance;
   apiUrl: string;
+  /** The first conductor's metrics port, which the API reads bind metrics from (CONDUCTOR_METRICS_URLS). */
+  conductorMetricsUrl: string;
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
   store: EventStore<CyborgEvent>;
@@ -145,8 +147,19 @@ export class FaultSystem {
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
     const define = (name: string, app: string, env: Record<string, string>) =>
       this.services.set(name, new ServiceProcess(name, app, env, this.logs));
-    define('conductor', 'conductor', this.env('conductor'));
-    define('api', 'api', this.env('api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }));
+    // The first conductor's metrics port is known beforehand: the API sums its bind metrics for the console.
+    const conductorMetricsPort = await freePort();
+    this.conductorMetricsUrl = `http://127.0.0.1:${conductorMetricsPort}`;
+    define('conductor', 'conductor', this.env('conductor', { CONDUCTOR_METRICS_PORT: String(conductorMetricsPort) }));
+    define(
+      'api',
+      'api',
+      this.env('api', {
+        API_PORT: String(apiPort),
+        API_HOST: '127.0.0.1',
+        CONDUCTOR_METRICS_URLS: this.conductorMetricsUrl,
+      }),
+    );
     define('placement-sync', 'placement-sync', this.env('placement-sync'));
     for (const host of HOSTS) {
       define(
