@@ -248,7 +248,7 @@ async function measureSteady(ctx: BenchContext, run: SteadyRun): Promise<void> {
       unit: 'rows/s',
       baseline: heartbeats,
       baselineUnit: 'heartbeats/s',
-      note: 'pg_stat_database tup_inserted + tup_updated of the run\'s database',
+      note: "pg_stat_database tup_inserted + tup_updated of the run's database",
     }),
   );
   ctx.record(

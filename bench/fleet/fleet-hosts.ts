@@ -64,7 +64,10 @@ export class FleetHost {
     const { rpc, options } = this.group;
     const registration = registerHostMessage(this.hostname, DRIVERS, AGENT_VERSION);
     await rpc.request<RegisterHostResult>(registration.subject, registration.command, { timeoutMs: options.timeoutMs });
-    const { devices, warnings } = await new SimulatedDriver({ hostname: this.hostname, file: options.hostFile }).discover();
+    const { devices, warnings } = await new SimulatedDriver({
+      hostname: this.hostname,
+      file: options.hostFile,
+    }).discover();
     if (warnings.length > 0) throw new Error(`${options.hostFile}: ${warnings.map((w) => w.message).join('; ')}`);
     this.snapshot = inventorySnapshot({ hostname: this.hostname, devices });
     const result = await this.report();
@@ -120,15 +123,12 @@ export class FleetHost {
   }
 
   private every(intervalMs: number, tick: () => Promise<void>): void {
-    const first = setTimeout(
-      () => {
-        void tick();
-        const timer = setInterval(() => void tick(), intervalMs);
-        timer.unref();
-        this.timers.push(timer);
-      },
-      Math.random() * intervalMs,
-    );
+    const first = setTimeout(() => {
+      void tick();
+      const timer = setInterval(() => void tick(), intervalMs);
+      timer.unref();
+      this.timers.push(timer);
+    }, Math.random() * intervalMs);
     first.unref();
     this.timers.push(first);
   }

@@ -46,7 +46,8 @@ process.on('message', (request: FleetRequest) => {
       process.send?.({ id: request.id, result });
       if (request.type === 'stop') process.disconnect();
     },
-    (error: unknown) => process.send?.({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) =>
+      process.send?.({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
   );
 });
 process.send?.({ ready: true });
