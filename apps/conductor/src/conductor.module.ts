@@ -3,6 +3,7 @@ import { Settings } from '@cyborg/config';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import { eventSchemas } from '@cyborg/contracts';
+import { HostAggregate } from '@cyborg/domain';
 import {
   CreateDeviceProfileController,
   CreateDeviceProfileHandler,
@@ -30,6 +31,7 @@ export class ConductorModule {
           applicationName: 'cyborg-conductor',
           migrations: databaseMigrations,
           registry: EventTypeRegistry.from(eventSchemas),
+          cachedStates: new Map([[HostAggregate, settings.CONDUCTOR_HOST_STATES_CACHED]]),
         }),
         ArqsModule.forRoot(settings),
       ],

@@ -339,6 +339,16 @@ export class Settings {
   @Min(500)
   HOST_DOWN_AFTER_MS = 45_000;
 
+  /**
+   * Hosts whose folded state a conductor keeps in memory: an unchanged report
+   * from a host past it reads the host's whole stream. At least the hosts a
+   * conductor serves.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  CONDUCTOR_HOST_STATES_CACHED = 20_000;
+
   /** The host description the `simulated` driver reads (YAML), relative to the working directory. */
   @IsString()
   @MinLength(1)

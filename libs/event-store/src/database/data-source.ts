@@ -4,6 +4,7 @@ import { NotifyAfterCommit1795230000000 } from './migrations/1795230000000-notif
 import { AppendFunction1795237100000 } from './migrations/1795237100000-append-function';
 import { HostHeartbeats1795240000000 } from './migrations/1795240000000-host-heartbeats';
 import { AppendCommand1795243100000 } from './migrations/1795243100000-append-command';
+import { HostHeartbeatsSilent1795250000000 } from './migrations/1795250000000-host-heartbeats-silent';
 
 /**
  * The event log's own migrations, and the conductors' host heartbeats (kept
@@ -15,6 +16,7 @@ export const eventStoreMigrations = [
   AppendFunction1795237100000,
   HostHeartbeats1795240000000,
   AppendCommand1795243100000,
+  HostHeartbeatsSilent1795250000000,
 ];
 
 export interface DatabaseOptions {
