@@ -167,7 +167,7 @@ export class DurableEventConsumer {
       const info = await jsm.consumers.info(stream, this.options.durableName).catch(() => {
         throw error;
       });
-      if ((info.config.num_replicas || 1) === replicas) return;
+      if ((info.config.num_replicas || 1) === replicas || (replicas > 1 && !this.nc.info?.cluster)) return;
       await jsm.consumers.update(stream, this.options.durableName, { num_replicas: replicas }).then(
         () => this.logger.log({ msg: 'consumer scaled', from: info.config.num_replicas, to: replicas }),
         (refused: Error) =>

@@ -62,8 +62,10 @@ const logger = new Logger('jetstream');
 /**
  * Creates the events stream if it is missing (idempotent; safe from several
  * processes). An existing stream with another replica count is scaled to
- * ours (JetStream moves the data; it needs a cluster of that many servers):
- * if the server refuses, the stream is used as it is and the refusal logged.
+ * ours (JetStream copies the data; it needs a cluster of that many
+ * servers): on a lone server, or if the cluster refuses, the stream is used
+ * as it is and that is logged. Creating one with more replicas than a lone
+ * server can hold fails, naming why.
  * An existing stream of that name without our subjects is another
  * deployment's: refused, never written to.
  */
@@ -99,6 +101,16 @@ export async function ensureEventsStream(nc: NatsConnection, options: RelayOptio
     );
   }
   if ((info.config.num_replicas || 1) !== replicas) {
+    if (replicas > 1 && !nc.info?.cluster) {
+      // A lone server would take the new count and still keep one copy.
+      logger.warn({
+        msg: 'events stream kept its replica count: the NATS server is not part of a cluster',
+        stream: name,
+        replicas: info.config.num_replicas,
+        wanted: replicas,
+      });
+      return;
+    }
     try {
       await jsm.streams.update(name, { ...info.config, num_replicas: replicas });
       logger.log({ msg: 'events stream scaled', stream: name, from: info.config.num_replicas, to: replicas });
