@@ -122,12 +122,13 @@ async function clusterWhole(): Promise<void> {
   );
 }
 
-/** Where the relay's checkpoint is: it moves only once JetStream acknowledged a batch. */
-async function relayCheckpoint(): Promise<string> {
-  const rows: { at: string }[] = await system.db.query(
-    `SELECT transaction_id::text || '/' || position AS at FROM checkpoints WHERE name = 'relay:jetstream'`,
+/** Whether the relay's checkpoint (moved once JetStream acknowledged a batch) is past `head`. */
+async function relayedPast(head: { transactionId: string; position: number }): Promise<boolean> {
+  const rows: { past: boolean }[] = await system.db.query(
+    `SELECT (transaction_id, position) > ($1::xid8, $2::bigint) AS past FROM checkpoints WHERE name = 'relay:jetstream'`,
+    [head.transactionId, head.position],
   );
-  return rows[0]?.at ?? '';
+  return rows[0]?.past === true;
 }
 
 /** Milliseconds from `since` until `probe` holds. */
@@ -144,18 +145,16 @@ async function msUntil(what: string, since: number, probe: () => Promise<boolean
  */
 async function killUnderLoad(what: string, server: string): Promise<void> {
   const before = await streamCluster();
-  const relayedBefore = await relayCheckpoint();
   const killedAt = Date.now();
+  // The log's head as the server dies: the relay resumed once it stored an event appended after it.
+  const head = await system.store.head();
   kills.push(killedAt);
   await system.natsCluster.killNode(server);
   const [bindsResumedAfterMs, relayResumedAfterMs, streamLeaderAfterMs] = await Promise.all([
     msUntil(`a bind begun after ${server} died to end Bound`, killedAt, async () =>
       load.done.some((l) => l.resolved === 'Bound' && l.endedAt - l.ms >= killedAt),
     ),
-    msUntil(`the relay storing events after ${server} died`, killedAt, async () => {
-      const now = await relayCheckpoint();
-      return now !== relayedBefore;
-    }),
+    msUntil(`the relay storing events after ${server} died`, killedAt, () => relayedPast(head)),
     msUntil(`a leader of ${STREAM} other than ${server}`, killedAt, async () => {
       const { leader } = await streamCluster();
       return leader !== undefined && leader !== server;
