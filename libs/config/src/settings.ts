@@ -285,11 +285,33 @@ export class Settings {
   @Min(10)
   PROJECTION_POLL_MS = 500;
 
-  /** JetStream de-duplication window of CYBORG_EVENTS. */
+  /** JetStream de-duplication window of the events stream. */
   @Transform(toInt)
   @IsInt()
   @Min(1000)
   EVENTS_DUPLICATE_WINDOW_MS = 600_000;
+
+  /** The JetStream stream the log is relayed into; two deployments on one NATS name different ones. */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
+    message: 'EVENTS_STREAM_NAME must be 1-64 letters, digits, _ or - (a JetStream stream name)',
+  })
+  EVENTS_STREAM_NAME = 'CYBORG_EVENTS';
+
+  /** Events are published on `<prefix>.<category>.<type>`; no two deployments on one NATS share a prefix. */
+  @Matches(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
+    message: 'EVENTS_SUBJECT_PREFIX must be NATS subject tokens (letters, digits, _ or -) joined by dots',
+  })
+  EVENTS_SUBJECT_PREFIX = 'cyborg.events';
+
+  /**
+   * Replicas of the events stream and of every durable consumer on it: 1 on
+   * one nats-server, 3 (or 5) on a JetStream cluster of at least that many.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  JETSTREAM_REPLICAS = 1;
 
   /** The host this agent serves; its work arrives on cyborg.agent.<host>.*. */
   @IsString()

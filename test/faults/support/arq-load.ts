@@ -16,6 +16,8 @@ export interface Lifecycle {
   /** Answers that were 5xx or no answer at all, sent again with the same Idempotency-Key. */
   retries: number;
   ms: number;
+  /** When it ended (epoch ms); it began `ms` before. */
+  endedAt: number;
 }
 
 export interface Answer {
@@ -118,7 +120,8 @@ export class ArqLoad {
     const resolved = await this.resolved(arq, retries, bind);
     const deleted = await this.send('DELETE', `/v2/accelerator_requests/${arq}`, NOVA, retries);
     if (deleted.status !== 204) throw unexpected(`delete of ${arq}`, deleted);
-    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: Date.now() - started };
+    const endedAt = Date.now();
+    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: endedAt - started, endedAt };
   }
 
   /** Polls as Nova does until the bind has ended. */

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { eventSchemas } from '@cyborg/contracts';
-import { createDataSource, EventStore, EventTypeRegistry } from '@cyborg/event-store';
+import { createDataSource, EVENTS_STREAM, EventStore, EventTypeRegistry } from '@cyborg/event-store';
 import { FakeGlance } from '../../support/fake-glance';
 import { FakeNova } from '../../support/fake-nova';
 import { TestPlacement } from '../../support/placement';
+import { NatsCluster, type NatsClusterOptions } from './nats-cluster';
 import { type NatsUser, NatsWithUsers } from './nats-with-users';
 import { freePort } from './ports';
 import { PrivatePostgres } from './private-postgres';
@@ -29,6 +30,15 @@ const READY: Record<string, RegExp> = {
   agent: /"msg":"agent listening"/,
 };
 
+export interface FaultSystemOptions {
+  /**
+   * Three nats-servers in a cluster (deploy/nats/nats-cluster.conf) instead
+   * of one, the events stream and consumers at 3 replicas, under this
+   * stream name and subject prefix.
+   */
+  natsCluster?: NatsClusterOptions;
+}
+
 /**
  * The whole system as separate processes, as deployed: conductor(s), API,
  * placement-sync and an agent per host (fake and simulated drivers), over a
@@ -43,7 +53,9 @@ export class FaultSystem {
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
   pg: PrivatePostgres;
-  nats: NatsWithUsers;
+  nats: NatsWithUsers | NatsCluster;
+  /** The JetStream stream the services relay the log into. */
+  eventsStream = EVENTS_STREAM;
   placement: TestPlacement;
   nova: FakeNova;
   /** Where agents fetch the bitstreams they program. */
@@ -55,8 +67,10 @@ export class FaultSystem {
   db: DataSource;
   store: EventStore<CyborgEvent>;
 
-  static async start(): Promise<FaultSystem> {
-    const system = new FaultSystem();
+  constructor(readonly options: FaultSystemOptions = {}) {}
+
+  static async start(options: FaultSystemOptions = {}): Promise<FaultSystem> {
+    const system = new FaultSystem(options);
     try {
       await system.boot();
     } catch (error) {
@@ -107,8 +121,20 @@ export class FaultSystem {
     if (!process.env.CYBORG_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The three servers, when the system runs on a cluster. */
+  get natsCluster(): NatsCluster {
+    if (!(this.nats instanceof NatsCluster)) throw new Error('this system runs on one nats-server');
+    return this.nats;
+  }
+
   private env(user: NatsUser, extra: Record<string, string> = {}): Record<string, string> {
+    const cluster = this.options.natsCluster;
     return {
+      ...(cluster && {
+        EVENTS_STREAM_NAME: cluster.streamName,
+        EVENTS_SUBJECT_PREFIX: cluster.subjectPrefix,
+        JETSTREAM_REPLICAS: '3',
+      }),
       DATABASE_URL: this.pg.url(DATABASE),
       DATABASE_POOL_SIZE: '4',
       NATS_URL: this.nats.url(user),
@@ -134,7 +160,9 @@ export class FaultSystem {
   private async boot(): Promise<void> {
     this.pg = await PrivatePostgres.start(`pg-${randomBytes(12).toString('hex')}`);
     await this.pg.createDatabase(DATABASE);
-    this.nats = await NatsWithUsers.start();
+    const cluster = this.options.natsCluster;
+    this.nats = cluster ? await NatsCluster.start(cluster) : await NatsWithUsers.start();
+    if (cluster) this.eventsStream = cluster.streamName;
     this.nova = await FakeNova.start();
     this.glance = await FakeGlance.start();
     this.placement = await TestPlacement.start();
