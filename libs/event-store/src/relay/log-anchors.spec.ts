@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DataSource } from 'typeorm';
+import { connectNats } from '@cyborg/messaging';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import { TestNatsServer } from '../../../../test/support/nats-server';
+import { EventStore } from '../event-store';
+import { eventHash } from '../hash';
+import { verifyEventLog } from '../integrity';
+import { type AppendRequest, compareCheckpoints } from '../types';
+import { ProcessorRunner } from '../processor/processor-runner';
+import { EVENTS_STREAM, JetStreamRelay } from './jetstream-relay';
+import {
+  ANCHORS_STREAM,
+  ANCHORS_SUBJECT,
+  foldLogDigest,
+  LOG_DIGEST_START,
+  type LogAnchor,
+  LogAnchorer,
+  signAnchor,
+} from './log-anchors';
+import { verifyAgainstCopies } from './verify-copies';
+
+/**
+ * A database superuser rewrites history and recomputes every hash after the
+ * change, so the chains inside PostgreSQL verify; what left the database (the
+ * JetStream copy of every event, the conductor's signed anchors) still tells.
+ */
+const KEY = 'anchor-signing-key-for-tests-0123456789';
+let nats: TestNatsServer;
+let nc: NatsConnection;
+let db: TestDatabase;
+let store: EventStore;
+
+beforeAll(async () => {
+  nats = await TestNatsServer.start();
+  nc = await connectNats(nats.url, 'anchors-test');
+});
+afterAll(async () => {
+  await nc.close();
+  await nats.destroy();
+});
+beforeEach(async () => {
+  db = await createTestDatabase();
+  store = new EventStore(db.dataSource, undefined, { processWakeUps: false });
+  const jsm = await jetstreamManager(nc);
+  for (const name of [EVENTS_STREAM, ANCHORS_STREAM]) await jsm.streams.delete(name).catch(() => false);
+});
+afterEach(async () => {
+  await db.drop();
+});
+
+const arq = () => `arq-${randomUUID()}`;
+
+/**
+ * Appends and waits until readers may see it: a transaction open anywhere in
+ * the cluster (snapshots are cluster-wide) holds every log reader back.
+ */
+async function append(requests: AppendRequest[]): Promise<void> {
+  const { checkpoint } = await store.append(requests);
+  for (let i = 0; i < 1200 && compareCheckpoints(await store.head(), checkpoint!) < 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(compareCheckpoints(await store.head(), checkpoint!)).toBeGreaterThanOrEqual(0);
+}
+
+/** Appends a few ARQ lifecycles, relays them all to JetStream and anchors the log; returns the streams. */
+async function history(anchorer: LogAnchorer, lifecycles = 3): Promise<string[]> {
+  const streams: string[] = [];
+  for (let i = 0; i < lifecycles; i++) {
+    const stream = arq();
+    streams.push(stream);
+    await append([
+      {
+        streamId: stream,
+        expectedVersion: 0,
+        events: ['ArqCreated', 'ArqBindStarted', 'ArqBound'].map((type, n) => ({ type, data: { i, n } })),
+      },
+    ]);
+    await relayAll();
+    await anchorer.anchor();
+  }
+  return streams;
+}
+
+async function relayAll(): Promise<void> {
+  const runner = new ProcessorRunner(new JetStreamRelay(nc), store, { databaseUrl: db.url, pollIntervalMs: 50 });
+  await runner.start();
+  expect(await runner.waitFor(await store.head(), 60_000)).toBe(true);
+  await runner.stop();
+}
+
+/** What a superuser can do: triggers off, one event's data changed, every hash after it in its stream recomputed. */
+async function rewrite(ds: DataSource, streamId: string, version: number, data: Record<string, unknown>) {
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    await qr.query(`SET session_replication_role = replica`);
+    await qr.startTransaction();
+    const rows = await qr.query(`SELECT * FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version`, [
+      streamId,
+      version,
+    ]);
+    let prevHash: string | null = rows[0].prev_hash;
+    for (const [i, r] of rows.entries()) {
+      const newData = i === 0 ? data : r.data;
+      const hash = eventHash({
+        eventId: r.event_id,
+        streamId: r.stream_id,
+        version: Number(r.version),
+        type: r.type,
+        schemaVersion: r.schema_version,
+        data: newData,
+        metadata: r.metadata,
+        occurredAt: r.occurred_at,
+        prevHash,
+      });
+      await qr.query(`UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE event_id = $4`, [
+        newData,
+        prevHash,
+        hash,
+        r.event_id,
+      ]);
+      prevHash = hash;
+    }
+    await qr.query(`UPDATE streams SET last_hash = $1 WHERE stream_id = $2`, [prevHash, streamId]);
+    await qr.commitTransaction();
+  } finally {
+    await qr.release();
+  }
+}
+
+/** Removes the newest events of the log, and sets their streams back so the chains and versions still agree. */
+async function deleteTail(ds: DataSource, count: number) {
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    await qr.query(`SET session_replication_role = replica`);
+    await qr.startTransaction();
+    const { records: gone } = await qr.query(
+      `DELETE FROM events WHERE position IN (SELECT position FROM events ORDER BY position DESC LIMIT $1)
+       RETURNING stream_id, version, position, event_id`,
+      [count],
+      true,
+    );
+    await qr.query(
+      `UPDATE streams s SET version = h.version, last_hash = h.hash
+       FROM (SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events ORDER BY stream_id, version DESC) h
+       WHERE s.stream_id = h.stream_id`,
+    );
+    await qr.commitTransaction();
+    return gone.sort((a: { position: string }, b: { position: string }) => Number(a.position) - Number(b.position));
+  } finally {
+    await qr.release();
+  }
+}
+
+const anchorer = (signingKey: string | undefined = KEY) => new LogAnchorer(nc, store, { intervalMs: 100, signingKey });
+
+it('an untouched log verifies clean against its JetStream copy and every signed anchor', async () => {
+  const a = anchorer();
+  await history(a);
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY, batchSize: 4 });
+  expect(result).toEqual({
+    events: 9,
+    relayed: 9,
+    notCompared: 0,
+    difference: null,
+    anchors: 3,
+    signaturesChecked: true,
+    anchorProblems: [],
+  });
+  // Nothing new: no anchor is published.
+  expect(await a.anchor()).toBeNull();
+});
+
+it('anchors on its interval the events appended since the last anchor, continuing its digest', async () => {
+  const a = anchorer();
+  await history(a, 1);
+  await append([{ streamId: arq(), expectedVersion: 0, events: [{ type: 'ArqCreated', data: {} }] }]);
+  a.start();
+  let last: LogAnchor | null = null;
+  for (let i = 0; i < 600 && last?.events !== 4; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = (await (
+      await jetstreamManager(nc)
+    ).streams.getMessage(ANCHORS_STREAM, { last_by_subj: ANCHORS_SUBJECT }))!.json();
+  }
+  await a.stop();
+  expect(last?.events).toBe(4);
+  const hashes: { hash: string }[] = await db.dataSource.query(
+    `SELECT hash FROM events ORDER BY transaction_id, position`,
+  );
+  expect(last?.digest).toBe(hashes.reduce((d, { hash }) => foldLogDigest(d, hash), LOG_DIGEST_START));
+});
+
+it('a rewritten event whose chain was recomputed passes the chain check but not verify, which names it', async () => {
+  const streams = await history(anchorer());
+  await rewrite(db.dataSource, streams[1], 2, { i: 1, n: 1, bound_to: 'attacker-instance' });
+
+  expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+  const [{ position }] = await db.dataSource.query(`SELECT position FROM events WHERE stream_id = $1 AND version = 2`, [
+    streams[1],
+  ]);
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
+  expect(result.difference).toEqual({
+    position: Number(position),
+    streamId: streams[1],
+    version: 2,
+    eventId: expect.any(String),
+    problem: 'differs from its JetStream copy: data, hash',
+  });
+  // The second anchor covers events 4-6: the first whose digest no longer matches.
+  expect(result.anchorProblems).toEqual([
+    {
+      sequence: 2,
+      position: expect.any(Number),
+      events: 6,
+      problem:
+        'the log up to here does not match the anchored digest: an event up to here was changed, added or removed',
+    },
+  ]);
+});
+
+it('a deleted tail passes the chain check but not verify, which names the first event removed', async () => {
+  await history(anchorer());
+  const gone = await deleteTail(db.dataSource, 2);
+  expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
+  expect(result.difference).toEqual({
+    position: Number(gone[0].position),
+    streamId: gone[0].stream_id,
+    version: Number(gone[0].version),
+    eventId: gone[0].event_id,
+    problem: 'in JetStream (ArqBindStarted), missing from the log',
+  });
+  expect(result.anchorProblems).toEqual([
+    expect.objectContaining({ sequence: 3, events: 9, problem: expect.stringMatching(/the log holds 7$/) }),
+  ]);
+});
+
+it('an anchor forged without the key is reported, and the conductor does not build on it', async () => {
+  const a = anchorer();
+  const streams = await history(a);
+  await rewrite(db.dataSource, streams[0], 1, { i: 0, n: 0, forged: true });
+  // An attacker with NATS credentials but not the key anchors the rewritten log.
+  const hashes: { hash: string; position: string; transaction_id: string; event_id: string }[] =
+    await db.dataSource.query(`SELECT * FROM events ORDER BY transaction_id, position`);
+  const last = hashes[hashes.length - 1];
+  const forged: LogAnchor = {
+    at: { transactionId: last.transaction_id, position: Number(last.position) },
+    eventId: last.event_id,
+    streamId: streams[2],
+    version: 3,
+    hash: last.hash,
+    events: hashes.length,
+    digest: hashes.reduce((d, { hash }) => foldLogDigest(d, hash), LOG_DIGEST_START),
+    anchoredAt: new Date().toISOString(),
+  };
+  const js = jetstream(nc);
+  await js.publish(ANCHORS_SUBJECT, JSON.stringify(signAnchor(forged, 'a-guess-at-the-key-which-is-wrong-0000')));
+  await js.publish(ANCHORS_SUBJECT, JSON.stringify(forged));
+
+  // The conductor anchors a new event from its last genuine anchor, past the forged ones.
+  await append([{ streamId: arq(), expectedVersion: 0, events: [{ type: 'ArqCreated', data: {} }] }]);
+  await relayAll();
+  const next = await a.anchor();
+  const genuine = (await (
+    await jetstreamManager(nc)
+  ).streams.getMessage(ANCHORS_STREAM, { seq: 3 }))!.json<LogAnchor>();
+  const [newest] = await db.dataSource.query(
+    `SELECT hash FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+  );
+  expect(next).toEqual(expect.objectContaining({ events: 10, digest: foldLogDigest(genuine.digest, newest.hash) }));
+
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
+  expect(result.anchors).toBe(6);
+  expect(result.anchorProblems).toEqual([
+    {
+      sequence: 1,
+      position: expect.any(Number),
+      events: 3,
+      problem: expect.stringMatching(/does not match the anchored digest/),
+    },
+    { sequence: 4, position: Number(last.position), events: 9, problem: 'signature does not match ANCHOR_SIGNING_KEY' },
+    { sequence: 5, position: Number(last.position), events: 9, problem: 'anchor is not signed' },
+  ]);
+  expect(result.difference).toEqual(expect.objectContaining({ streamId: streams[0], version: 1 }));
+
+  // Without the key a forged anchor cannot be told from a genuine one; the genuine first one still differs.
+  const unchecked = await verifyAgainstCopies(store, nc);
+  expect(unchecked.signaturesChecked).toBe(false);
+  expect(unchecked.anchorProblems).toEqual([expect.objectContaining({ sequence: 1 })]);
+});
