@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { DataSource } from 'typeorm';
 import { connectNats } from '@cyborg/messaging';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import { deleteNewestEvents, rewriteEvent } from '../../../../test/support/log-tampering';
 import { TestNatsServer } from '../../../../test/support/nats-server';
 import { EventStore } from '../event-store';
-import { eventHash } from '../hash';
 import { verifyEventLog } from '../integrity';
 import { type AppendRequest, compareCheckpoints } from '../types';
 import { ProcessorRunner } from '../processor/processor-runner';
@@ -91,71 +90,6 @@ async function relayAll(): Promise<void> {
   await runner.stop();
 }
 
-/** What a superuser can do: triggers off, one event's data changed, every hash after it in its stream recomputed. */
-async function rewrite(ds: DataSource, streamId: string, version: number, data: Record<string, unknown>) {
-  const qr = ds.createQueryRunner();
-  await qr.connect();
-  try {
-    await qr.query(`SET session_replication_role = replica`);
-    await qr.startTransaction();
-    const rows = await qr.query(`SELECT * FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version`, [
-      streamId,
-      version,
-    ]);
-    let prevHash: string | null = rows[0].prev_hash;
-    for (const [i, r] of rows.entries()) {
-      const newData = i === 0 ? data : r.data;
-      const hash = eventHash({
-        eventId: r.event_id,
-        streamId: r.stream_id,
-        version: Number(r.version),
-        type: r.type,
-        schemaVersion: r.schema_version,
-        data: newData,
-        metadata: r.metadata,
-        occurredAt: r.occurred_at,
-        prevHash,
-      });
-      await qr.query(`UPDATE events SET data = $1, prev_hash = $2, hash = $3 WHERE event_id = $4`, [
-        newData,
-        prevHash,
-        hash,
-        r.event_id,
-      ]);
-      prevHash = hash;
-    }
-    await qr.query(`UPDATE streams SET last_hash = $1 WHERE stream_id = $2`, [prevHash, streamId]);
-    await qr.commitTransaction();
-  } finally {
-    await qr.release();
-  }
-}
-
-/** Removes the newest events of the log, and sets their streams back so the chains and versions still agree. */
-async function deleteTail(ds: DataSource, count: number) {
-  const qr = ds.createQueryRunner();
-  await qr.connect();
-  try {
-    await qr.query(`SET session_replication_role = replica`);
-    await qr.startTransaction();
-    const { records: gone } = await qr.query(
-      `DELETE FROM events WHERE position IN (SELECT position FROM events ORDER BY position DESC LIMIT $1)
-       RETURNING stream_id, version, position, event_id`,
-      [count],
-      true,
-    );
-    await qr.query(
-      `UPDATE streams s SET version = h.version, last_hash = h.hash
-       FROM (SELECT DISTINCT ON (stream_id) stream_id, version, hash FROM events ORDER BY stream_id, version DESC) h
-       WHERE s.stream_id = h.stream_id`,
-    );
-    await qr.commitTransaction();
-    return gone.sort((a: { position: string }, b: { position: string }) => Number(a.position) - Number(b.position));
-  } finally {
-    await qr.release();
-  }
-}
-
 const anchorer = (signingKey: string | undefined = KEY) => new LogAnchorer(nc, store, { intervalMs: 100, signingKey });
 
 it('an untouched log verifies clean against its JetStream copy and every signed anchor', async () => {
@@ -197,7 +131,7 @@ it('anchors on its interval the events appended since the last anchor, continuin
 
 it('a rewritten event whose chain was recomputed passes the chain check but not verify, which names it', async () => {
   const streams = await history(anchorer());
-  await rewrite(db.dataSource, streams[1], 2, { i: 1, n: 1, bound_to: 'attacker-instance' });
+  await rewriteEvent(db.dataSource, streams[1], 2, { i: 1, n: 1, bound_to: 'attacker-instance' });
 
   expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
   const [{ position }] = await db.dataSource.query(`SELECT position FROM events WHERE stream_id = $1 AND version = 2`, [
@@ -225,7 +159,7 @@ it('a rewritten event whose chain was recomputed passes the chain check but not 
 
 it('a deleted tail passes the chain check but not verify, which names the first event removed', async () => {
   await history(anchorer());
-  const gone = await deleteTail(db.dataSource, 2);
+  const gone = await deleteNewestEvents(db.dataSource, 2);
   expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
 
   const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
@@ -244,7 +178,7 @@ it('a deleted tail passes the chain check but not verify, which names the first 
 it('an anchor forged without the key is reported, and the conductor does not build on it', async () => {
   const a = anchorer();
   const streams = await history(a);
-  await rewrite(db.dataSource, streams[0], 1, { i: 0, n: 0, forged: true });
+  await rewriteEvent(db.dataSource, streams[0], 1, { i: 0, n: 0, forged: true });
   // An attacker with NATS credentials but not the key anchors the rewritten log.
   const hashes: { hash: string; position: string; transaction_id: string; event_id: string }[] =
     await db.dataSource.query(`SELECT * FROM events ORDER BY transaction_id, position`);
