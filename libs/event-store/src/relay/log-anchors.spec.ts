@@ -228,3 +228,20 @@ it('an anchor forged without the key is reported, and the conductor does not bui
   expect(unchecked.signaturesChecked).toBe(false);
   expect(unchecked.anchorProblems).toEqual([expect.objectContaining({ sequence: 1 })]);
 });
+
+it('a restarted conductor continues the anchors from JetStream, and two conductors never fork them', async () => {
+  await history(anchorer(), 1);
+  // A fresh anchorer knows nothing but what JetStream holds, as after a restart.
+  const restarted = anchorer();
+  const other = anchorer();
+  await append([{ streamId: arq(), expectedVersion: 0, events: [{ type: 'ArqCreated', data: {} }] }]);
+  const [first, second] = await Promise.all([restarted.anchor(), other.anchor()]);
+  // Both saw the same log: one anchor is stored, the other conductor finds it and has nothing to add.
+  const published = [first, second].filter((a) => a !== null);
+  expect(published).toEqual([expect.objectContaining({ events: 4 })]);
+  await relayAll();
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
+  expect(result).toEqual(
+    expect.objectContaining({ events: 4, relayed: 4, anchors: 2, anchorProblems: [], difference: null }),
+  );
+});

@@ -188,9 +188,14 @@ export class LogAnchorer<E extends EventLike = EventLike> {
     if (this.options.signingKey) anchor = signAnchor(anchor, this.options.signingKey);
     try {
       const ack = await this.js.publish(ANCHORS_SUBJECT, JSON.stringify(anchor), {
-        msgID: `anchor-${events}-${anchor.digest}`,
+        // The signature in the id: no one without the key can take an anchor's id before it is published.
+        msgID: `anchor-${events}-${anchor.signature ?? anchor.digest}`,
         expect: { lastSequence: state.sequence },
       });
+      if (ack.duplicate) {
+        this.state = null;
+        return null;
+      }
       this.state = { last: anchor, sequence: ack.seq };
       return anchor;
     } catch (error) {
