@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../../../test/support/
 import { deleteNewestEvents, rewriteEvent } from '../../../../test/support/log-tampering';
 import { TestNatsServer } from '../../../../test/support/nats-server';
 import { EventStore } from '../event-store';
+import { EventTypeRegistry } from '../upcasters';
 import { verifyEventLog } from '../integrity';
 import { type AppendRequest, compareCheckpoints } from '../types';
 import { ProcessorRunner } from '../processor/processor-runner';
@@ -83,8 +84,8 @@ async function history(anchorer: LogAnchorer, lifecycles = 3): Promise<string[]>
   return streams;
 }
 
-async function relayAll(): Promise<void> {
-  const runner = new ProcessorRunner(new JetStreamRelay(nc), store, { databaseUrl: db.url, pollIntervalMs: 50 });
+async function relayAll(relayStore: EventStore = store): Promise<void> {
+  const runner = new ProcessorRunner(new JetStreamRelay(nc), relayStore, { databaseUrl: db.url, pollIntervalMs: 50 });
   await runner.start();
   expect(await runner.waitFor(await store.head(), 60_000)).toBe(true);
   await runner.stop();
@@ -243,5 +244,28 @@ it('a restarted conductor continues the anchors from JetStream, and two conducto
   const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
   expect(result).toEqual(
     expect.objectContaining({ events: 4, relayed: 4, anchors: 2, anchorProblems: [], difference: null }),
+  );
+});
+
+it('events relayed upcast to a newer schema match their rows, and a rewrite of one is still found', async () => {
+  const streams = await history(anchorer(), 2);
+  // The relay of a later release reads the v1 rows upcast to v2, as it publishes them.
+  const registry = new EventTypeRegistry().register('ArqBound', 2, { 1: (data) => ({ ...data, bound: true }) });
+  const upcasting = new EventStore(db.dataSource, registry, { processWakeUps: false });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(EVENTS_STREAM);
+  await db.dataSource.query(`UPDATE checkpoints SET transaction_id = '0', position = 0 WHERE name = 'relay:jetstream'`);
+  await relayAll(upcasting);
+
+  expect(await verifyAgainstCopies(upcasting, nc, { signingKey: KEY })).toEqual(
+    expect.objectContaining({ relayed: 6, difference: null, anchorProblems: [] }),
+  );
+  await rewriteEvent(db.dataSource, streams[0], 3, { i: 0, n: 2, bound_to: 'elsewhere' });
+  expect((await verifyAgainstCopies(upcasting, nc, { signingKey: KEY })).difference).toEqual(
+    expect.objectContaining({
+      streamId: streams[0],
+      version: 3,
+      problem: 'differs from its JetStream copy: data, hash',
+    }),
   );
 });
