@@ -269,3 +269,19 @@ it('events relayed upcast to a newer schema match their rows, and a rewrite of o
     }),
   );
 });
+
+it('a tail deleted from the log and from JetStream too is still found by the anchors', async () => {
+  await history(anchorer());
+  // An attacker with NATS credentials as well, but not the key, removes the last event's copy.
+  const jsm = await jetstreamManager(nc);
+  const { state } = await jsm.streams.info(EVENTS_STREAM);
+  await jsm.streams.deleteMessage(EVENTS_STREAM, state.last_seq);
+  await deleteNewestEvents(db.dataSource, 1);
+  expect((await verifyEventLog(db.dataSource)).breaks).toEqual([]);
+
+  const result = await verifyAgainstCopies(store, nc, { signingKey: KEY });
+  expect(result).toEqual(expect.objectContaining({ events: 8, relayed: 8, difference: null }));
+  expect(result.anchorProblems).toEqual([
+    expect.objectContaining({ sequence: 3, events: 9, problem: expect.stringMatching(/the log holds 8$/) }),
+  ]);
+});

@@ -240,7 +240,8 @@ async function* storedMessages(
     for await (const m of messages) {
       if (m.seq > until) return;
       yield m;
-      if (m.seq === until) return;
+      // Nothing left (pending 0) ends it too: the last message may have been deleted since.
+      if (m.seq === until || m.info.pending === 0) return;
     }
   } finally {
     await messages.close();
