@@ -36,11 +36,7 @@ async function storedMessages(): Promise<{ eventId: string; subject: string; msg
   if (info.state.messages === 0) return out;
   const messages = await consumer.consume();
   for await (const m of messages) {
-    out.push({
-      eventId: m.json<{ eventId: string }>().eventId,
-      subject: m.subject,
-      msgId: m.headers?.get('Nats-Msg-Id'),
-    });
+    out.push({ eventId: m.json<{ eventId: string }>().eventId, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') });
     if (m.info.pending === 0) break;
   }
   await messages.close();
@@ -58,14 +54,7 @@ it('publishes every event exactly once, in log order, across a NATS restart', as
   const appending = (async () => {
     for (let i = 0; i < 60; i++) {
       const { checkpoint } = await store.append([
-        {
-          streamId: `arq-${randomUUID()}`,
-          expectedVersion: 0,
-          events: [
-            { type: 'ArqCreated', data: { i } },
-            { type: 'ArqBound', data: { i } },
-          ],
-        },
+        { streamId: `arq-${randomUUID()}`, expectedVersion: 0, events: [{ type: 'ArqCreated', data: { i } }, { type: 'ArqBound', data: { i } }] },
       ]);
       last = checkpoint ?? last;
       await sleep(10);
