@@ -15,6 +15,7 @@ import {
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
 import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';
+import { AnchorService } from './relay/anchor.service';
 import { ArqsModule } from './arqs/arqs.module';
 import { AttributesController, AttributesHandler } from './attributes/attributes.handler';
 import { ConductorMetrics } from './metrics/conductor-metrics';
@@ -50,6 +51,7 @@ export class ConductorModule {
         ReportInventoryHandler,
         AttributesHandler,
         RelayService,
+        AnchorService,
         ConductorMetrics,
       ],
     };

@@ -25,6 +25,7 @@ const SECRET_SETTINGS = [
   'SERVICE_APPLICATION_CREDENTIAL_SECRET',
   'NOVA_AUTH_TOKEN',
   'BITSTREAM_AUTH_TOKEN',
+  'ANCHOR_SIGNING_KEY',
 ] as const;
 type SecretSetting = (typeof SECRET_SETTINGS)[number];
 /** Settings that are URLs: only the credentials in them are hidden. */

@@ -122,4 +122,15 @@ describe('settings', () => {
       }).AUTH_STRATEGY,
     ).toBe('keystone');
   });
+
+  it('anchor the log every 30 s, unsigned, unless told; a short signing key stops the service naming it', () => {
+    expect(loadSettings({})).toEqual(expect.objectContaining({ ANCHOR_INTERVAL_MS: 30_000, ANCHOR_SIGNING_KEY: '' }));
+    expect(loadSettings({ ANCHOR_INTERVAL_MS: '0' }).ANCHOR_INTERVAL_MS).toBe(0);
+    expect(() => loadSettings({ ANCHOR_INTERVAL_MS: '-5' })).toThrow(/ANCHOR_INTERVAL_MS/);
+    expect(() => loadSettings({ ANCHOR_SIGNING_KEY: 'short' })).toThrow(
+      /ANCHOR_SIGNING_KEY must be at least 32 characters/,
+    );
+    const key = 'k'.repeat(32);
+    expect(loadSettings({ ANCHOR_SIGNING_KEY: key }).ANCHOR_SIGNING_KEY).toBe(key);
+  });
 });

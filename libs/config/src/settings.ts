@@ -313,6 +313,28 @@ export class Settings {
   @Max(5)
   JETSTREAM_REPLICAS = 1;
 
+  /**
+   * How often the conductor anchors the log in JetStream (CYBORG_EVENTS_ANCHORS:
+   * the digest of every event's hash up to the newest event), when it moved
+   * since the last anchor; 0 turns anchoring off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  ANCHOR_INTERVAL_MS = 30_000;
+
+  /**
+   * Signs every anchor (HMAC-SHA256) and is what `cyborg verify` checks them
+   * with. Give it to the conductor and the operator, never to the database:
+   * without it no one can forge an anchor. Empty: anchors are unsigned.
+   */
+  @IsString()
+  @Matches(/^$|^.{32,}$/s, {
+    message: 'ANCHOR_SIGNING_KEY must be at least 32 characters (or empty: unsigned anchors)',
+  })
+  ANCHOR_SIGNING_KEY = '';
+
   /** The host this agent serves; its work arrives on cyborg.agent.<host>.*. */
   @IsString()
   @Matches(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, { message: 'AGENT_HOSTNAME must be a DNS hostname' })

@@ -16,3 +16,5 @@ export * from './event-store.module';
 export * from './relay/jetstream-consumer';
 export * from './host-heartbeats';
 export * from './processor/log-readers';
+export * from './relay/log-anchors';
+export * from './relay/verify-copies';
