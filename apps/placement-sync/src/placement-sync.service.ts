@@ -8,6 +8,7 @@ import {
   DurableEventConsumer,
   EVENTS_SUBJECT_PREFIX,
   EventTypeRegistry,
+  primaryClient,
   type RelayedEvent,
   replayEvents,
 } from '@cyborg/event-store';
@@ -237,10 +238,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private async takeLock(): Promise<boolean> {
-    const session = new pg.Client({
-      connectionString: this.settings.DATABASE_URL,
-      application_name: 'cyborg:placement-sync',
-    });
+    const session = primaryClient(this.settings.DATABASE_URL, { application_name: 'cyborg:placement-sync' });
     const lost = () => {
       if (this.lockSession !== session) return;
       this.lockSession = null;

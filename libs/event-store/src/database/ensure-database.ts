@@ -1,11 +1,12 @@
+import { databaseOf, parseDatabaseUrl } from '@cyborg/config';
 import pg from 'pg';
+import { primaryClient } from './primary';
 
-/** Creates the database named in `url` when it does not exist yet (first start on a machine). */
+/** Creates the database named in `url` when it does not exist yet (first start on a machine), on the primary. */
 export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  const name = databaseOf(url);
   if (!name) return;
-  const probe = new pg.Client({ connectionString: url });
+  const probe = primaryClient(url);
   try {
     await probe.connect();
     return;
@@ -14,9 +15,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await probe.end().catch(() => undefined);
   }
-  const maintenance = new URL(url);
-  maintenance.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  const admin = primaryClient(parseDatabaseUrl(url).withDatabase('postgres'));
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
