@@ -1,4 +1,5 @@
 import { ArqBindStarted, ArqCreated, ArqDeleted } from '@cyborg/contracts';
+import { createDataSource, primaryClient } from '@cyborg/event-store';
 import { type Acknowledgement, ArqLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, DATABASE, FaultSystem, HOSTS } from './support/fault-system';
 import { checkInvariants, eventually } from './support/invariants';
@@ -16,6 +17,8 @@ let load: ArqLoad;
 const figures: Record<string, unknown> = {};
 
 const SETTLE_MS = BIND_TIMEOUT_MS * 3 + 30_000;
+/** No primary at all for a while, as while a failover manager decides: the services must keep looking. */
+const LEADERLESS_MS = 2_000;
 
 /** What each acknowledged step must have left in the ARQ's stream. */
 const EVIDENCE: Record<Acknowledgement['step'], string> = {
@@ -73,6 +76,37 @@ afterAll(async () => {
   }
 });
 
+it('keeps only sessions that can write: a standby named first in the URL is passed over, a standby alone refused', async () => {
+  const standby = system.standby!;
+  const url = (ports: number[]) =>
+    `postgresql://postgres:${encodeURIComponent(system.pg.password)}@${ports.map((p) => `127.0.0.1:${p}`).join(',')}/${DATABASE}?target_session_attrs=read-write`;
+  const standbyFirst = createDataSource({
+    url: url([standby.port, system.pg.port]),
+    poolSize: 2,
+    applicationName: 'faults-order',
+  });
+  await standbyFirst.initialize();
+  try {
+    const rows: { port: number; recovery: boolean }[] = await standbyFirst.query(
+      `SELECT inet_server_port() AS port, pg_is_in_recovery() AS recovery`,
+    );
+    expect(rows[0]).toEqual({ port: system.pg.port, recovery: false });
+  } finally {
+    await standbyFirst.destroy();
+  }
+  const alone = primaryClient(url([standby.port]), { application_name: 'faults-order' });
+  const refused = await alone.connect().then(
+    () => null,
+    (error: Error & { code?: string }) => error,
+  );
+  await alone.end().catch(() => undefined);
+  expect(refused?.code).toBe('08001');
+  expect(refused?.message).toMatch(
+    new RegExp(`no read-write PostgreSQL server .*127\\.0\\.0\\.1:${standby.port} is read-only`),
+  );
+  expect(refused?.message).not.toContain(system.pg.password);
+});
+
 it('survives losing the primary: the synchronous standby is promoted, the services find it, nothing acknowledged is lost', async () => {
   const oldPrimary = system.pg;
   load.start();
@@ -82,6 +116,8 @@ it('survives losing the primary: the synchronous standby is promoted, the servic
   const killedAt = Date.now();
   await oldPrimary.stop('immediate');
   const stoppedAt = Date.now();
+  await new Promise((r) => setTimeout(r, LEADERLESS_MS));
+  const leaderlessAcknowledged = load.acknowledged.filter((a) => a.sentAt >= stoppedAt).length;
   await system.promoteStandby();
   const promotedAt = Date.now();
 
@@ -90,6 +126,8 @@ it('survives losing the primary: the synchronous standby is promoted, the servic
     async () => load.acknowledged.find((a) => a.sentAt >= stoppedAt),
     120_000,
   );
+  // Nothing can commit without a primary: no acknowledgement came from the standby meanwhile.
+  expect(leaderlessAcknowledged).toBe(0);
   await load.completed(load.done.length, 20, 180_000);
   await load.stop();
   expect(load.problems).toEqual([]);
@@ -120,8 +158,10 @@ it('survives losing the primary: the synchronous standby is promoted, the servic
 
   figures.failover = {
     msFromKillToFirstAcknowledgedCommand: first.answeredAt - killedAt,
+    msFromPromotionToFirstAcknowledgedCommand: first.answeredAt - promotedAt,
     msToStopPrimary: stoppedAt - killedAt,
-    msToPromoteStandby: promotedAt - stoppedAt,
+    msWithoutPrimary: LEADERLESS_MS,
+    msToPromoteStandby: promotedAt - stoppedAt - LEADERLESS_MS,
     firstAcknowledged: first.step,
     lifecycles: load.done.length,
     acknowledgedCommands: load.acknowledged.length,

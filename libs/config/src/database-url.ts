@@ -24,21 +24,24 @@ export interface DatabaseUrl {
 
 export class InvalidDatabaseUrlError extends Error {}
 
-const SHAPE = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/;
+// A second `@` (an unencoded one in the password) matches nothing: the message then shows no part of the URL.
+const SHAPE = /^(postgres(?:ql)?:\/\/)(?:([^@/?#]*)@)?([^@/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/;
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/;
 const ATTRS: readonly TargetSessionAttrs[] = ['any', 'read-write'];
 
 /** Parses a postgres:// URL with one host or several; the message of a bad one never repeats the password. */
 export function parseDatabaseUrl(url: string): DatabaseUrl {
   const match = SHAPE.exec(url);
-  if (!match) throw new InvalidDatabaseUrlError('must be postgres://[user[:password]@]host[:port][,host[:port]...]/database');
+  if (!match)
+    throw new InvalidDatabaseUrlError('must be postgres://[user[:password]@]host[:port][,host[:port]...]/database');
   const [, scheme, userinfo, hostList, path = '', query = ''] = match;
   const specs = hostList.split(',');
   const hosts = specs.map((spec, i) => {
     const parts = HOST.exec(spec);
     if (!parts) throw new InvalidDatabaseUrlError(`host ${i + 1} of ${specs.length} ("${spec}") is not host[:port]`);
     const port = parts[2] === undefined ? 5432 : Number(parts[2]);
-    if (port < 1 || port > 65535) throw new InvalidDatabaseUrlError(`port ${port} of host "${parts[1]}" is out of range`);
+    if (port < 1 || port > 65535)
+      throw new InvalidDatabaseUrlError(`port ${port} of host "${parts[1]}" is out of range`);
     return { host: parts[1].replace(/^\[|\]$/g, ''), port };
   });
   const params = new URLSearchParams(query);
@@ -57,8 +60,7 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
     hosts,
     targetSessionAttrs: attrs as TargetSessionAttrs,
     hostUrl: (i) => `${scheme}${credentials}${hostPart(i)}${path}${rest}`,
-    withDatabase: (name) =>
-      `${scheme}${credentials}${hostList}/${encodeURIComponent(name)}${query ? `?${query}` : ''}`,
+    withDatabase: (name) => `${scheme}${credentials}${hostList}/${encodeURIComponent(name)}${query ? `?${query}` : ''}`,
   };
 }
 

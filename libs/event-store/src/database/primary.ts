@@ -116,7 +116,9 @@ export class PrimaryLocator {
         await probe.end().catch(() => undefined);
       }
     }
-    throw new NoPrimaryError(`no ${this.targetSessionAttrs} PostgreSQL server among the hosts (${problems.join('; ')})`);
+    throw new NoPrimaryError(
+      `no ${this.targetSessionAttrs} PostgreSQL server among the hosts (${problems.join('; ')})`,
+    );
   }
 }
 
@@ -167,7 +169,9 @@ export class PrimaryClient extends pg.Client {
     if (this.locator.targetSessionAttrs === 'read-write' && (await isReadOnly(this, this.status))) {
       this.locator.forget(index);
       await this.end().catch(() => undefined);
-      throw new NoPrimaryError(`${describe(this.locator.hosts[index])} is read-only now; looking for the primary again`);
+      throw new NoPrimaryError(
+        `${describe(this.locator.hosts[index])} is read-only now; looking for the primary again`,
+      );
     }
     this.locator.found(index);
     // A session lost (the primary stopped, crashed, or was fenced): the next connection asks every host.
