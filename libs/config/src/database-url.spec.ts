@@ -1,4 +1,4 @@
-import { databaseOf, InvalidDatabaseUrlError, parseDatabaseUrl } from './database-url';
+import { choosesHost, databaseOf, InvalidDatabaseUrlError, parseDatabaseUrl } from './database-url';
 import { InvalidSettingsError, loadSettings } from './settings';
 
 describe('database URLs', () => {
@@ -40,6 +40,16 @@ describe('database URLs', () => {
       expect(() => parseDatabaseUrl(url)).toThrow(message);
       expect(() => parseDatabaseUrl(url)).not.toThrow(/secret|ret@/);
     }
+  });
+
+  it('leave a one-host URL without target_session_attrs to pg, as before (sockets, an unencoded @ in the password)', () => {
+    for (const url of ['postgres:///cyborg?host=/var/run/postgresql', 'postgres://u:p@ss@db/cyborg']) {
+      expect(choosesHost(url)).toBe(false);
+      expect(loadSettings({ DATABASE_URL: url }).DATABASE_URL).toBe(url);
+    }
+    expect(choosesHost('postgresql://u:p,q@db-a/cyborg')).toBe(false);
+    expect(choosesHost('postgresql://u:p@db-a,db-b/cyborg')).toBe(true);
+    expect(choosesHost('postgresql://u:p@db-a/cyborg?target_session_attrs=read-write')).toBe(true);
   });
 
   it('are accepted by the settings with several hosts, and a bad list stops the service at start', () => {

@@ -64,6 +64,16 @@ export function parseDatabaseUrl(url: string): DatabaseUrl {
   };
 }
 
+/**
+ * Whether a URL names several hosts or a session attribute: only such a URL
+ * is read here; any other is left to `pg` exactly as before (sockets,
+ * unusual passwords).
+ */
+export function choosesHost(url: string): boolean {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+  return authority.slice(authority.lastIndexOf('@') + 1).includes(',') || /[?&]target_session_attrs=/.test(url);
+}
+
 /** The database a URL names ('' when none). */
 export function databaseOf(url: string): string {
   const match = SHAPE.exec(url);

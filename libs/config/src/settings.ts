@@ -15,7 +15,7 @@ import {
   validateSync,
   ValidateBy,
 } from 'class-validator';
-import { parseDatabaseUrl } from './database-url';
+import { choosesHost, parseDatabaseUrl } from './database-url';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) => {
@@ -34,7 +34,7 @@ const IsDatabaseUrl = () =>
     validator: {
       validate: (value: unknown) => {
         try {
-          return typeof value === 'string' && parseDatabaseUrl(value) !== undefined;
+          return typeof value === 'string' && (!choosesHost(value) || parseDatabaseUrl(value) !== undefined);
         } catch {
           return false;
         }

@@ -1,4 +1,4 @@
-import { type DatabaseHost, type DatabaseUrl, parseDatabaseUrl } from '@cyborg/config';
+import { choosesHost, type DatabaseHost, type DatabaseUrl, parseDatabaseUrl } from '@cyborg/config';
 import pg from 'pg';
 
 /** How long one host may take to answer before the next is tried. */
@@ -182,8 +182,7 @@ export class PrimaryClient extends pg.Client {
 
 /** Whether a URL needs the host choice above (several hosts, or a session attribute to check). */
 export function needsPrimaryChoice(url: string): boolean {
-  const parsed = parseDatabaseUrl(url);
-  return parsed.hosts.length > 1 || parsed.targetSessionAttrs !== 'any';
+  return choosesHost(url);
 }
 
 /** A client (not connected yet) to the database of `url`, whichever host is the primary now. */
