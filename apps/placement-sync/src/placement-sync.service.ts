@@ -8,6 +8,7 @@ import {
   DurableEventConsumer,
   eventsStreamFrom,
   EventTypeRegistry,
+  primaryClient,
   type RelayedEvent,
   replayEvents,
 } from '@cyborg/event-store';
@@ -239,10 +240,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private async takeLock(): Promise<boolean> {
-    const session = new pg.Client({
-      connectionString: this.settings.DATABASE_URL,
-      application_name: 'cyborg:placement-sync',
-    });
+    const session = primaryClient(this.settings.DATABASE_URL, { application_name: 'cyborg:placement-sync' });
     const lost = () => {
       if (this.lockSession !== session) return;
       this.lockSession = null;

@@ -13,7 +13,9 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
+import { choosesHost, parseDatabaseUrl } from './database-url';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) => {
@@ -32,6 +34,29 @@ const toList = ({ value }: { value: unknown }) =>
     : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
+/** One host or libpq's multi-host list (`h1:5432,h2:5432`, with `target_session_attrs`). */
+const IsDatabaseUrl = () =>
+  ValidateBy({
+    name: 'isDatabaseUrl',
+    validator: {
+      validate: (value: unknown) => {
+        try {
+          return typeof value === 'string' && (!choosesHost(value) || parseDatabaseUrl(value) !== undefined);
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: (args) => {
+        try {
+          parseDatabaseUrl(String(args?.value));
+          return '';
+        } catch (error) {
+          return `DATABASE_URL ${(error as Error).message}`;
+        }
+      },
+    },
+  });
+
 /**
  * Every setting, read from the environment. Defaults work on one machine
  * with PostgreSQL and NATS on their standard local ports.
@@ -40,6 +65,7 @@ export class Settings {
   /** PostgreSQL holding the event log and the read models; the database is created if missing. */
   @IsString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @IsDatabaseUrl()
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cyborg';
 
   @Transform(toInt)

@@ -8,6 +8,7 @@ export * from './stream-state-cache';
 export * from './integrity';
 export * from './database/data-source';
 export * from './database/sql';
+export * from './database/primary';
 export * from './processor/log-processor';
 export * from './processor/processor-runner';
 export * from './relay/jetstream-relay';

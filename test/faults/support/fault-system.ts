@@ -37,6 +37,8 @@ export interface FaultSystemOptions {
    * stream name and subject prefix.
    */
   natsCluster?: NatsClusterOptions;
+  /** A synchronous streaming standby of the primary; the services get both in a multi-host DATABASE_URL. */
+  standby?: boolean;
 }
 
 /**
@@ -52,10 +54,15 @@ export class FaultSystem {
   readonly logs = new LogBook(join(this.dir, 'services.log'));
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
+  /** The primary now. */
   pg: PrivatePostgres;
   nats: NatsWithUsers | NatsCluster;
   /** The JetStream stream the services relay the log into. */
   eventsStream = EVENTS_STREAM;
+  /** With `{ standby: true }`: a synchronous streaming standby of the primary, until it is promoted. */
+  standby: PrivatePostgres | null = null;
+  /** The servers in the order the services' multi-host URL names them. */
+  clusters: PrivatePostgres[] = [];
   placement: TestPlacement;
   nova: FakeNova;
   /** Where agents fetch the bitstreams they program. */
@@ -78,6 +85,25 @@ export class FaultSystem {
       throw error;
     }
     return system;
+  }
+
+
+  /**
+   * The services' DATABASE_URL: the primary's, or with a standby both
+   * servers', as libpq's multi-host form that keeps the read-write one.
+   */
+  databaseUrl(database: string): string {
+    if (this.clusters.length < 2) return this.pg.url(database);
+    const hosts = this.clusters.map((c) => `127.0.0.1:${c.port}`).join(',');
+    return `postgresql://postgres:${encodeURIComponent(this.pg.password)}@${hosts}/${database}?target_session_attrs=read-write`;
+  }
+
+  /** Promotes the standby: from now on it is the primary (the old one must be stopped first: fencing). */
+  async promoteStandby(): Promise<void> {
+    if (!this.standby) throw new Error('no standby to promote');
+    await this.standby.promote();
+    this.pg = this.standby;
+    this.standby = null;
   }
 
   /** Every secret the services were given. */
@@ -117,7 +143,7 @@ export class FaultSystem {
     await this.glance?.close().catch(() => undefined);
     await this.placement?.stop().catch(() => undefined);
     await this.nats?.destroy().catch(() => undefined);
-    await this.pg?.destroy().catch(() => undefined);
+    for (const cluster of new Set([this.pg, ...this.clusters])) await cluster?.destroy().catch(() => undefined);
     if (!process.env.CYBORG_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -135,7 +161,7 @@ export class FaultSystem {
         EVENTS_SUBJECT_PREFIX: cluster.subjectPrefix,
         JETSTREAM_REPLICAS: '3',
       }),
-      DATABASE_URL: this.pg.url(DATABASE),
+      DATABASE_URL: this.databaseUrl(DATABASE),
       DATABASE_POOL_SIZE: '4',
       NATS_URL: this.nats.url(user),
       NOVA_URL: this.nova.url,
@@ -160,6 +186,12 @@ export class FaultSystem {
   private async boot(): Promise<void> {
     this.pg = await PrivatePostgres.start(`pg-${randomBytes(12).toString('hex')}`);
     await this.pg.createDatabase(DATABASE);
+    this.clusters = [this.pg];
+    if (this.options.standby) {
+      this.standby = await PrivatePostgres.standbyOf(this.pg);
+      this.clusters.push(this.standby);
+      await this.pg.requireSynchronousStandby();
+    }
     const cluster = this.options.natsCluster;
     this.nats = cluster ? await NatsCluster.start(cluster) : await NatsWithUsers.start();
     if (cluster) this.eventsStream = cluster.streamName;
@@ -204,7 +236,7 @@ export class FaultSystem {
     // The conductor first: it creates the schema the others read.
     for (const name of ['conductor', 'api', 'placement-sync', ...HOSTS]) await this.startService(name);
 
-    this.db = createDataSource({ url: this.pg.url(DATABASE), poolSize: 4, applicationName: 'faults-check' });
+    this.db = createDataSource({ url: this.databaseUrl(DATABASE), poolSize: 4, applicationName: 'faults-check' });
     await this.db.initialize();
     this.store = new EventStore(this.db, EventTypeRegistry.from(eventSchemas));
   }
