@@ -6,8 +6,9 @@ import { Settings } from '@cyborg/config';
 import { eventSchemas, Streams } from '@cyborg/contracts';
 import {
   DurableEventConsumer,
-  EVENTS_SUBJECT_PREFIX,
+  eventsStreamFrom,
   EventTypeRegistry,
+  primaryClient,
   type RelayedEvent,
   replayEvents,
 } from '@cyborg/event-store';
@@ -18,7 +19,6 @@ import { PlacementClient, PlacementSyncEngine, PlacementSyncStatusStore } from '
 
 /** The durable JetStream consumer of this service. */
 export const PLACEMENT_SYNC_CONSUMER = 'placement-sync';
-const HOST_EVENTS = `${EVENTS_SUBJECT_PREFIX}.host.>`;
 const HOST_STREAM_PREFIX = Streams.host('');
 /** Advisory lock: one active placement-sync across processes (same namespace as the log processors). */
 const LOCK_NAMESPACE = 0x43594247;
@@ -42,7 +42,7 @@ interface Active {
  * without Placement.
  *
  * The desired state lives only in memory: on becoming active it is rebuilt
- * by reading every host event from the start of CYBORG_EVENTS, then the
+ * by reading every host event from the start of the events stream, then the
  * durable consumer delivers what is new (and redelivers what was not
  * acked; versions already folded are skipped). Nothing in Placement is
  * trusted as a record of what was done.
@@ -206,18 +206,21 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
         sequence: event.sequence,
       });
     };
+    const stream = eventsStreamFrom(this.settings);
+    const hostEvents = `${this.settings.EVENTS_SUBJECT_PREFIX}.host.>`;
     const consumer = new DurableEventConsumer(nc, {
+      ...stream,
       durableName: PLACEMENT_SYNC_CONSUMER,
-      filterSubject: HOST_EVENTS,
+      filterSubject: hostEvents,
       registry: this.registry,
-      duplicateWindowMs: this.settings.EVENTS_DUPLICATE_WINDOW_MS,
       // Folding is synchronous and idempotent: the ack means "in the desired state".
       onEvent,
     });
     this.active = { nc, client, engine, consumer };
     await consumer.ensure();
     const replayed = await replayEvents(nc, {
-      filterSubject: HOST_EVENTS,
+      ...stream,
+      filterSubject: hostEvents,
       registry: this.registry,
       onEvent,
       onMalformed: (error) => this.logger.error({ msg: 'malformed event skipped in rebuild', error: error.message }),
@@ -255,10 +258,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private async openLockSession(): Promise<pg.Client> {
-    const session = new pg.Client({
-      connectionString: this.settings.DATABASE_URL,
-      application_name: 'cyborg:placement-sync',
-    });
+    const session = primaryClient(this.settings.DATABASE_URL, { application_name: 'cyborg:placement-sync' });
     const lost = () => {
       if (this.lockSession !== session) return;
       this.lockSession = null;

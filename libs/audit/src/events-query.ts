@@ -7,6 +7,7 @@ import {
   type EventRow,
   type EventStore,
   LOG_START,
+  primaryClient,
 } from '@cyborg/event-store';
 import { type AuditEvent, auditEventOf, commandTypesOf } from './event-view';
 import { AuditInputError, EventMarkerNotFoundError } from './errors';
@@ -265,7 +266,7 @@ export async function followEvents(
   signal.addEventListener('abort', onAbort);
   try {
     if (options.databaseUrl) {
-      listener = new pg.Client({ connectionString: options.databaseUrl, application_name: 'cyborg-cli-follow' });
+      listener = primaryClient(options.databaseUrl, { application_name: 'cyborg-cli-follow' });
       listener.on('notification', () => {
         notified = true;
         wake?.();

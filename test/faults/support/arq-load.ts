@@ -16,11 +16,23 @@ export interface Lifecycle {
   /** Answers that were 5xx or no answer at all, sent again with the same Idempotency-Key. */
   retries: number;
   ms: number;
+  /** When it ended (epoch ms); it began `ms` before. */
+  endedAt: number;
 }
 
 export interface Answer {
   status: number;
   body: unknown;
+  /** When the attempt that got this answer was sent. */
+  sentAt?: number;
+}
+
+/** A command the API answered as done (created 201, bind accepted 202, deleted 204): it must be in the log. */
+export interface Acknowledgement {
+  arq: string;
+  step: 'created' | 'bind accepted' | 'deleted';
+  sentAt: number;
+  answeredAt: number;
 }
 
 const PROJECT = 'faults-project';
@@ -49,6 +61,7 @@ const STALE_READ_BUDGET_MS = 30_000;
 export class ArqLoad {
   readonly done: Lifecycle[] = [];
   readonly problems: string[] = [];
+  readonly acknowledged: Acknowledgement[] = [];
   /** Reads that did not show a bind the API had already accepted (read models behind after an outage). */
   staleReads = 0;
   /** Requests sent again to another API after one did not answer (connection refused, reset, no answer). */
@@ -127,6 +140,7 @@ export class ArqLoad {
     });
     if (created.status !== 201) throw unexpected('create', created);
     const arq = (created.body as { arqs: { uuid: string }[] }).arqs[0].uuid;
+    this.acknowledge(arq, 'created', created);
 
     const ops = [
       { path: '/hostname', op: 'add', value: target.host },
@@ -136,11 +150,18 @@ export class ArqLoad {
     const bind = await this.send('PATCH', '/v2/accelerator_requests', NOVA, retries, { [arq]: ops });
     // A bind that could not start answers its reason (4xx) and is BindFailed already.
     if (bind.status !== 202 && (bind.status < 400 || bind.status >= 500)) throw unexpected(`bind of ${arq}`, bind);
+    if (bind.status === 202) this.acknowledge(arq, 'bind accepted', bind);
 
     const resolved = await this.resolved(arq, retries, bind);
     const deleted = await this.send('DELETE', `/v2/accelerator_requests/${arq}`, NOVA, retries);
     if (deleted.status !== 204) throw unexpected(`delete of ${arq}`, deleted);
-    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: Date.now() - started };
+    this.acknowledge(arq, 'deleted', deleted);
+    const endedAt = Date.now();
+    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: endedAt - started, endedAt };
+  }
+
+  private acknowledge(arq: string, step: Acknowledgement['step'], answer: Answer): void {
+    this.acknowledged.push({ arq, step, sentAt: answer.sentAt ?? Date.now(), answeredAt: Date.now() });
   }
 
   /** Polls as Nova does until the bind has ended. */
@@ -186,6 +207,7 @@ export class ArqLoad {
     for (let wait = 100; ;) {
       let problem: string;
       let unanswered = false;
+      const sentAt = Date.now();
       try {
         const response = await fetch(`${this.apis[api]}${path}`, {
           method,
@@ -194,7 +216,7 @@ export class ArqLoad {
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         const text = await response.text();
-        const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+        const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined, sentAt };
         if (answer.status < 500) return answer;
         problem = `${answer.status} ${text.slice(0, 300)}`;
       } catch (error) {

@@ -16,7 +16,6 @@ import {
 import { evolveArq, evolveHost, fold, initialArqState, initialHostState } from '@cyborg/domain';
 import {
   createDataSource,
-  EVENTS_STREAM,
   EventStore,
   EventTypeRegistry,
   migrate,
@@ -222,7 +221,7 @@ export interface JetStreamCheck {
   inLogOrder: boolean;
 }
 
-/** Every event reached JetStream exactly once: CYBORG_EVENTS' Nats-Msg-Ids against the events table. */
+/** Every event reached JetStream exactly once: the events stream's Nats-Msg-Ids against the events table. */
 export async function eventsInJetStream(system: FaultSystem, timeoutMs: number): Promise<JetStreamCheck> {
   const nc = await connectNats(system.nats.url('conductor'), 'faults-check');
   try {
@@ -231,10 +230,10 @@ export async function eventsInJetStream(system: FaultSystem, timeoutMs: number):
         `SELECT event_id FROM events ORDER BY transaction_id, position`,
       );
       const jsm = await jetstreamManager(nc);
-      const total = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
+      const total = (await jsm.streams.info(system.eventsStream)).state.messages;
       const ids: string[] = [];
       if (total > 0) {
-        const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM);
+        const consumer = await jetstream(nc).consumers.get(system.eventsStream);
         const messages = await consumer.consume({ max_messages: 1000 });
         for await (const m of messages) {
           ids.push(m.headers?.get('Nats-Msg-Id') ?? `(no Nats-Msg-Id at ${m.seq})`);

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
+import { primaryClient } from '../database/primary';
 import { sql } from '../database/sql';
 import { APPEND_CHANNEL, type AppendSignal, type EventStore, parseAppendSignal } from '../event-store';
 import { type Checkpoint, compareCheckpoints, LOG_START, type RecordedEvent } from '../types';
@@ -630,8 +631,7 @@ export class ProcessorRunner {
   }
 
   private async openSession(): Promise<pg.Client> {
-    const session = new pg.Client({
-      connectionString: this.options.databaseUrl,
+    const session = primaryClient(this.options.databaseUrl, {
       application_name: `cyborg:${this.names.join(',')}`.slice(0, 63),
     });
     const lost = () => {

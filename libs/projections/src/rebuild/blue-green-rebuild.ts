@@ -6,6 +6,7 @@ import {
   type EventStore,
   LOG_START,
   PROCESSOR_LOCK_NAMESPACE,
+  primaryClient,
   type ReadAllResult,
   type RecordedEvent,
 } from '@cyborg/event-store';
@@ -294,7 +295,7 @@ export async function rebuildProjections(
 
 /** Takes every projection's rebuild lock on a session of its own, or none. */
 async function lockRebuilds(databaseUrl: string, projections: readonly Projection[]): Promise<pg.Client> {
-  const session = new pg.Client({ connectionString: databaseUrl, application_name: 'cyborg:rebuild' });
+  const session = primaryClient(databaseUrl, { application_name: 'cyborg:rebuild' });
   session.on('error', () => undefined);
   await session.connect();
   try {
