@@ -28,9 +28,10 @@ async function main(): Promise<number> {
     figures: [],
     errors: [],
   };
-  const save = () => writeResults(config.resultsPath, results);
-
   const modules = selectModules(config.only);
+  // A run of some modules only replaces their figures in the file, not the others'.
+  const partial = config.only.length > 0 ? modules.map((m) => m.name) : null;
+  const save = () => writeResults(config.resultsPath, results, partial);
 
   const probe = new pg.Pool({ connectionString: config.adminUrl, max: 1 });
   try {

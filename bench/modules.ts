@@ -1,3 +1,4 @@
+import { fleetModule } from './fleet/fleet-bench';
 import { appendModule } from './storage/append';
 import { readAllModule } from './storage/read-all';
 import { rebuildModule } from './storage/rebuild';
@@ -30,6 +31,8 @@ export const benchGroups: BenchGroup[] = [
   { group: 'placement', module: placementModule },
   // Last: its thousand hosts would otherwise be in every later figure's way.
   { group: 'inventory', module: inventoryModule },
+  // Its own nats-server and conductors on an emptied schema, after the shared system is done with it.
+  { group: 'fleet', module: fleetModule },
 ];
 
 /**

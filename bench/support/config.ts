@@ -37,6 +37,20 @@ export interface BenchConfig {
   inventoryDevices: number;
   /** Unchanged reports of every simulated host, after its first registration. */
   inventoryRounds: number;
+  /** The fleet figures: simulated hosts, the processes they run in, and their agents' timers. */
+  fleet: {
+    hosts: number;
+    workers: number;
+    devices: number;
+    heartbeatMs: number;
+    reportMs: number;
+    /** HOST_DOWN_AFTER_MS of the fleet's conductors. */
+    downAfterMs: number;
+    /** Measured seconds with each number of conductors. */
+    seconds: number;
+    /** New hosts registering at once (a rack). */
+    rack: number;
+  };
   /** Groups, module names or prefixes to run; empty = all. */
   only: string[];
   /** postgres maintenance database (to create and drop the bench database). */
@@ -93,6 +107,16 @@ export function loadBenchConfig(): BenchConfig {
     inventoryHosts: Math.round(num('BENCH_INVENTORY_HOSTS', quick ? 100 : 1000)),
     inventoryDevices: Math.round(num('BENCH_INVENTORY_DEVICES', 8)),
     inventoryRounds: Math.round(num('BENCH_INVENTORY_ROUNDS', quick ? 1 : 3)),
+    fleet: {
+      hosts: Math.round(num('BENCH_FLEET_HOSTS', quick ? 200 : 10_000)),
+      workers: Math.round(num('BENCH_FLEET_WORKERS', quick ? 2 : 4)),
+      devices: Math.round(num('BENCH_FLEET_DEVICES', 1)),
+      heartbeatMs: Math.round(num('BENCH_FLEET_HEARTBEAT_MS', quick ? 2000 : 10_000)),
+      reportMs: Math.round(num('BENCH_FLEET_REPORT_MS', quick ? 10_000 : 60_000)),
+      downAfterMs: Math.round(num('BENCH_FLEET_DOWN_AFTER_MS', quick ? 5000 : 20_000)),
+      seconds: num('BENCH_FLEET_SECONDS', quick ? 10 : 30),
+      rack: Math.round(num('BENCH_FLEET_RACK', quick ? 10 : 40)),
+    },
     only: (process.env.BENCH_ONLY ?? '')
       .split(',')
       .map((s) => s.trim())

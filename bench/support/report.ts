@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BenchConfig } from './config';
 import { type Figure, goalMet } from './figure';
@@ -16,11 +16,52 @@ export interface BenchResults {
   figures: Figure[];
   /** Modules that failed; their figures are missing. */
   errors: { module: string; message: string }[];
+  /** Runs of some modules only (BENCH_ONLY) merged into this file since its last full run, by module name. */
+  moduleRuns?: Record<string, ModuleRun>;
 }
 
-export function writeResults(path: string, results: BenchResults): void {
+/** When and on what a BENCH_ONLY run measured the figures of one module. */
+export interface ModuleRun {
+  startedAt: string;
+  finishedAt: string | null;
+  durationSeconds: number | null;
+  loadAverageAtEnd: number | null;
+  machine: MachineInfo | null;
+  config: Omit<BenchConfig, 'adminUrl'>;
+}
+
+/**
+ * Writes the results. `modules` names the modules of a BENCH_ONLY run: then
+ * only their figures and errors are replaced in the file there, and the
+ * other modules' figures stay as their own runs left them.
+ */
+export function writeResults(path: string, results: BenchResults, modules: string[] | null = null): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+  const existing = modules ? readResults(path) : null;
+  const written = existing ? merged(existing, results, modules!) : results;
+  writeFileSync(path, `${JSON.stringify(written, null, 2)}\n`);
+}
+
+function readResults(path: string): BenchResults | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as BenchResults;
+  } catch {
+    return null;
+  }
+}
+
+function merged(existing: BenchResults, run: BenchResults, modules: string[]): BenchResults {
+  const ofRun = (name: string) => modules.some((m) => name === m || name.startsWith(`${m}.`));
+  const { figures: _f, errors: _e, moduleRuns: _r, ...header } = run;
+  const moduleRuns = { ...existing.moduleRuns };
+  for (const m of modules) moduleRuns[m] = { ...header };
+  return {
+    ...existing,
+    figures: [...existing.figures.filter((f) => !ofRun(f.name)), ...run.figures],
+    errors: [...existing.errors.filter((e) => !ofRun(e.module)), ...run.errors],
+    moduleRuns,
+  };
 }
 
 export function printMachine(m: MachineInfo): void {

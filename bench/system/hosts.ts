@@ -1,26 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import {
-  type CallerDto,
   type CommandReply,
-  ConductorCommands,
-  hostCommandSubject,
+  type InventorySnapshot,
+  registerHostMessage,
   type RegisterHostResult,
-  type ReportedDevice,
+  reportInventoryMessage,
   type ReportInventoryResult,
 } from '@cyborg/contracts';
-import { type DiscoveredDevice, fakeDevice, inventoryHash, SimulatedDriver } from '@cyborg/drivers';
+import { type DiscoveredDevice, fakeDevice, inventorySnapshot, SimulatedDriver } from '@cyborg/drivers';
 import type { RpcClient } from '@cyborg/messaging';
 
 /** What an agent sends about its host: the full snapshot and its hash. */
-export interface HostSnapshot {
-  hostname: string;
-  inventoryHash: string;
-  devices: ReportedDevice[];
-}
+export type HostSnapshot = InventorySnapshot;
 
-/** Agents act as a service, as apps/agent's do. */
-const AGENT_CALLER: CallerDto = { userId: null, projectId: null, roles: ['service'], service: true, requestId: null };
 const AGENT_VERSION = 'bench';
 
 /** A simulated-host file (libs/drivers' YAML) of `gpus` whole GPUs, each passed through as one PCI device. */
@@ -58,11 +50,7 @@ export function fakeSnapshot(hostname: string, withDevice = true): HostSnapshot 
 }
 
 function snapshotOf(hostname: string, devices: DiscoveredDevice[]): HostSnapshot {
-  return {
-    hostname,
-    inventoryHash: inventoryHash({ hostname, devices }),
-    devices: devices.map(reportedDevice),
-  };
+  return inventorySnapshot({ hostname, devices });
 }
 
 /**
@@ -78,40 +66,13 @@ export class SimulatedAgent {
   ) {}
 
   register(drivers: string[]): Promise<RegisterHostResult> {
-    return this.rpc.request<RegisterHostResult>(
-      hostCommandSubject(ConductorCommands.registerHost, this.hostname),
-      { commandId: randomUUID(), caller: AGENT_CALLER, hostname: this.hostname, drivers, agentVersion: AGENT_VERSION },
-      { timeoutMs: 30_000 },
-    );
+    const { subject, command } = registerHostMessage(this.hostname, drivers, AGENT_VERSION);
+    return this.rpc.request<RegisterHostResult>(subject, command, { timeoutMs: 30_000 });
   }
 
   async report(snapshot: HostSnapshot): Promise<ReportInventoryResult> {
-    const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(
-      hostCommandSubject(ConductorCommands.reportInventory, this.hostname),
-      { commandId: randomUUID(), caller: AGENT_CALLER, generation: this.generation++, ...snapshot },
-      { timeoutMs: 30_000 },
-    );
+    const { subject, command } = reportInventoryMessage(snapshot, this.generation++);
+    const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(subject, command, { timeoutMs: 30_000 });
     return reply.result;
   }
-}
-
-/** Only the contract's fields, as apps/agent sends them: the conductor refuses others, and the hash covers these. */
-function reportedDevice(device: DiscoveredDevice): ReportedDevice {
-  return {
-    type: device.type,
-    vendor: device.vendor,
-    model: device.model,
-    std_board_info: device.std_board_info,
-    vendor_board_info: device.vendor_board_info,
-    controlPathId: { type: device.controlPathId.type, info: { ...device.controlPathId.info } },
-    driverName: device.driverName,
-    deployables: device.deployables.map((d) => ({
-      name: d.name,
-      numAccelerators: d.numAccelerators,
-      driverName: d.driverName,
-      ...(d.parentName === undefined ? {} : { parentName: d.parentName }),
-      attributes: d.attributes.map((a) => ({ key: a.key, value: a.value })),
-      attachHandles: d.attachHandles.map((h) => ({ type: h.type, info: h.info })),
-    })),
-  };
 }

@@ -14,17 +14,24 @@ export class BenchNatsServer {
     private readonly child: ChildProcess,
     readonly port: number,
     private readonly storeDir: string,
+    /** The HTTP monitoring port (`/varz`), when asked for. */
+    readonly monitorPort: number | null = null,
   ) {}
 
-  static async start(): Promise<BenchNatsServer> {
+  /** `monitor`: also serve nats-server's HTTP monitoring endpoints (message counts in `/varz`). */
+  static async start(options: { monitor?: boolean } = {}): Promise<BenchNatsServer> {
     const port = await freePort();
+    const monitorPort = options.monitor ? await freePort() : null;
     const storeDir = await mkdtemp(join(tmpdir(), 'cyborg-bench-nats-'));
     const child = spawn(
       process.env.NATS_SERVER_BIN ?? 'nats-server',
-      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+      [
+        ...['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+        ...(monitorPort === null ? [] : ['-m', String(monitorPort)]),
+      ],
       { stdio: 'ignore' },
     );
-    const server = new BenchNatsServer(child, port, storeDir);
+    const server = new BenchNatsServer(child, port, storeDir, monitorPort);
     try {
       await Promise.race([
         waitForPort(port, 10_000, 'nats-server'),
@@ -39,6 +46,14 @@ export class BenchNatsServer {
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Messages the server received from and sent to clients so far (`/varz`). */
+  async messages(): Promise<{ in: number; out: number }> {
+    if (this.monitorPort === null) throw new Error('nats-server started without monitoring');
+    const response = await fetch(`http://127.0.0.1:${this.monitorPort}/varz`);
+    const varz = (await response.json()) as { in_msgs: number; out_msgs: number };
+    return { in: varz.in_msgs, out: varz.out_msgs };
   }
 
   get pid(): number {

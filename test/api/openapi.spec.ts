@@ -274,6 +274,8 @@ it("answers the project's own endpoints as their schemas say", async () => {
   await valid('/v2/placement_sync', '/v2/placement_sync');
   const readers = await valid('/v2/log_readers', '/v2/log_readers');
   expect((readers.readers as unknown[]).length).toBeGreaterThan(0);
+  const bindMetrics = await valid('/v2/bind_metrics', '/v2/bind_metrics');
+  expect((bindMetrics.binds as { outcome: string }[]).map((b) => b.outcome)).toContain('bound');
 
   const deployable = (await http<{ deployables: { uuid: string }[] }>(api, 'GET', '/v2/deployables')).body
     .deployables[0].uuid;

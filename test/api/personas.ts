@@ -172,6 +172,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { rule: 'cyborg:host:get_all', method: 'GET', path: () => '/v2/hosts', allowed: admin },
   { rule: 'cyborg:host:get_one', method: 'GET', path: () => `/v2/hosts/h-${id()}`, allowed: admin },
   { rule: 'cyborg:log_reader:get_all', method: 'GET', path: () => '/v2/log_readers', allowed: admin },
+  { rule: 'cyborg:bind_metrics:get', method: 'GET', path: () => '/v2/bind_metrics', allowed: admin },
   { rule: 'cyborg:event:get_all', method: 'GET', path: () => '/v2/binds', allowed: project },
   // A bad resume id answers 400 once policy let the request through, so the stream never opens here.
   { rule: 'cyborg:event:get_all', method: 'GET', path: () => '/v2/events/stream?after=x', allowed: project },

@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 it('verify prints plain progress lines on stderr when piped, and the result on stdout', async () => {
-  const result = await cli.run(['verify', '--batch-size', '500']);
+  const result = await cli.run(['verify', '--log-only', '--batch-size', '500']);
   expect(result.code).toBe(0);
   const total = STREAMS * EVENTS_PER_STREAM;
   expect(result.stdout).toBe(`${total} events in ${STREAMS} streams checked\nevery hash chain verifies\n`);
@@ -57,7 +57,7 @@ it('verify prints plain progress lines on stderr when piped, and the result on s
   const done = lines.map((l) => Number(/: (\d+) of/.exec(l)![1]));
   expect([...done].sort((a, b) => a - b)).toEqual(done);
 
-  const quiet = await cli.run(['verify', '--quiet']);
+  const quiet = await cli.run(['verify', '--log-only', '--quiet']);
   expect(quiet.stderr).toBe('');
 });
 

@@ -38,12 +38,13 @@ export class Cli {
     return join(this.dir, 'apps', 'cli', 'main.js');
   }
 
-  run(args: string[]): Promise<CliResult> {
+  /** `env`: settings for this run only, over the build's. */
+  run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
         [this.main, ...args],
-        { cwd: ROOT, env: { ...process.env, ...this.env }, maxBuffer: 64 * 1024 * 1024 },
+        { cwd: ROOT, env: { ...process.env, ...this.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
           resolve({ code, stdout, stderr });

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
-import { type ArqBody, http, unique } from '../arqs/support';
+import { type ArqBody, bindOps, eventually, http, unique } from '../arqs/support';
 import { keystoneSettings } from '../keystone/support';
 import { BROWSER_SETUP_TIMEOUT_MS, buildConsole, launchBrowser } from '../support/browser';
 import { KEYSTONE_START_TIMEOUT_MS, passwordOf, type PersonaName, TestKeystone } from '../support/keystone';
@@ -25,6 +25,7 @@ let browser: Browser;
 let closeBrowser: () => Promise<void>;
 let consoleDir: string;
 let demoArq: string;
+let profile: string;
 
 const call = async <T = unknown>(method: string, path: string, as: PersonaName, json?: unknown) =>
   http<T>(system.apiUrl, method, path, { json, headers: { 'X-Auth-Token': await keystone.token(as) } });
@@ -73,7 +74,7 @@ beforeAll(async () => {
     settings: keystoneSettings(keystone, { CONSOLE_DIR: consoleDir }),
     agentSettings: { AGENT_DRIVERS: 'fake', AGENT_REPORT_INTERVAL_MS: '600000' },
   });
-  const profile = unique('console-ks-dp');
+  profile = unique('console-ks-dp');
   const made = await call('POST', '/v2/device_profiles', 'admin', [
     { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
   ]);
@@ -142,6 +143,58 @@ describe('the web console behind Keystone', () => {
     await page.goto(`${system.apiUrl}/console/#/hosts`, { waitUntil: 'domcontentloaded' });
     await waitForText(page, '.failure', '403');
     await context.close();
+  });
+
+  it('signs the cloud admin in: the status page draws bind throughput and latency from the metrics', async () => {
+    const { context, page } = await signIn('admin', 'admin');
+    await page.goto(`${system.apiUrl}/console/#/status`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('[data-testid=bind-metrics]', { timeout: 20_000 });
+    const samples = () => page.$eval('[data-testid=bind-metrics]', (e) => Number(e.getAttribute('data-samples')));
+    const before = await samples();
+    // Nova's bind: the member's token and Nova's service token.
+    const rp = await eventually(async () => {
+      const { body } = await call<{ deployables: { rp_uuid: string }[] }>(
+        'GET',
+        `/v2/deployables?filters.field=name&filters.value=${hostname}_FakeDevice`,
+        'admin',
+      );
+      return body.deployables[0]?.rp_uuid;
+    });
+    for (let i = 0; i < 2; i++) {
+      const made = await call<{ arqs: ArqBody[] }>('POST', '/v2/accelerator_requests', 'member', {
+        device_profile_name: profile,
+      });
+      const arq = made.body.arqs[0].uuid;
+      const bind = await http(system.apiUrl, 'PATCH', '/v2/accelerator_requests', {
+        json: { [arq]: bindOps(hostname, rp, randomUUID()) },
+        headers: { 'X-Auth-Token': await keystone.token('member'), 'X-Service-Token': await keystone.token('nova') },
+      });
+      expect(bind.status).toBe(202);
+      await eventually(async () => {
+        const { body } = await call<ArqBody>('GET', `/v2/accelerator_requests/${arq}`, 'member');
+        return body.state === 'Bound' ? body : undefined;
+      });
+    }
+    await page.waitForFunction(
+      (n: number) => Number(document.querySelector('[data-testid=bind-metrics]')?.getAttribute('data-samples')) > n,
+      { timeout: 30_000 },
+      before,
+    );
+    await page.waitForSelector('svg[aria-label="bind rate"] rect.bar-bound', { timeout: 30_000 });
+    await page.waitForSelector('svg[aria-label="bind latency"] .line-p50 :is(polyline, circle)', { timeout: 30_000 });
+    expect(await textOf(page, '[data-testid=bind-metrics]')).toMatch(/p50\s+\d+(\.\d+)? ms/i);
+    await context.close();
+
+    // A project member signed in gets none of it.
+    const member = await signIn('demo-member', 'demo');
+    expect(await statusFromPage(member.page, '/v2/bind_metrics')).toBe(403);
+    await member.page.goto(`${system.apiUrl}/console/#/status`, { waitUntil: 'domcontentloaded' });
+    await member.page.waitForFunction(
+      () => [...document.querySelectorAll('.failure')].some((f) => f.textContent?.includes('cyborg:bind_metrics:get')),
+      { timeout: 20_000 },
+    );
+    expect(await member.page.$$('svg.chart')).toHaveLength(0);
+    await member.context.close();
   });
 
   it('signs out: the form comes back, the API answers 401 to the page, and the old token is refused at once', async () => {

@@ -214,13 +214,44 @@ describe('the web console, as the operator (noauth on loopback: no sign-in)', ()
     await page.close();
   });
 
-  it('shows where the projections and the relay stand, Placement sync, and bind latency and throughput from the log', async () => {
+  it('shows where the projections and the relay stand, Placement sync, and the binds of the log', async () => {
     const page = await open('#/status');
     const readers = await waitForText(page, '[data-testid=log-readers]', 'relay:jetstream');
     for (const projection of ['arqs', 'inventory', 'device_profiles']) expect(readers).toContain(projection);
     const summary = await waitForText(page, '[data-testid=bind-summary]', 'p50');
     expect(summary.toLowerCase()).toMatch(/bound\s+2\b/);
-    expect(await page.$$('svg.chart rect.bar')).not.toHaveLength(0);
+    await page.close();
+  });
+
+  it('draws bind throughput and latency from the metrics, sampled while the page is open', async () => {
+    const page = await open('#/status');
+    // The first sample is the baseline: what follows grows from it.
+    await page.waitForSelector('[data-testid=bind-metrics]', { timeout: 20_000 });
+    const samples = () => page.$eval('[data-testid=bind-metrics]', (e) => Number(e.getAttribute('data-samples')));
+    // Binds over a few sampling intervals, each round waiting for the sample after it.
+    for (let round = 0; round < 3; round++) {
+      const before = await samples();
+      for (let i = 0; i <= round; i++) await bindAndWait(await createArq(projectA), projectA, randomUUID());
+      await page.waitForFunction(
+        (n: number) => Number(document.querySelector('[data-testid=bind-metrics]')?.getAttribute('data-samples')) > n,
+        { timeout: 30_000 },
+        before,
+      );
+    }
+    // A later sample holds the binds: a bar of binds per second and a latency point drawn from the buckets.
+    await page.waitForSelector('svg[aria-label="bind rate"] rect.bar-bound', { timeout: 30_000 });
+    await page.waitForSelector('svg[aria-label="bind latency"] .line-p50 polyline', { timeout: 30_000 });
+    const facts = await textOf(page, '[data-testid=bind-metrics]');
+    const figure = (label: string) => new RegExp(`${label}\\s+([^\\n]+)`, 'i').exec(facts)?.[1] ?? '';
+    expect(figure('p50')).toMatch(/^\d+(\.\d+)? ms$/);
+    expect(figure('p99')).toMatch(/^\d+(\.\d+)? ms$/);
+    expect(Number(figure('Bound, last minute').replace('/s', ''))).toBeGreaterThan(0);
+    // The totals are the metrics' own: the counter of bound binds the API reports.
+    const metrics = await call<{ binds: { outcome: string; count: number }[] }>('GET', '/v2/bind_metrics');
+    expect(metrics.status).toBe(200);
+    const bound = metrics.body.binds.filter((b) => b.outcome === 'bound').reduce((sum, b) => sum + b.count, 0);
+    expect(bound).toBeGreaterThanOrEqual(8);
+    expect(Number(figure('Bound \\(total\\)'))).toBe(bound);
     await page.screenshot({ path: join(screenshots, 'console-status.png'), fullPage: true });
     await page.close();
   });
@@ -255,5 +286,19 @@ describe('the web console, as a member of another project', () => {
     const history = await open(`#/arqs/${boundArq}`, member);
     await waitForText(history, '.content', '404');
     await history.close();
+  });
+
+  it('sees no bind metrics: the API refuses them and the status page draws no chart', async () => {
+    const member = userOf(projectC);
+    const refused = await call('GET', '/v2/bind_metrics', { headers: member });
+    expect(refused.status).toBe(403);
+    const status = await open('#/status', member);
+    await status.waitForFunction(
+      () => [...document.querySelectorAll('.failure')].some((f) => f.textContent?.includes('cyborg:bind_metrics:get')),
+      { timeout: 20_000 },
+    );
+    expect(await status.$$('svg.chart')).toHaveLength(0);
+    expect(await status.$('[data-testid=bind-metrics]')).toBeNull();
+    await status.close();
   });
 });

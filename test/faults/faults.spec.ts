@@ -112,6 +112,20 @@ it('holds every invariant under load with nothing broken', async () => {
   const report = await expectInvariants('baseline');
   expect(report.endedBinds).toBeGreaterThanOrEqual(20);
   expect((await health()).status).toBe(200);
+  // The binds the conductor process recorded reach the console through the API, which has none of its own.
+  const answer = await fetch(`${system.apiUrl}/v2/bind_metrics`, { signal: AbortSignal.timeout(10_000) });
+  expect(answer.status).toBe(200);
+  const sample = (await answer.json()) as {
+    sources: { source: string; ok: boolean }[];
+    binds: { count: number }[];
+    duration: { outcomes: { outcome: string; count: number }[] };
+  };
+  expect(sample.sources).toEqual([
+    { source: 'api', ok: true },
+    { source: system.conductorMetricsUrl, ok: true },
+  ]);
+  expect(sample.binds.reduce((n, b) => n + b.count, 0)).toBeGreaterThanOrEqual(20);
+  expect(sample.duration.outcomes.find((o) => o.outcome === 'bound')?.count).toBeGreaterThan(0);
 });
 
 it('survives kill -9 of the conductor in the middle of binds, with Nova failing meanwhile', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadSettings, type RunningService } from '@cyborg/config';
 import {
@@ -13,6 +14,7 @@ import {
   hostCommandSubject,
 } from '@cyborg/contracts';
 import { fakeDevice, inventoryHash } from '@cyborg/drivers';
+import { ANCHORS_STREAM, ANCHORS_SUBJECT, type LogAnchor } from '@cyborg/event-store';
 import { natsServerOptions } from '@cyborg/messaging';
 import { startAgent } from '../../apps/agent/src/start';
 import { startApi } from '../../apps/api/src/start';
@@ -102,7 +104,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   nats = await NatsWithUsers.start();
   dir = mkdtempSync(join(tmpdir(), 'cyborg-permissions-'));
-  services.push(await startConductor(settingsFor('conductor'), quietLogger));
+  services.push(await startConductor(settingsFor('conductor', { ANCHOR_INTERVAL_MS: '200' }), quietLogger));
   const api = await startApi(settingsFor('api'), quietLogger);
   apiUrl = api.url;
   services.push(api);
@@ -247,6 +249,18 @@ describe('with per-host NATS users', () => {
     expect(
       await publishRefused(api, hostCommandSubject(ConductorCommands.reportInventory, own), { hostname: own }),
     ).toMatch(/Permissions Violation for Publish/);
+  });
+
+  it("the conductor's user anchors the log in JetStream; an agent's user cannot publish an anchor", async () => {
+    const jsm = await jetstreamManager(await as('conductor'));
+    await eventually(async () => {
+      const stored = await jsm.streams.getMessage(ANCHORS_STREAM, { last_by_subj: ANCHORS_SUBJECT });
+      const anchor = stored?.json<LogAnchor>();
+      return anchor && anchor.events === (await eventCount()) ? anchor : undefined;
+    }, 60_000);
+    expect(await publishRefused(await as(`agent-${own}`), ANCHORS_SUBJECT, { events: 1 })).toMatch(
+      /Permissions Violation for Publish/,
+    );
   });
 
   it('a wrong password is refused at connect', async () => {

@@ -103,3 +103,40 @@ it('answers 503 while Keystone is down, writes nothing, says so on /healthz, and
   expect(created.status).toBe(201);
   expect((await system.store.head()).position).toBeGreaterThan(before.position);
 });
+
+it('answers an ARQ create with a token it has not checked yet 503 while Keystone is down, and creates nothing', async () => {
+  const own = unique('kso-create');
+  const made = await call('POST', '/v2/device_profiles', await keystone.token('admin'), [
+    { name: own, groups: [{ 'resources:FPGA': '1' }] },
+  ]);
+  expect(made.status).toBe(201);
+  // Issued by Keystone and never shown to the API: nothing of it is cached.
+  const unseen = await keystone.token('member');
+  const before = await system.store.head();
+
+  await keystone.stopServer();
+  const refused = await call('POST', '/v2/accelerator_requests', unseen, { device_profile_name: own }).finally(() =>
+    keystone.startServer(),
+  );
+  expect(refused.status).toBe(503);
+  expect(refused.body).toEqual({
+    error_message: expect.any(String),
+  });
+  expect(fault(refused)).toBe('The request cannot be authenticated: Keystone is unavailable. Try again shortly.');
+  expect(await system.store.head()).toEqual(before);
+
+  await eventually(async () => ((await call('GET', '/healthz', null)).status === 200 ? true : undefined), 30_000);
+  const listed = await call('GET', '/v2/accelerator_requests', await keystone.token('member'));
+  expect(listed.status).toBe(200);
+  const arqs = (listed.body as { arqs: { device_profile_name: string }[] }).arqs;
+  expect(arqs.filter((a) => a.device_profile_name === own)).toEqual([]);
+  // Asked again with Keystone back, the ARQ is created: the 503 was Keystone's absence, not the request.
+  // A token of now: the 8-second one may have expired while Keystone was away.
+  const member = await keystone.token('member');
+  const created = await call('POST', '/v2/accelerator_requests', member, { device_profile_name: own });
+  expect(created.status).toBe(201);
+  const after = await call('GET', '/v2/accelerator_requests', member);
+  expect(
+    (after.body as { arqs: { device_profile_name: string }[] }).arqs.filter((a) => a.device_profile_name === own),
+  ).toHaveLength(1);
+});

@@ -18,6 +18,8 @@ export interface RecordedNovaRequest {
   status: number;
   /** Who the X-Auth-Token speaks for, as Keystone said; null when tokens are not checked or it was refused. */
   identity: TokenIdentity | null;
+  /** When it was answered (Date.now()). */
+  at: number;
 }
 
 export interface FakeNovaOptions {
@@ -66,6 +68,7 @@ export class FakeNova {
               events: [],
               status,
               identity: null,
+              at: Date.now(),
             });
             response.writeHead(status, { 'Content-Type': 'application/json' });
             return response.end(JSON.stringify({ error: { message: (error as Error).message } }));
@@ -85,6 +88,7 @@ export class FakeNova {
           events,
           status: answer.status,
           identity,
+          at: Date.now(),
         });
         response.writeHead(answer.status, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ events: events.map((e) => ({ ...e, code: answer.code ?? 200 })) }));

@@ -1,44 +1,34 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Backoff, Settings, sleep } from '@cyborg/config';
 import {
-  type CallerDto,
   type CommandReply,
-  ConductorCommands,
-  type HeartbeatCommand,
+  heartbeatMessage,
   type HeartbeatResult,
-  hostCommandSubject,
+  type InventorySnapshot,
   type PingReply,
+  type HeldHandle,
+  registerHostMessage,
   type RegisterHostResult,
-  type ReportedDevice,
   ReportInventoryErrors,
+  reportInventoryMessage,
   type ReportInventoryResult,
   type StaleInventoryReport,
 } from '@cyborg/contracts';
 import {
   type AcceleratorDriver,
+  canReshape,
   controlPathKey,
   createDrivers,
   type DevicesByDriver,
-  type DiscoveredDevice,
   discoverHost,
-  inventoryHash,
   driverSettingsOf,
+  inventorySnapshot,
 } from '@cyborg/drivers';
 import { RpcClient, RpcFailure } from '@cyborg/messaging';
 import { secondsSince } from '@cyborg/metrics';
 import { recordDiscovery } from './agent-metrics';
 
 export const AGENT_VERSION = '0.1.0';
-
-/** Agents act as a service, not as a person. */
-const AGENT_CALLER: CallerDto = { userId: null, projectId: null, roles: ['service'], service: true, requestId: null };
-
-interface Snapshot {
-  hostname: string;
-  inventoryHash: string;
-  devices: ReportedDevice[];
-}
 
 /**
  * The host's agent: registers with the conductor, reports the host's
@@ -54,6 +44,9 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly stopping = new AbortController();
   private stopped = false;
   private registration: Promise<void> | null = null;
+  /** Settles once the first registration's answer is taken in (with what the log says the host holds). */
+  private readonly started: Promise<readonly HeldHandle[]>;
+  private startedWith!: (held: readonly HeldHandle[]) => void;
   /** The report in progress; reports run one at a time. */
   private reporting: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
@@ -69,6 +62,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     // An unknown driver name stops the agent at start, as upstream's does.
     this.accelerators = createDrivers(this.drivers, driverSettingsOf(settings));
+    this.started = new Promise((resolve) => (this.startedWith = resolve));
   }
 
   get hostname(): string {
@@ -83,7 +77,7 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap() {
     // The conductor may start after the agent: keep trying in the background.
-    this.registration = this.registerUntilDone();
+    this.registration = this.registerUntilDone().then((result) => this.takeIn(result));
     void this.registration.then(() => {
       void this.periodicReport();
       this.heartbeats = setInterval(() => void this.heartbeat(), this.settings.AGENT_HEARTBEAT_INTERVAL_MS);
@@ -98,6 +92,16 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     this.stopping.abort(new Error('the agent is stopping'));
     await this.registration;
     await this.reporting;
+  }
+
+  /**
+   * Settles once the agent has registered and the drivers have the shapes the log kept, with
+   * the attach handles the log says are held. Device work waits for it, so it never acts on
+   * less than the log knows; an agent that stops before never answers that work, and the
+   * conductor asks the next one.
+   */
+  registered(): Promise<readonly HeldHandle[]> {
+    return this.started;
   }
 
   /** The loaded driver of that name: the one that reported a device does its host-side work. */
@@ -119,8 +123,8 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   /** Tells the conductors the host is alive; a missed one is harmless, several mark the host down. */
   private async heartbeat(): Promise<void> {
     try {
-      const command: HeartbeatCommand = { hostname: this.hostname };
-      await this.rpc.request<HeartbeatResult>(hostCommandSubject(ConductorCommands.heartbeat, this.hostname), command);
+      const { subject, command } = heartbeatMessage(this.hostname);
+      await this.rpc.request<HeartbeatResult>(subject, command);
     } catch (error) {
       if (!this.stopped) this.logger.warn({ msg: 'heartbeat not delivered', error: (error as Error).message });
     }
@@ -159,21 +163,14 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
       });
     }
     this.devicesByDriver = found.devicesByDriver;
-    return this.send({
-      hostname: this.hostname,
-      inventoryHash: inventoryHash(found.inventory),
-      devices: found.inventory.devices.map(reportedDevice),
-    });
+    return this.send(inventorySnapshot(found.inventory));
   }
 
   /** One retry for the refusals the agent can fix itself: a stale generation, a forgotten registration. */
-  private async send(snapshot: Snapshot, retried = false): Promise<ReportInventoryResult> {
-    const command = { commandId: randomUUID(), caller: AGENT_CALLER, generation: this.nextGeneration++, ...snapshot };
+  private async send(snapshot: InventorySnapshot, retried = false): Promise<ReportInventoryResult> {
+    const { subject, command } = reportInventoryMessage(snapshot, this.nextGeneration++);
     try {
-      const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(
-        hostCommandSubject(ConductorCommands.reportInventory, this.hostname),
-        command,
-      );
+      const reply = await this.rpc.request<CommandReply<ReportInventoryResult>>(subject, command);
       if (reply.result.changed) {
         this.logger.log({
           msg: 'inventory reported',
@@ -200,23 +197,37 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private async registerUntilDone(): Promise<void> {
-    const command = {
-      commandId: randomUUID(),
-      caller: AGENT_CALLER,
-      hostname: this.hostname,
-      drivers: this.drivers,
-      agentVersion: AGENT_VERSION,
-    };
+  /**
+   * Gives the drivers back what applied reshapes made of the devices (a vGPU type is kept by
+   * the log, not by the device), before the first report.
+   */
+  private async takeIn(result: RegisterHostResult | null): Promise<void> {
+    for (const shape of result?.deviceShapes ?? []) {
+      const driver = this.driver(shape.driverName);
+      if (!driver || !canReshape(driver) || !driver.keepShape) continue;
+      try {
+        await driver.keepShape({ controlPathId: shape.controlPathId }, { vgpuType: shape.vgpuType });
+      } catch (error) {
+        this.logger.warn({
+          msg: 'could not keep a reshaped device as it was',
+          device: shape.deviceUuid,
+          error: (error as Error).message,
+        });
+      }
+    }
+    // Null: the agent stopped first. An older conductor's answer names no handles.
+    if (result) this.startedWith(result.heldHandles ?? []);
+  }
+
+  private async registerUntilDone(): Promise<RegisterHostResult | null> {
+    // One command id for every try: a registration that landed but whose reply was lost is not recorded twice.
+    const { subject, command } = registerHostMessage(this.hostname, this.drivers, AGENT_VERSION);
     const backoff = new Backoff({ initialMs: 250, maxMs: 10_000 });
     while (!this.stopped) {
       try {
-        const result = await this.rpc.request<RegisterHostResult>(
-          hostCommandSubject(ConductorCommands.registerHost, this.hostname),
-          command,
-        );
+        const result = await this.rpc.request<RegisterHostResult>(subject, command);
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });
-        return;
+        return result;
       } catch (error) {
         const retryInMs = backoff.next();
         this.logger.warn({
@@ -228,39 +239,6 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         await sleep(retryInMs);
       }
     }
+    return null;
   }
-}
-
-/** Only the fields of the contract: the conductor refuses unknown ones, and the hash covers only these. */
-function reportedDevice(device: DiscoveredDevice): ReportedDevice {
-  return {
-    type: device.type,
-    vendor: device.vendor,
-    model: device.model,
-    std_board_info: device.std_board_info,
-    vendor_board_info: device.vendor_board_info,
-    controlPathId: { type: device.controlPathId.type, info: { ...device.controlPathId.info } },
-    driverName: device.driverName,
-    deployables: device.deployables.map((d) => ({
-      name: d.name,
-      numAccelerators: d.numAccelerators,
-      driverName: d.driverName,
-      ...(d.parentName === undefined ? {} : { parentName: d.parentName }),
-      attributes: d.attributes.map((a) => ({ key: a.key, value: a.value })),
-      attachHandles: d.attachHandles.map((h) => ({ type: h.type, info: h.info })),
-    })),
-    // Healthy is sent as nothing, as agents before health did.
-    ...(device.health && (device.health.status !== 'healthy' || device.health.reasons.length > 0)
-      ? {
-          health: {
-            status: device.health.status,
-            reasons: device.health.reasons.map((r) => ({
-              code: r.code,
-              message: r.message,
-              ...(r.evidence ? { evidence: { ...r.evidence } } : {}),
-            })),
-          },
-        }
-      : {}),
-  };
 }

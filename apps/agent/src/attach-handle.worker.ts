@@ -23,20 +23,27 @@ const REMEMBERED_JOBS = 10_000;
  * prepared the same handle (a vendor-VFIO VF keeps its address and an mdev
  * its handle uuid from one ARQ to the next), a late or repeated release of
  * the earlier ARQ (job `<uuid>:<attempt>:release`) leaves the handle as the
- * later ARQ has it.
+ * later ARQ has it. Who holds what is taken from the log when the agent
+ * registers (work waits for that), so a restart forgets none of it.
  */
 @Injectable()
 export class AttachHandleWorker {
   private readonly logger = new Logger('attach-handles');
   private readonly jobs = new Map<string, Promise<AttachHandleWorkReply>>();
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** The ARQ that last prepared each attach handle, by handle uuid; cleared by that ARQ's release. */
+  /** The ARQ that holds each attach handle, by handle uuid: the log's at start, then set by prepares, cleared by releases. */
   private readonly holders = new Map<string, string>();
+  /** Settles once the holders the log named at registration are in. */
+  private readonly started: Promise<void>;
 
   constructor(
     private readonly agent: AgentService,
     private readonly programming: ProgrammingWorker,
-  ) {}
+  ) {
+    this.started = agent.registered().then((held) => {
+      for (const h of held) this.holders.set(h.uuid, h.arqUuid);
+    });
+  }
 
   prepare(work: PrepareAttachHandleWork): Promise<AttachHandleWorkReply> {
     return this.once(work.jobId, work.attachHandle, async () => {
@@ -86,7 +93,7 @@ export class AttachHandleWorker {
   ): Promise<AttachHandleWorkReply> {
     const known = this.jobs.get(jobId);
     if (known) return known;
-    const previous = this.queues.get(handle.uuid) ?? Promise.resolve();
+    const previous = this.queues.get(handle.uuid) ?? this.started;
     const reply = previous.then(work).catch((error: unknown): AttachHandleWorkReply => {
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.warn({ msg: 'attach handle work failed', jobId, handle: handle.uuid, reason });

@@ -29,6 +29,8 @@ export class ReshapeWorker {
   }
 
   private async apply(work: ReshapeDeviceWork): Promise<ReshapeWorkReply> {
+    // After the shapes the log kept are back in the drivers, so this one is not undone by them.
+    await this.agent.registered();
     const left = Date.parse(work.deadline) - Date.now();
     if (left <= 0) return { ok: false, reasons: ['the reshape request was past its deadline'] };
     const driver = this.agent.driver(work.driverName);

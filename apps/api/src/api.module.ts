@@ -46,6 +46,7 @@ import { KEYSTONE_AUTH, type KeystoneAuth } from './http/authentication';
 import { CommandSender } from './http/command-sender';
 import { accessLogParams } from './http/access-log';
 import { ApiMetrics, MetricsController } from './health/metrics.controller';
+import { BindMetricsController } from './bind-metrics/bind-metrics.controller';
 import { OpenApiController, OpenApiDocument } from './openapi/openapi';
 
 @Module({})
@@ -80,6 +81,7 @@ export class ApiModule {
       controllers: [
         HealthController,
         MetricsController,
+        BindMetricsController,
         OpenApiController,
         VersionsController,
         V2Controller,

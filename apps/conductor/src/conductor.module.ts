@@ -3,6 +3,7 @@ import { Settings } from '@cyborg/config';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import { eventSchemas } from '@cyborg/contracts';
+import { HostAggregate } from '@cyborg/domain';
 import {
   CreateDeviceProfileController,
   CreateDeviceProfileHandler,
@@ -14,6 +15,7 @@ import {
 import { RegisterHostController, RegisterHostHandler } from './register-host/register-host.handler';
 import { ReportInventoryController, ReportInventoryHandler } from './report-inventory/report-inventory.handler';
 import { RelayService } from './relay/relay.service';
+import { AnchorService } from './relay/anchor.service';
 import { ArqsModule } from './arqs/arqs.module';
 import { AttributesController, AttributesHandler } from './attributes/attributes.handler';
 import { ConductorMetrics } from './metrics/conductor-metrics';
@@ -30,6 +32,7 @@ export class ConductorModule {
           applicationName: 'cyborg-conductor',
           migrations: databaseMigrations,
           registry: EventTypeRegistry.from(eventSchemas),
+          cachedStates: new Map([[HostAggregate, settings.CONDUCTOR_HOST_STATES_CACHED]]),
         }),
         ArqsModule.forRoot(settings),
       ],
@@ -48,6 +51,7 @@ export class ConductorModule {
         ReportInventoryHandler,
         AttributesHandler,
         RelayService,
+        AnchorService,
         ConductorMetrics,
       ],
     };

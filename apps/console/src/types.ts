@@ -188,3 +188,14 @@ export interface BindReport {
   throughput: { minute: string; bound: number; failed: number; interrupted: number }[];
   truncated: boolean;
 }
+
+/** `GET /v2/bind_metrics`: the bind counters and duration histogram now, summed over the API and its conductors. */
+export interface BindMetricsSample {
+  sampled_at: string;
+  sources: { source: string; ok: boolean; error?: string }[];
+  binds: { outcome: string; reason: string; count: number }[];
+  duration: {
+    le: number[];
+    outcomes: { outcome: string; buckets: number[]; count: number; sum_seconds: number }[];
+  };
+}

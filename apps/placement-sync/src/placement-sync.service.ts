@@ -6,8 +6,9 @@ import { Backoff, Settings } from '@cyborg/config';
 import { eventSchemas, Streams } from '@cyborg/contracts';
 import {
   DurableEventConsumer,
-  EVENTS_SUBJECT_PREFIX,
+  eventsStreamFrom,
   EventTypeRegistry,
+  primaryClient,
   type RelayedEvent,
   replayEvents,
 } from '@cyborg/event-store';
@@ -18,11 +19,9 @@ import { PlacementClient, PlacementSyncEngine, PlacementSyncStatusStore } from '
 
 /** The durable JetStream consumer of this service. */
 export const PLACEMENT_SYNC_CONSUMER = 'placement-sync';
-const HOST_EVENTS = `${EVENTS_SUBJECT_PREFIX}.host.>`;
 const HOST_STREAM_PREFIX = Streams.host('');
 /** Advisory lock: one active placement-sync across processes (same namespace as the log processors). */
 const LOCK_NAMESPACE = 0x43594247;
-const STANDBY_POLL_MS = 5000;
 
 /** Placement is reached through PLACEMENT_URL, or found in the service catalog when a service user logs in. */
 export function placementConfigured(settings: Settings): boolean {
@@ -43,7 +42,7 @@ interface Active {
  * without Placement.
  *
  * The desired state lives only in memory: on becoming active it is rebuilt
- * by reading every host event from the start of CYBORG_EVENTS, then the
+ * by reading every host event from the start of the events stream, then the
  * durable consumer delivers what is new (and redelivers what was not
  * acked; versions already folded are skipped). Nothing in Placement is
  * trusted as a record of what was done.
@@ -55,7 +54,9 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   private stopping = false;
   private loop: Promise<void> | null = null;
   private active: Active | null = null;
+  /** The session that holds the lock, or that stands by to take it: kept open between attempts. */
   private lockSession: pg.Client | null = null;
+  private holdsLock = false;
   private wake: (() => void) | null = null;
   private readyResolve: (() => void) | null = null;
   private readonly readyPromise = new Promise<void>((resolve) => (this.readyResolve = resolve));
@@ -133,18 +134,21 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   private async run(auth: ServiceAuth): Promise<void> {
     let standbyLogged = false;
     const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+    // A standby tries the lock this often: the longest a takeover waits once the active instance is gone.
+    const poll = this.settings.PLACEMENT_SYNC_STANDBY_POLL_MS;
     while (!this.stopping) {
       try {
         if (!(await this.takeLock())) {
           if (!standbyLogged) this.logger.log({ msg: 'another placement-sync is active; standing by' });
           standbyLogged = true;
-          await this.sleep(STANDBY_POLL_MS);
+          await this.sleep(poll);
           continue;
         }
+        standbyLogged = false;
         await this.activate(auth);
         backoff.reset();
         // Active until shutdown or until the lock's session is lost.
-        while (!this.stopping && this.lockSession) await this.sleep(STANDBY_POLL_MS);
+        while (!this.stopping && this.holdsLock) await this.sleep(poll);
       } catch (error) {
         if (this.stopping) break;
         if (error instanceof EndpointNotFoundError) {
@@ -161,10 +165,14 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
         await this.sleep(retryInMs);
       } finally {
         // Stepping down for any reason gives the lock back, so this or another process can take over.
-        await this.deactivate();
-        await this.releaseLock();
+        if (this.holdsLock || this.active) {
+          await this.deactivate();
+          await this.releaseLock();
+        }
       }
     }
+    await this.deactivate();
+    await this.releaseLock();
   }
 
   private async activate(auth: ServiceAuth): Promise<void> {
@@ -198,18 +206,21 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
         sequence: event.sequence,
       });
     };
+    const stream = eventsStreamFrom(this.settings);
+    const hostEvents = `${this.settings.EVENTS_SUBJECT_PREFIX}.host.>`;
     const consumer = new DurableEventConsumer(nc, {
+      ...stream,
       durableName: PLACEMENT_SYNC_CONSUMER,
-      filterSubject: HOST_EVENTS,
+      filterSubject: hostEvents,
       registry: this.registry,
-      duplicateWindowMs: this.settings.EVENTS_DUPLICATE_WINDOW_MS,
       // Folding is synchronous and idempotent: the ack means "in the desired state".
       onEvent,
     });
     this.active = { nc, client, engine, consumer };
     await consumer.ensure();
     const replayed = await replayEvents(nc, {
-      filterSubject: HOST_EVENTS,
+      ...stream,
+      filterSubject: hostEvents,
       registry: this.registry,
       onEvent,
       onMalformed: (error) => this.logger.error({ msg: 'malformed event skipped in rebuild', error: error.message }),
@@ -237,34 +248,42 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
   }
 
   private async takeLock(): Promise<boolean> {
-    const session = new pg.Client({
-      connectionString: this.settings.DATABASE_URL,
-      application_name: 'cyborg:placement-sync',
-    });
-    const lost = () => {
-      if (this.lockSession !== session) return;
-      this.lockSession = null;
-      if (!this.stopping) this.logger.warn({ msg: 'lost the placement-sync lock session; stepping down' });
-      this.wake?.();
-    };
-    session.on('error', lost);
-    session.on('end', lost);
-    await session.connect();
+    const session = this.lockSession ?? (await this.openLockSession());
     const { rows } = await session.query<{ locked: boolean }>(
       `SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked`,
       [LOCK_NAMESPACE, PLACEMENT_SYNC_CONSUMER],
     );
-    if (!rows[0].locked) {
+    this.holdsLock = rows[0].locked;
+    return this.holdsLock;
+  }
+
+  private async openLockSession(): Promise<pg.Client> {
+    const session = primaryClient(this.settings.DATABASE_URL, { application_name: 'cyborg:placement-sync' });
+    const lost = () => {
+      if (this.lockSession !== session) return;
+      this.lockSession = null;
+      if (this.holdsLock && !this.stopping) {
+        this.logger.warn({ msg: 'lost the placement-sync lock session; stepping down' });
+      }
+      this.holdsLock = false;
+      this.wake?.();
+    };
+    session.on('error', lost);
+    session.on('end', lost);
+    try {
+      await session.connect();
+    } catch (error) {
       await session.end().catch(() => undefined);
-      return false;
+      throw error;
     }
     this.lockSession = session;
-    return true;
+    return session;
   }
 
   private async releaseLock(): Promise<void> {
     const session = this.lockSession;
     this.lockSession = null;
+    this.holdsLock = false;
     await session?.end().catch(() => undefined);
   }
 

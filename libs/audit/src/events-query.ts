@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type Checkpoint, compareCheckpoints, EVENT_COLUMNS, LOG_START } from '@cyborg/event-store';
+import { type Checkpoint, compareCheckpoints, EVENT_COLUMNS, LOG_START, primaryClient } from '@cyborg/event-store';
 import type { AuditLog } from './audit-log';
 import { type AuditEvent, auditEventOf, commandTypesOf } from './event-view';
 import { AuditInputError, EventMarkerNotFoundError } from './errors';
@@ -245,7 +245,7 @@ export async function followEvents(log: AuditLog, filter: EventFilter, options: 
   signal.addEventListener('abort', onAbort);
   try {
     if (options.databaseUrl) {
-      listener = new pg.Client({ connectionString: options.databaseUrl, application_name: 'cyborg-cli-follow' });
+      listener = primaryClient(options.databaseUrl, { application_name: 'cyborg-cli-follow' });
       listener.on('notification', () => {
         notified = true;
         wake?.();

@@ -4,3 +4,4 @@ export * from './service-runtime';
 export * from './retry';
 export * from './redact';
 export * from './log-context';
+export * from './database-url';

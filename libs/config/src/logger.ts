@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
@@ -24,6 +25,7 @@ const SECRET_SETTINGS = [
   'SERVICE_APPLICATION_CREDENTIAL_SECRET',
   'NOVA_AUTH_TOKEN',
   'BITSTREAM_AUTH_TOKEN',
+  'ANCHOR_SIGNING_KEY',
 ] as const;
 type SecretSetting = (typeof SECRET_SETTINGS)[number];
 /** Settings that are URLs: only the credentials in them are hidden. */
@@ -99,6 +101,9 @@ export function pinoOptions(settings: Pick<Settings, 'LOG_LEVEL'>): pino.LoggerO
   };
 }
 
+/** The logger of the service whose work is running (`runAsService`), in a process of several. */
+const serviceOfWork = new AsyncLocalStorage<ServiceLogger>();
+
 /**
  * Nest's LoggerService over a pino logger: `logger.log({ msg, ... })` writes
  * the object's fields; a string message keeps Nest's context (the class or
@@ -140,6 +145,11 @@ export class ServiceLogger implements LoggerService {
   }
 
   private write(level: Level, raw: unknown, optional: unknown[], withTrace = false): void {
+    const owner = serviceOfWork.getStore();
+    if (owner && owner !== this && owner.root === this.root) {
+      owner.write(level, raw, optional, withTrace);
+      return;
+    }
     if (!this.pino.isLevelEnabled(level)) return;
     const message = this.redactor.redact(raw);
     const params = optional.map((p) => this.redactor.redact(p));
@@ -177,6 +187,16 @@ export function createLogger(
   const root = pino(pinoOptions(settings), destination);
   const redactor = new Redactor(SECRET_SETTINGS.map((name) => settings[name]));
   return new ServiceLogger(root.child({ service }), root, redactor);
+}
+
+/**
+ * Runs a service's start so that everything it sets going (its sockets,
+ * timers and the work they bring) logs as that service, also through another
+ * service's logger of the same process: Nest's component loggers share one
+ * per process, whichever app set it last.
+ */
+export function runAsService<T>(logger: ServiceLogger, start: () => T): T {
+  return serviceOfWork.run(logger, start);
 }
 
 /** The pino logger behind a Nest logger, when it is one of ours. */

@@ -51,6 +51,30 @@ describe('settings', () => {
     expect(bad).toThrow(/AGENT_HOSTNAME must be a DNS hostname/);
   });
 
+  it('name the events stream, its subjects and its replicas, so deployments on one NATS stay apart', () => {
+    expect(loadSettings({})).toMatchObject({
+      EVENTS_STREAM_NAME: 'CYBORG_EVENTS',
+      EVENTS_SUBJECT_PREFIX: 'cyborg.events',
+      JETSTREAM_REPLICAS: 1,
+    });
+    expect(
+      loadSettings({
+        EVENTS_STREAM_NAME: 'EAST_EVENTS',
+        EVENTS_SUBJECT_PREFIX: 'east.cyborg-events',
+        JETSTREAM_REPLICAS: '3',
+      }),
+    ).toMatchObject({
+      EVENTS_STREAM_NAME: 'EAST_EVENTS',
+      EVENTS_SUBJECT_PREFIX: 'east.cyborg-events',
+      JETSTREAM_REPLICAS: 3,
+    });
+    expect(() => loadSettings({ EVENTS_STREAM_NAME: 'cyborg.events' })).toThrow(/EVENTS_STREAM_NAME must be/);
+    expect(() => loadSettings({ EVENTS_SUBJECT_PREFIX: 'cyborg.events.>' })).toThrow(/EVENTS_SUBJECT_PREFIX must be/);
+    expect(() => loadSettings({ EVENTS_SUBJECT_PREFIX: 'cyborg..events' })).toThrow(/EVENTS_SUBJECT_PREFIX must be/);
+    expect(() => loadSettings({ JETSTREAM_REPLICAS: '0' })).toThrow(/JETSTREAM_REPLICAS/);
+    expect(() => loadSettings({ JETSTREAM_REPLICAS: '7' })).toThrow(/JETSTREAM_REPLICAS/);
+  });
+
   it('read Keystone and the service user, with domains Default, public endpoints and a 60 s token cache', () => {
     const s = loadSettings({ KEYSTONE_AUTH_URL: 'http://127.0.0.1:5000/v3', SERVICE_PASSWORD: 'pw' });
     expect(s).toMatchObject({
@@ -97,5 +121,16 @@ describe('settings', () => {
         SERVICE_APPLICATION_CREDENTIAL_SECRET: 's',
       }).AUTH_STRATEGY,
     ).toBe('keystone');
+  });
+
+  it('anchor the log every 30 s, unsigned, unless told; a short signing key stops the service naming it', () => {
+    expect(loadSettings({})).toEqual(expect.objectContaining({ ANCHOR_INTERVAL_MS: 30_000, ANCHOR_SIGNING_KEY: '' }));
+    expect(loadSettings({ ANCHOR_INTERVAL_MS: '0' }).ANCHOR_INTERVAL_MS).toBe(0);
+    expect(() => loadSettings({ ANCHOR_INTERVAL_MS: '-5' })).toThrow(/ANCHOR_INTERVAL_MS/);
+    expect(() => loadSettings({ ANCHOR_SIGNING_KEY: 'short' })).toThrow(
+      /ANCHOR_SIGNING_KEY must be at least 32 characters/,
+    );
+    const key = 'k'.repeat(32);
+    expect(loadSettings({ ANCHOR_SIGNING_KEY: key }).ANCHOR_SIGNING_KEY).toBe(key);
   });
 });

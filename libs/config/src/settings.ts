@@ -13,7 +13,9 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
 } from 'class-validator';
+import { choosesHost, parseDatabaseUrl } from './database-url';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) => {
@@ -23,7 +25,37 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['false', '0', 'no', 'off'].includes(word)) return false;
   return word === '' ? undefined : value;
 };
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/** One host or libpq's multi-host list (`h1:5432,h2:5432`, with `target_session_attrs`). */
+const IsDatabaseUrl = () =>
+  ValidateBy({
+    name: 'isDatabaseUrl',
+    validator: {
+      validate: (value: unknown) => {
+        try {
+          return typeof value === 'string' && (!choosesHost(value) || parseDatabaseUrl(value) !== undefined);
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: (args) => {
+        try {
+          parseDatabaseUrl(String(args?.value));
+          return '';
+        } catch (error) {
+          return `DATABASE_URL ${(error as Error).message}`;
+        }
+      },
+    },
+  });
 
 /**
  * Every setting, read from the environment. Defaults work on one machine
@@ -33,6 +65,7 @@ export class Settings {
   /** PostgreSQL holding the event log and the read models; the database is created if missing. */
   @IsString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @IsDatabaseUrl()
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cyborg';
 
   @Transform(toInt)
@@ -222,6 +255,15 @@ export class Settings {
   @Min(100)
   PLACEMENT_RETRY_MAX_MS = 60_000;
 
+  /**
+   * How often a standby placement-sync tries to take over (one active
+   * across processes): the longest it waits once the active one is gone.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PLACEMENT_SYNC_STANDBY_POLL_MS = 1000;
+
   /** Nova API, notified when binds resolve; unset: the catalog's `compute` with KEYSTONE_AUTH_URL, else skipped. */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -241,6 +283,17 @@ export class Settings {
   @IsInt()
   @Min(1000)
   BIND_TIMEOUT_MS = 60_000;
+
+  /**
+   * A bind that ran this long without ending is taken over by any
+   * conductor's periodic sweep, in case the conductor that drives it is
+   * gone (driving it twice is harmless); after a conductor dies, its binds
+   * resume within this and half as much again.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  BIND_TAKEOVER_AFTER_MS = 15_000;
 
   /**
    * A device fenced for being unhealthy stays fenced after it recovers, until
@@ -278,11 +331,55 @@ export class Settings {
   @Min(10)
   PROJECTION_POLL_MS = 500;
 
-  /** JetStream de-duplication window of CYBORG_EVENTS. */
+  /** JetStream de-duplication window of the events stream. */
   @Transform(toInt)
   @IsInt()
   @Min(1000)
   EVENTS_DUPLICATE_WINDOW_MS = 600_000;
+
+  /** The JetStream stream the log is relayed into; two deployments on one NATS name different ones. */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
+    message: 'EVENTS_STREAM_NAME must be 1-64 letters, digits, _ or - (a JetStream stream name)',
+  })
+  EVENTS_STREAM_NAME = 'CYBORG_EVENTS';
+
+  /** Events are published on `<prefix>.<category>.<type>`; no two deployments on one NATS share a prefix. */
+  @Matches(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
+    message: 'EVENTS_SUBJECT_PREFIX must be NATS subject tokens (letters, digits, _ or -) joined by dots',
+  })
+  EVENTS_SUBJECT_PREFIX = 'cyborg.events';
+
+  /**
+   * Replicas of the events stream and of every durable consumer on it: 1 on
+   * one nats-server, 3 (or 5) on a JetStream cluster of at least that many.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  JETSTREAM_REPLICAS = 1;
+
+  /**
+   * How often the conductor anchors the log in JetStream (CYBORG_EVENTS_ANCHORS:
+   * the digest of every event's hash up to the newest event), when it moved
+   * since the last anchor; 0 turns anchoring off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  ANCHOR_INTERVAL_MS = 30_000;
+
+  /**
+   * Signs every anchor (HMAC-SHA256) and is what `cyborg verify` checks them
+   * with. Give it to the conductor and the operator, never to the database:
+   * without it no one can forge an anchor. Empty: anchors are unsigned.
+   */
+  @IsString()
+  @Matches(/^$|^.{32,}$/s, {
+    message: 'ANCHOR_SIGNING_KEY must be at least 32 characters (or empty: unsigned anchors)',
+  })
+  ANCHOR_SIGNING_KEY = '';
 
   /** The host this agent serves; its work arrives on cyborg.agent.<host>.*. */
   @IsString()
@@ -331,6 +428,16 @@ export class Settings {
   @IsInt()
   @Min(500)
   HOST_DOWN_AFTER_MS = 45_000;
+
+  /**
+   * Hosts whose folded state a conductor keeps in memory: an unchanged report
+   * from a host past it reads the host's whole stream. At least the hosts a
+   * conductor serves.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  CONDUCTOR_HOST_STATES_CACHED = 20_000;
 
   /** The host description the `simulated` driver reads (YAML), relative to the working directory. */
   @IsString()
@@ -385,6 +492,15 @@ export class Settings {
   @Min(0)
   @Max(65535)
   CONDUCTOR_METRICS_PORT = 9466;
+
+  /**
+   * The conductors' metrics ports (`http://conductor:9466`, comma-separated) whose bind metrics the API
+   * sums for the console when the conductors run as processes of their own; empty: this process's only
+   * (`npm start`, where the conductor records into the API's registry).
+   */
+  @Transform(toList)
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { each: true })
+  CONDUCTOR_METRICS_URLS: string[] = [];
 
   /** Address of the agent's own port (/metrics, /healthz/live, /healthz/ready): unauthenticated, so loopback by default. */
   @IsString()

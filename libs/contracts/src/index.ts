@@ -19,3 +19,4 @@ export * from './commands/device-health.commands';
 export * from './commands/device-reshape.commands';
 export * from './timestamps';
 export * from './visibility';
+export * from './commands/agent-messages';

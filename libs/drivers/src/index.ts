@@ -50,3 +50,4 @@ export * from './reshape';
 export { HEALTH_FAULTS, simulatedHealth } from './simulated/simulated-health';
 export { reshapeSimulatedDevice } from './simulated/simulated-reshape';
 export * from './topology';
+export { inventorySnapshot, reportedDevice } from './reported-inventory';

@@ -30,6 +30,11 @@ export interface ReshapableDriver {
     spec: DeviceReshapeSpec,
     options?: DriverCallOptions,
   ): Promise<ReshapeResult>;
+  /**
+   * Takes back, at the agent's start, a shape the log says a reshape gave the device, where the
+   * driver keeps it only in memory (a GPU's vGPU type); touches nothing on the host.
+   */
+  keepShape?(device: { controlPathId: ControlPathId }, shape: Pick<DeviceReshapeSpec, 'vgpuType'>): Promise<void>;
 }
 
 export function canReshape(driver: AcceleratorDriver): driver is AcceleratorDriver & ReshapableDriver {

@@ -47,6 +47,8 @@ export interface CommandOutcome<R> {
 export interface CommandHandlerOptions {
   /** Decisions per command when streams keep moving under it. */
   maxAttempts?: number;
+  /** Folded states kept of a stream kind, in place of the kind's own `cached` (an operator's setting). */
+  cachedStates?: ReadonlyMap<object, number>;
 }
 
 /** Streams created by this handler held until first read; the oldest are forgotten (read from the log then). */
@@ -215,7 +217,11 @@ export class CommandHandler<E extends EventLike = EventLike> {
   private cacheOf<S>(type: StreamType<S, E>): StreamStateCache<S, E> {
     let cache = this.caches.get(type as StreamType<unknown, E>);
     if (!cache) {
-      cache = StreamStateCache.of(this.store, type as StreamType<unknown, E>);
+      const cached = this.options.cachedStates?.get(type);
+      cache = StreamStateCache.of(this.store, {
+        ...(type as StreamType<unknown, E>),
+        ...(cached === undefined ? {} : { cached }),
+      });
       this.caches.set(type as StreamType<unknown, E>, cache);
     }
     return cache as StreamStateCache<S, E>;

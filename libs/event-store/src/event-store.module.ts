@@ -9,6 +9,8 @@ import { EventTypeRegistry } from './upcasters';
 
 export interface EventStoreModuleOptions extends DatabaseOptions {
   registry: EventTypeRegistry;
+  /** The command handler's folded states kept per stream kind, where a setting says. */
+  cachedStates?: ReadonlyMap<object, number>;
 }
 
 @Injectable()
@@ -48,7 +50,11 @@ export class EventStoreModule {
           inject: [DataSource],
           useFactory: (ds: DataSource) => new EventStore(ds, options.registry),
         },
-        { provide: CommandHandler, inject: [EventStore], useFactory: (store: EventStore) => new CommandHandler(store) },
+        {
+          provide: CommandHandler,
+          inject: [EventStore],
+          useFactory: (store: EventStore) => new CommandHandler(store, { cachedStates: options.cachedStates }),
+        },
         { provide: HostHeartbeats, inject: [DataSource], useFactory: (ds: DataSource) => new HostHeartbeats(ds) },
       ],
       exports: [DataSource, EventStore, CommandHandler, HostHeartbeats],

@@ -16,3 +16,11 @@ export function connectNats(servers: string, name: string): Promise<NatsConnecti
     waitOnFirstConnect: true,
   });
 }
+
+/**
+ * A connection for a one-off command (the operator CLI): fails within
+ * `timeoutMs` when no server answers, instead of waiting for one forever.
+ */
+export function connectNatsOnce(servers: string, name: string, timeoutMs = 5000): Promise<NatsConnection> {
+  return connect({ ...natsServerOptions(servers), name, timeout: timeoutMs, maxReconnectAttempts: 0 });
+}

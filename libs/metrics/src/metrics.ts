@@ -174,6 +174,12 @@ export class CyborgMetrics {
     return this.registry.metrics();
   }
 
+  /** The same, as prom-client's JSON (what `AggregatorRegistry.aggregate` sums across processes). */
+  async scrapeJson(): Promise<Awaited<ReturnType<Registry['getMetricsAsJSON']>>> {
+    await Promise.allSettled([...this.scrapeSources].map((source) => source()));
+    return this.registry.getMetricsAsJSON();
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }

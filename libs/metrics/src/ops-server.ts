@@ -54,7 +54,8 @@ export async function probe(run: () => Promise<unknown>, what: string): Promise<
 
 /**
  * The small HTTP port of a service without an API of its own (conductor,
- * agent, placement-sync): `/metrics` for Prometheus, `/healthz/live` (the
+ * agent, placement-sync): `/metrics` for Prometheus (`/metrics/json`: the
+ * same as prom-client's JSON, which the API sums for the console), `/healthz/live` (the
  * process answers) and `/healthz/ready` (200 when every dependency answers,
  * else 503). Unauthenticated, so it listens on loopback unless told otherwise.
  */
@@ -77,6 +78,13 @@ export async function serveOps(options: OpsServerOptions): Promise<RunningOpsSer
       );
       return;
     }
+    if (path === '/metrics/json') {
+      options.metrics.scrapeJson().then(
+        (metrics) => json(200, metrics),
+        (error: unknown) => json(500, { error_message: `metrics could not be collected: ${String(error)}` }),
+      );
+      return;
+    }
     if (path === '/healthz/live') {
       json(200, { status: 'ok', service: options.service });
       return;
@@ -91,7 +99,7 @@ export async function serveOps(options: OpsServerOptions): Promise<RunningOpsSer
       );
       return;
     }
-    json(404, { error_message: `nothing at ${path}: try /metrics, /healthz/live or /healthz/ready` });
+    json(404, { error_message: `nothing at ${path}: try /metrics, /metrics/json, /healthz/live or /healthz/ready` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

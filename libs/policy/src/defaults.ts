@@ -112,6 +112,7 @@ export const DEFAULT_RULES: readonly RuleDefault[] = [
   api('host', 'history', 'rule:admin_api', undefined, "a host's history"),
   api('host', 'get_all', 'rule:admin_api', undefined, 'list hosts: agent, liveness, counts'),
   api('host', 'get_one', 'rule:admin_api', undefined, "a host's devices, deployables and attach handles"),
+  api('bind_metrics', 'get', 'rule:admin_api', undefined, 'bind outcomes and latency from the metrics'),
   api('log_reader', 'get_all', 'rule:admin_api', undefined, 'where the projections and the relay stand in the log'),
   api('device', 'release_fence', 'rule:admin_api', undefined, 'release a recovered device from its health fence'),
   api('device', 'reshape', 'rule:admin_api', undefined, "change a device's vGPU type, MIG layout or VF count"),

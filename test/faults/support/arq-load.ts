@@ -16,11 +16,23 @@ export interface Lifecycle {
   /** Answers that were 5xx or no answer at all, sent again with the same Idempotency-Key. */
   retries: number;
   ms: number;
+  /** When it ended (epoch ms); it began `ms` before. */
+  endedAt: number;
 }
 
 export interface Answer {
   status: number;
   body: unknown;
+  /** When the attempt that got this answer was sent. */
+  sentAt?: number;
+}
+
+/** A command the API answered as done (created 201, bind accepted 202, deleted 204): it must be in the log. */
+export interface Acknowledgement {
+  arq: string;
+  step: 'created' | 'bind accepted' | 'deleted';
+  sentAt: number;
+  answeredAt: number;
 }
 
 const PROJECT = 'faults-project';
@@ -31,6 +43,8 @@ const NOVA = { ...USER, 'X-Service-Roles': 'service' };
 
 /** How long one request may go unanswered before it is sent again. */
 const REQUEST_TIMEOUT_MS = 15_000;
+/** How long an API that did not answer is passed over before it is tried again. */
+const API_DOWN_MS = 2000;
 /** How long one step may keep failing with 5xx before the lifecycle counts as broken. */
 const STEP_BUDGET_MS = 120_000;
 /** How long the read models may lag behind an accepted bind (they recover from an outage with backoff). */
@@ -47,18 +61,39 @@ const STALE_READ_BUDGET_MS = 30_000;
 export class ArqLoad {
   readonly done: Lifecycle[] = [];
   readonly problems: string[] = [];
+  readonly acknowledged: Acknowledgement[] = [];
   /** Reads that did not show a bind the API had already accepted (read models behind after an outage). */
   staleReads = 0;
+  /** Requests sent again to another API after one did not answer (connection refused, reset, no answer). */
+  failovers = 0;
+  private readonly apis: readonly string[];
+  private nextApi = 0;
+  /** Per API: passed over until then, after it did not answer (a load balancer's passive health check). */
+  private readonly downUntil: number[];
   private running = false;
   private workers: Promise<void>[] = [];
   private next = 0;
 
+  /** `api`: one API, or several, each request sent to the next as a round-robin load balancer would. */
   constructor(
-    private readonly api: string,
+    api: string | readonly string[],
     private readonly profile: string,
     private readonly targets: readonly BindTarget[],
     private readonly concurrency = 4,
-  ) {}
+  ) {
+    this.apis = typeof api === 'string' ? [api] : api;
+    this.downUntil = this.apis.map(() => 0);
+  }
+
+  /** The next API in turn that is not marked down (any, when all are). */
+  private pickApi(): number {
+    const now = Date.now();
+    for (let i = 0; i < this.apis.length; i++) {
+      const api = this.nextApi++ % this.apis.length;
+      if (this.downUntil[api] <= now) return api;
+    }
+    return this.nextApi++ % this.apis.length;
+  }
 
   start(): void {
     this.problems.length = 0;
@@ -105,6 +140,7 @@ export class ArqLoad {
     });
     if (created.status !== 201) throw unexpected('create', created);
     const arq = (created.body as { arqs: { uuid: string }[] }).arqs[0].uuid;
+    this.acknowledge(arq, 'created', created);
 
     const ops = [
       { path: '/hostname', op: 'add', value: target.host },
@@ -114,11 +150,18 @@ export class ArqLoad {
     const bind = await this.send('PATCH', '/v2/accelerator_requests', NOVA, retries, { [arq]: ops });
     // A bind that could not start answers its reason (4xx) and is BindFailed already.
     if (bind.status !== 202 && (bind.status < 400 || bind.status >= 500)) throw unexpected(`bind of ${arq}`, bind);
+    if (bind.status === 202) this.acknowledge(arq, 'bind accepted', bind);
 
     const resolved = await this.resolved(arq, retries, bind);
     const deleted = await this.send('DELETE', `/v2/accelerator_requests/${arq}`, NOVA, retries);
     if (deleted.status !== 204) throw unexpected(`delete of ${arq}`, deleted);
-    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: Date.now() - started };
+    this.acknowledge(arq, 'deleted', deleted);
+    const endedAt = Date.now();
+    return { arq, instance, host: target.host, resolved, retries: retries.n, ms: endedAt - started, endedAt };
+  }
+
+  private acknowledge(arq: string, step: Acknowledgement['step'], answer: Answer): void {
+    this.acknowledged.push({ arq, step, sentAt: answer.sentAt ?? Date.now(), answeredAt: Date.now() });
   }
 
   /** Polls as Nova does until the bind has ended. */
@@ -144,7 +187,11 @@ export class ArqLoad {
     }
   }
 
-  /** One request, sent again (same Idempotency-Key) while it is answered 5xx or not at all. */
+  /**
+   * One request, sent again (same Idempotency-Key) while it is answered 5xx
+   * or not at all; with several APIs, one that did not answer is passed over
+   * for the next, as a load balancer does.
+   */
   private async send(
     method: string,
     path: string,
@@ -155,25 +202,38 @@ export class ArqLoad {
     const headers: Record<string, string> = { ...identity, 'Idempotency-Key': randomUUID() };
     if (json !== undefined) headers['Content-Type'] = 'application/json';
     const deadline = Date.now() + STEP_BUDGET_MS;
-    for (let wait = 100; ; wait = Math.min(wait * 2, 1000)) {
+    let api = this.pickApi();
+    let passedOver = 0;
+    for (let wait = 100; ;) {
       let problem: string;
+      let unanswered = false;
+      const sentAt = Date.now();
       try {
-        const response = await fetch(`${this.api}${path}`, {
+        const response = await fetch(`${this.apis[api]}${path}`, {
           method,
           headers,
           body: json === undefined ? undefined : JSON.stringify(json),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
         const text = await response.text();
-        const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+        const answer = { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined, sentAt };
         if (answer.status < 500) return answer;
         problem = `${answer.status} ${text.slice(0, 300)}`;
       } catch (error) {
         problem = error instanceof Error ? error.message : String(error);
+        unanswered = true;
       }
       retries.n++;
       if (Date.now() > deadline) throw new Error(`${method} ${path} kept failing for ${STEP_BUDGET_MS} ms: ${problem}`);
+      // The next API at once, until each was tried; then wait before going round again.
+      if (unanswered && this.apis.length > 1) {
+        this.downUntil[api] = Date.now() + API_DOWN_MS;
+        api = (api + 1) % this.apis.length;
+        this.failovers++;
+        if (++passedOver % this.apis.length !== 0) continue;
+      }
       await sleep(wait);
+      wait = Math.min(wait * 2, 1000);
     }
   }
 }

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { eventSchemas } from '@cyborg/contracts';
-import { createDataSource, EventStore, EventTypeRegistry } from '@cyborg/event-store';
+import { createDataSource, EVENTS_STREAM, EventStore, EventTypeRegistry } from '@cyborg/event-store';
 import { FakeGlance } from '../../support/fake-glance';
 import { FakeNova } from '../../support/fake-nova';
 import { TestPlacement } from '../../support/placement';
+import { NatsCluster, type NatsClusterOptions } from './nats-cluster';
 import { type NatsUser, NatsWithUsers } from './nats-with-users';
 import { freePort } from './ports';
 import { PrivatePostgres } from './private-postgres';
@@ -20,6 +21,16 @@ export type Host = (typeof HOSTS)[number];
 export const DATABASE = 'cyborg';
 /** A bind ends by then; short, so that the faults' unfinished binds end within a scenario. */
 export const BIND_TIMEOUT_MS = 10_000;
+/** A bind running this long is taken over by another conductor (its own may be dead). */
+export const BIND_TAKEOVER_AFTER_MS = 3000;
+
+/** The services a deployment may run several of, side by side. */
+export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
+
+/** The name of the `n`th (from 1) process of a replicated service: `api`, `api-2`, ... */
+export function replicaName(app: string, n: number): string {
+  return n === 1 ? app : `${app}-${n}`;
+}
 
 /** What each service logs once it serves. */
 const READY: Record<string, RegExp> = {
@@ -28,6 +39,21 @@ const READY: Record<string, RegExp> = {
   'placement-sync': /"msg":"placement sync active"|another placement-sync is active/,
   agent: /"msg":"agent listening"/,
 };
+
+export interface FaultSystemOptions {
+  /**
+   * Three nats-servers in a cluster (deploy/nats/nats-cluster.conf) instead
+   * of one, the events stream and consumers at 3 replicas, under this
+   * stream name and subject prefix.
+   */
+  natsCluster?: NatsClusterOptions;
+  /** A synchronous streaming standby of the primary; the services get both in a multi-host DATABASE_URL. */
+  standby?: boolean;
+  /** How many of each of the conductor, the API and placement-sync run (1: one each). */
+  replicas?: number;
+  /** PostgreSQL session options every service is given in DATABASE_URL (`?options=`), e.g. `-c tcp_keepalives_idle=10`. */
+  databaseOptions?: string;
+}
 
 /**
  * The whole system as separate processes, as deployed: conductor(s), API,
@@ -42,19 +68,36 @@ export class FaultSystem {
   readonly logs = new LogBook(join(this.dir, 'services.log'));
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
+  /** The primary now. */
   pg: PrivatePostgres;
-  nats: NatsWithUsers;
+  nats: NatsWithUsers | NatsCluster;
+  /** The JetStream stream the services relay the log into. */
+  eventsStream = EVENTS_STREAM;
+  /** With `{ standby: true }`: a synchronous streaming standby of the primary, until it is promoted. */
+  standby: PrivatePostgres | null = null;
+  /** The servers in the order the services' multi-host URL names them. */
+  clusters: PrivatePostgres[] = [];
   placement: TestPlacement;
   nova: FakeNova;
   /** Where agents fetch the bitstreams they program. */
   glance: FakeGlance;
   apiUrl: string;
+  /** Every API's URL (the first is `apiUrl`), as a load balancer in front of them would know them. */
+  apiUrls: string[] = [];
+  /** The first conductor's metrics port, which the API reads bind metrics from (CONDUCTOR_METRICS_URLS). */
+  conductorMetricsUrl: string;
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
   store: EventStore<CyborgEvent>;
 
-  static async start(): Promise<FaultSystem> {
-    const system = new FaultSystem();
+  constructor(readonly options: FaultSystemOptions = {}) {}
+
+  get replicas(): number {
+    return this.options.replicas ?? 1;
+  }
+
+  static async start(options: FaultSystemOptions = {}): Promise<FaultSystem> {
+    const system = new FaultSystem(options);
     try {
       await system.boot();
     } catch (error) {
@@ -62,6 +105,26 @@ export class FaultSystem {
       throw error;
     }
     return system;
+  }
+
+  /**
+   * The services' DATABASE_URL: the primary's, or with a standby both
+   * servers', as libpq's multi-host form that keeps the read-write one.
+   */
+  databaseUrl(database: string): string {
+    const options = this.options.databaseOptions ? `options=${encodeURIComponent(this.options.databaseOptions)}` : '';
+    if (this.clusters.length < 2) return options ? `${this.pg.url(database)}?${options}` : this.pg.url(database);
+    const hosts = this.clusters.map((c) => `127.0.0.1:${c.port}`).join(',');
+    const url = `postgresql://postgres:${encodeURIComponent(this.pg.password)}@${hosts}/${database}?target_session_attrs=read-write`;
+    return options ? `${url}&${options}` : url;
+  }
+
+  /** Promotes the standby: from now on it is the primary (the old one must be stopped first: fencing). */
+  async promoteStandby(): Promise<void> {
+    if (!this.standby) throw new Error('no standby to promote');
+    await this.standby.promote();
+    this.pg = this.standby;
+    this.standby = null;
   }
 
   /** Every secret the services were given. */
@@ -101,13 +164,25 @@ export class FaultSystem {
     await this.glance?.close().catch(() => undefined);
     await this.placement?.stop().catch(() => undefined);
     await this.nats?.destroy().catch(() => undefined);
-    await this.pg?.destroy().catch(() => undefined);
+    for (const cluster of new Set([this.pg, ...this.clusters])) await cluster?.destroy().catch(() => undefined);
     if (!process.env.CYBORG_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** The three servers, when the system runs on a cluster. */
+  get natsCluster(): NatsCluster {
+    if (!(this.nats instanceof NatsCluster)) throw new Error('this system runs on one nats-server');
+    return this.nats;
+  }
+
   private env(user: NatsUser, extra: Record<string, string> = {}): Record<string, string> {
+    const cluster = this.options.natsCluster;
     return {
-      DATABASE_URL: this.pg.url(DATABASE),
+      ...(cluster && {
+        EVENTS_STREAM_NAME: cluster.streamName,
+        EVENTS_SUBJECT_PREFIX: cluster.subjectPrefix,
+        JETSTREAM_REPLICAS: '3',
+      }),
+      DATABASE_URL: this.databaseUrl(DATABASE),
       DATABASE_POOL_SIZE: '4',
       NATS_URL: this.nats.url(user),
       NOVA_URL: this.nova.url,
@@ -115,8 +190,10 @@ export class FaultSystem {
       PLACEMENT_URL: this.placement.url,
       PLACEMENT_RETRY_MAX_MS: '2000',
       PLACEMENT_RECONCILE_INTERVAL_MS: '15000',
+      PLACEMENT_SYNC_STANDBY_POLL_MS: '500',
       RPC_TIMEOUT_MS: '3000',
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
+      BIND_TAKEOVER_AFTER_MS: String(BIND_TAKEOVER_AFTER_MS),
       PROJECTION_POLL_MS: '200',
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
@@ -132,7 +209,15 @@ export class FaultSystem {
   private async boot(): Promise<void> {
     this.pg = await PrivatePostgres.start(`pg-${randomBytes(12).toString('hex')}`);
     await this.pg.createDatabase(DATABASE);
-    this.nats = await NatsWithUsers.start();
+    this.clusters = [this.pg];
+    if (this.options.standby) {
+      this.standby = await PrivatePostgres.standbyOf(this.pg);
+      this.clusters.push(this.standby);
+      await this.pg.requireSynchronousStandby();
+    }
+    const cluster = this.options.natsCluster;
+    this.nats = cluster ? await NatsCluster.start(cluster) : await NatsWithUsers.start();
+    if (cluster) this.eventsStream = cluster.streamName;
     this.nova = await FakeNova.start();
     this.glance = await FakeGlance.start();
     this.placement = await TestPlacement.start();
@@ -141,13 +226,32 @@ export class FaultSystem {
     const example = readFileSync(new URL('../../../deploy/simulated-host.yaml', import.meta.url), 'utf8');
     for (const host of HOSTS) writeFileSync(this.hostFile(host), example);
 
-    const apiPort = await freePort();
-    this.apiUrl = `http://127.0.0.1:${apiPort}`;
     const define = (name: string, app: string, env: Record<string, string>) =>
       this.services.set(name, new ServiceProcess(name, app, env, this.logs));
-    define('conductor', 'conductor', this.env('conductor'));
-    define('api', 'api', this.env('api', { API_PORT: String(apiPort), API_HOST: '127.0.0.1' }));
-    define('placement-sync', 'placement-sync', this.env('placement-sync'));
+    // The first conductor's metrics port is known beforehand: the API sums its bind metrics for the console.
+    const conductorMetricsPort = await freePort();
+    this.conductorMetricsUrl = `http://127.0.0.1:${conductorMetricsPort}`;
+    for (let n = 1; n <= this.replicas; n++) {
+      const metrics: Record<string, string> = n === 1 ? { CONDUCTOR_METRICS_PORT: String(conductorMetricsPort) } : {};
+      define(replicaName('conductor', n), 'conductor', this.env('conductor', metrics));
+    }
+    for (let n = 1; n <= this.replicas; n++) {
+      const apiPort = await freePort();
+      this.apiUrls.push(`http://127.0.0.1:${apiPort}`);
+      define(
+        replicaName('api', n),
+        'api',
+        this.env('api', {
+          API_PORT: String(apiPort),
+          API_HOST: '127.0.0.1',
+          CONDUCTOR_METRICS_URLS: this.conductorMetricsUrl,
+        }),
+      );
+    }
+    this.apiUrl = this.apiUrls[0];
+    for (let n = 1; n <= this.replicas; n++) {
+      define(replicaName('placement-sync', n), 'placement-sync', this.env('placement-sync'));
+    }
     for (const host of HOSTS) {
       define(
         host,
@@ -161,9 +265,13 @@ export class FaultSystem {
       );
     }
     // The conductor first: it creates the schema the others read.
-    for (const name of ['conductor', 'api', 'placement-sync', ...HOSTS]) await this.startService(name);
+    // The first of each before its replicas: it takes the single-active roles, the others stand by.
+    const replicated = REPLICATED.flatMap((app) =>
+      Array.from({ length: this.replicas }, (_, i) => replicaName(app, i + 1)),
+    );
+    for (const name of [...replicated, ...HOSTS]) await this.startService(name);
 
-    this.db = createDataSource({ url: this.pg.url(DATABASE), poolSize: 4, applicationName: 'faults-check' });
+    this.db = createDataSource({ url: this.databaseUrl(DATABASE), poolSize: 4, applicationName: 'faults-check' });
     await this.db.initialize();
     this.store = new EventStore(this.db, EventTypeRegistry.from(eventSchemas));
   }

@@ -16,7 +16,6 @@ import {
 import { evolveArq, evolveHost, fold, initialArqState, initialHostState } from '@cyborg/domain';
 import {
   createDataSource,
-  EVENTS_STREAM,
   EventStore,
   EventTypeRegistry,
   migrate,
@@ -222,7 +221,7 @@ export interface JetStreamCheck {
   inLogOrder: boolean;
 }
 
-/** Every event reached JetStream exactly once: CYBORG_EVENTS' Nats-Msg-Ids against the events table. */
+/** Every event reached JetStream exactly once: the events stream's Nats-Msg-Ids against the events table. */
 export async function eventsInJetStream(system: FaultSystem, timeoutMs: number): Promise<JetStreamCheck> {
   const nc = await connectNats(system.nats.url('conductor'), 'faults-check');
   try {
@@ -231,10 +230,10 @@ export async function eventsInJetStream(system: FaultSystem, timeoutMs: number):
         `SELECT event_id FROM events ORDER BY transaction_id, position`,
       );
       const jsm = await jetstreamManager(nc);
-      const total = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
+      const total = (await jsm.streams.info(system.eventsStream)).state.messages;
       const ids: string[] = [];
       if (total > 0) {
-        const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM);
+        const consumer = await jetstream(nc).consumers.get(system.eventsStream);
         const messages = await consumer.consume({ max_messages: 1000 });
         for await (const m of messages) {
           ids.push(m.headers?.get('Nats-Msg-Id') ?? `(no Nats-Msg-Id at ${m.seq})`);
@@ -356,6 +355,74 @@ async function dumpTables(
   return dumps;
 }
 
+/**
+ * Each projection took each event of its types once: the count its active
+ * instances added up (`events_handled`, moved with the checkpoint in the
+ * read model's transaction) equals the log's events of those types up to
+ * its checkpoint. An event applied twice, by two instances or after a
+ * takeover, would count twice.
+ */
+export async function projectionEventsHandledTwice(system: FaultSystem): Promise<Violations> {
+  const violations: Violations = [];
+  for (const projection of readModelProjections) {
+    const rows: { handled: string; logged: string }[] = await system.db.query(
+      `SELECT c.events_handled AS handled,
+         (SELECT count(*) FROM events e WHERE e.type = ANY($2)
+            AND (e.transaction_id, e.position) <= (c.transaction_id, c.position)) AS logged
+       FROM checkpoints c WHERE c.name = $1`,
+      [checkpointName(projection), projection.eventTypes],
+    );
+    const row = rows[0];
+    if (!row) violations.push(`${projection.name}: no checkpoint`);
+    else if (row.handled !== row.logged) {
+      violations.push(`${projection.name}: handled ${row.handled} events, the log has ${row.logged} of its types`);
+    }
+  }
+  return violations;
+}
+
+/** No bind attempt started or ended twice in the log (two conductors deciding one bind record it once). */
+export async function bindsRecordedTwice(system: FaultSystem): Promise<Violations> {
+  const rows: { stream_id: string; type: string; attempt: string; n: number }[] = await system.db.query(
+    `SELECT stream_id, CASE WHEN type = $1 THEN 'start' ELSE 'end' END AS type, data->>'attempt' AS attempt,
+            count(*)::int AS n
+     FROM events WHERE type IN ($1, $2, $3)
+     GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+    [ArqBindStarted.type, ArqBound.type, ArqBindFailed.type],
+  );
+  return rows.map((r) => `${r.stream_id}: attempt ${r.attempt} has ${r.n} events of its ${r.type}`);
+}
+
+/**
+ * Nova heard each bind's end once. Telling Nova is at least once: a
+ * conductor killed after Nova took a batch and before its checkpoint moved
+ * leaves the batch to be sent again by the next. So a repeat is allowed
+ * only across a kill of a conductor (`kills`: when they were killed): the
+ * first copy accepted before it, the repeat after it.
+ */
+export function novaToldTwice(
+  system: FaultSystem,
+  kills: readonly number[],
+): { violations: Violations; repeats: number } {
+  const accepted = new Map<string, number[]>();
+  for (const request of system.nova.requests) {
+    if (request.status !== 200 && request.status !== 207) continue;
+    for (const event of request.events) {
+      const key = `${event.tag} ${event.server_uuid} ${event.status}`;
+      accepted.set(key, [...(accepted.get(key) ?? []), request.at]);
+    }
+  }
+  const violations: Violations = [];
+  let repeats = 0;
+  for (const [key, times] of accepted) {
+    if (times.length < 2) continue;
+    repeats += times.length - 1;
+    const acrossKill = times.length === 2 && kills.some((kill) => times[0] <= kill && times[1] >= kill);
+    if (!acrossKill) violations.push(`Nova heard ${key} ${times.length} times`);
+  }
+  return { violations, repeats };
+}
+
 /** Every stream's hash chain and version sequence verifies. */
 export async function brokenChains(system: FaultSystem): Promise<Violations> {
   const result = await verifyEventLog(system.db);
@@ -372,10 +439,24 @@ export interface InvariantReport {
   events: number;
   endedBinds: number;
   jetStreamInLogOrder: boolean;
+  /** Bind outcomes Nova accepted again (only counted when `kills` was given). */
+  novaRepeats: number;
+}
+
+export interface InvariantOptions {
+  /**
+   * When conductors were killed (Date.now()): with it, Nova must have heard
+   * each bind's end once, but for a repeat across one of these kills.
+   */
+  conductorKills?: readonly number[];
 }
 
 /** Settles, then checks every invariant; a database name is returned only for the log. */
-export async function checkInvariants(system: FaultSystem, settleMs = 60_000): Promise<InvariantReport> {
+export async function checkInvariants(
+  system: FaultSystem,
+  settleMs = 60_000,
+  options: InvariantOptions = {},
+): Promise<InvariantReport> {
   await settle(system, settleMs);
   const jetStream = await eventsInJetStream(system, 30_000);
   const report: InvariantReport = {
@@ -387,10 +468,18 @@ export async function checkInvariants(system: FaultSystem, settleMs = 60_000): P
       'each event in JetStream once': jetStream.violations,
       'projections equal a rebuild': await projectionsUnlikeRebuild(system, 30_000),
       'hash chains verify': await brokenChains(system),
+      'projections took each event once': await projectionEventsHandledTwice(system),
+      'no bind started or ended twice': await bindsRecordedTwice(system),
     },
     events: jetStream.events,
     endedBinds: await endedBinds(system),
     jetStreamInLogOrder: jetStream.inLogOrder,
+    novaRepeats: 0,
   };
+  if (options.conductorKills) {
+    const nova = novaToldTwice(system, options.conductorKills);
+    report.violations['Nova told once (a repeat only across a conductor kill)'] = nova.violations;
+    report.novaRepeats = nova.repeats;
+  }
   return report;
 }

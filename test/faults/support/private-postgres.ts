@@ -48,6 +48,58 @@ export class PrivatePostgres {
     return cluster;
   }
 
+  /**
+   * A streaming standby of `primary` (pg_basebackup -R: a base backup that
+   * starts as a hot standby replicating from it), on a port of its own.
+   */
+  static async standbyOf(primary: PrivatePostgres): Promise<PrivatePostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'cyborg-faults-pg-standby-'));
+    const standby = new PrivatePostgres(dir, await freePort(), primary.password);
+    if (standby.user) chownSync(dir, standby.user.uid, standby.user.gid);
+    await run(
+      join(standby.bin, 'pg_basebackup'),
+      ['-D', standby.dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-R', '-X', 'stream'],
+      {
+        ...(standby.user ?? {}),
+        env: { ...process.env, LC_ALL: 'C', PGPASSWORD: primary.password },
+        timeout: 120_000,
+      },
+    );
+    await standby.resume();
+    return standby;
+  }
+
+  /**
+   * Makes every commit wait until a standby has it (synchronous_standby_names,
+   * synchronous_commit=on), once one streams: an acknowledged commit survives
+   * the loss of this server.
+   */
+  async requireSynchronousStandby(timeoutMs = 60_000): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url('postgres') });
+    await client.connect();
+    try {
+      await client.query(`ALTER SYSTEM SET synchronous_standby_names = '*'`);
+      await client.query(`ALTER SYSTEM SET synchronous_commit = 'on'`);
+      await client.query(`SELECT pg_reload_conf()`);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming' AND sync_state = 'sync'`,
+        );
+        if (rows[0].n > 0) return;
+        if (Date.now() > deadline) throw new Error(`no synchronous standby streams within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Ends recovery on a standby: it becomes a primary that accepts writes. */
+  async promote(): Promise<void> {
+    await this.pgCtl(['promote', '-w', '-t', '60']);
+  }
+
   get dataDir(): string {
     return join(this.dir, 'data');
   }

@@ -100,6 +100,15 @@ export class ServiceProcess {
     failed.catch(() => undefined);
   }
 
+  /** SIGSTOP: the process stays, its connections open, but it does nothing until resume(). */
+  pause(): void {
+    if (this.running) this.child!.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.running) this.child!.kill('SIGCONT');
+  }
+
   /** kill -9, or a graceful TERM; resolves once the process is gone. */
   async kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = this.child;

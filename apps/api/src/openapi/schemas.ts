@@ -371,6 +371,27 @@ export const LogReadersBody = object({
   },
 });
 
+export const BindMetricsBody = object({
+  sampled_at: text,
+  sources: {
+    type: 'array',
+    items: object({ source: text, ok: bool }, { properties: { source: text, ok: bool, error: text } }),
+  },
+  binds: { type: 'array', items: object({ outcome: text, reason: text, count: { type: 'number' } }) },
+  duration: object({
+    le: { type: 'array', items: { type: 'number' } },
+    outcomes: {
+      type: 'array',
+      items: object({
+        outcome: text,
+        buckets: { type: 'array', items: { type: 'number' } },
+        count: { type: 'number' },
+        sum_seconds: { type: 'number' },
+      }),
+    },
+  }),
+});
+
 export const ReshapeBody = object({
   reshape_id: text,
   device_uuid: uuid,

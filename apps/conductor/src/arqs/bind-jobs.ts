@@ -37,10 +37,13 @@ const WATCHDOG_GRACE_MS = 250;
  * Owns a bind's deadline: chooses it (BIND_TIMEOUT_MS from the bind), and
  * drives started binds to their end by it: asks the host's agent to prepare
  * the handle, then records `Bound` or `BindFailed`, always by the deadline. At
- * start, and then every BIND_TIMEOUT_MS, it sweeps the log for binds left
+ * start, and then periodically, it sweeps the log for binds left
  * `BindStarted` (a conductor stopped mid-bind): those past their deadline
- * fail, the others are resumed. A bind's end is a command with a fixed id,
- * so two conductors ending one bind record it once.
+ * fail; the others are resumed at start, and later once they ran for
+ * BIND_TAKEOVER_AFTER_MS (their conductor may be gone), so a dead
+ * conductor's binds still end `Bound`. Driving a bind another conductor
+ * drives too is harmless: the agent answers a repeated job id with the
+ * same work, and a bind's end is a command with a fixed id, recorded once.
  */
 @Injectable()
 export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -66,7 +69,7 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
           this.logger.warn({ msg: 'sweep of unfinished binds failed', error: String(error) }),
         );
       },
-      Math.max(1000, this.settings.BIND_TIMEOUT_MS),
+      sweepIntervalMs(this.settings.BIND_TIMEOUT_MS, this.settings.BIND_TAKEOVER_AFTER_MS),
     );
     this.sweeper.unref();
   }
@@ -207,8 +210,9 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
   /**
    * Binds left BindStarted, found from the log: streams whose last event is
    * ArqBindStarted. At start every one is resumed (or failed, past its
-   * deadline); later only those well past their deadline, which no live
-   * conductor ended.
+   * deadline); later those running here are left alone, and the others are
+   * taken over once they ran for BIND_TAKEOVER_AFTER_MS or are past their
+   * deadline: no live conductor ended them in that time.
    */
   private async sweep(atStart: boolean): Promise<void> {
     const streams = await this.store.streamsEndingWith('arq', ArqBindStarted.type);
@@ -217,9 +221,13 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
       const { state } = await this.commands.read(ArqAggregate, streamId);
       const started = state.arq?.state === 'BindStarted' ? state.arq.bind : null;
       if (!started || this.running.has(jobId(started.uuid, started.attempt))) continue;
-      if (!atStart && Date.parse(started.deadline) + TAKEOVER_GRACE_MS > Date.now()) continue;
+      const deadline = Date.parse(started.deadline);
+      const startedAt = deadline - this.settings.BIND_TIMEOUT_MS;
+      const pastDeadline = deadline + TAKEOVER_GRACE_MS <= Date.now();
+      const leftLong = Date.now() - startedAt >= this.settings.BIND_TAKEOVER_AFTER_MS;
+      if (!atStart && !pastDeadline && !leftLong) continue;
       this.logger.log({
-        msg: 'ending a bind left unfinished',
+        msg: pastDeadline || atStart ? 'ending a bind left unfinished' : 'taking over a bind another conductor left',
         arq: started.uuid,
         attempt: started.attempt,
         deadline: started.deadline,
@@ -227,6 +235,11 @@ export class BindJobs implements OnApplicationBootstrap, OnApplicationShutdown {
       void this.run(started);
     }
   }
+}
+
+/** Often enough that a bind left by a dead conductor is taken over within half BIND_TAKEOVER_AFTER_MS more. */
+export function sweepIntervalMs(bindTimeoutMs: number, takeoverAfterMs: number): number {
+  return Math.max(500, Math.min(bindTimeoutMs, Math.ceil(takeoverAfterMs / 2)));
 }
 
 export function jobId(arqUuid: string, attempt: number): string {

@@ -22,9 +22,12 @@ import { requireSubjectHost } from '../host-commands/subject-host';
 
 /**
  * Hosts' liveness: every heartbeat stamps `host_heartbeats` (shared by all
- * conductors); a periodic check marks a host unheard for HOST_DOWN_AFTER_MS
- * down with an event, so binds to it fail at once; its next heartbeat or
- * report brings it back. Only hosts that ever sent a heartbeat are watched.
+ * conductors, written in batches); a periodic check marks a host unheard for
+ * HOST_DOWN_AFTER_MS down with an event, so binds to it fail at once, and
+ * flags its row silent; its next heartbeat or report brings it back. Only
+ * hosts that ever sent a heartbeat are watched, and only a flagged host's
+ * heartbeat reads its stream: the cost of a heartbeat does not grow with
+ * the size of host states, nor a check with the number of hosts down.
  */
 @Injectable()
 export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -56,8 +59,11 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async heartbeat(hostname: string): Promise<HeartbeatResult> {
-    await this.heartbeats.heard(hostname);
-    return { cameBack: await this.heard(hostname) };
+    const { silentCheck } = await this.heartbeats.heard(hostname);
+    if (silentCheck === null) return { cameBack: false };
+    const cameBack = await this.heard(hostname);
+    await this.heartbeats.seenSilentCheck(hostname, silentCheck);
+    return { cameBack };
   }
 
   /** The host's agent was heard: a host marked down comes back. */
@@ -88,7 +94,10 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
     for (const silent of await this.heartbeats.silentFor(this.settings.HOST_DOWN_AFTER_MS)) {
       const { hostname } = silent;
       const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));
-      if (!state.registered || state.down) continue;
+      if (!state.registered || state.down) {
+        await this.heartbeats.markSilent(hostname);
+        continue;
+      }
       const lastSeenAt = silent.lastSeenAt.toISOString();
       // One id per silence: two conductors noticing it record it once.
       const outcome = await this.commands.handle<{ down: boolean }>(
@@ -107,6 +116,8 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
           };
         },
       );
+      // After the event: the next heartbeat then reads the stream, finds the host down and brings it back.
+      await this.heartbeats.markSilent(hostname);
       if (outcome.result.down && !outcome.duplicate) {
         this.logger.warn({ msg: 'host is down: no heartbeat', hostname, lastSeenAt });
       }

@@ -8,7 +8,7 @@ import {
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideRegisterHost, HostAggregate } from '@cyborg/domain';
+import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate } from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
@@ -18,7 +18,7 @@ export class RegisterHostHandler {
 
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
-    const outcome = await this.commands.handle(
+    const outcome = await this.commands.handle<{ hostname: string; changed: boolean }>(
       {
         commandId: command.commandId,
         type: ConductorCommands.registerHost,
@@ -34,7 +34,9 @@ export class RegisterHostHandler {
         };
       },
     );
-    return outcome.result;
+    // Read after the append, never stored with the command: a repeated registration gets what holds now.
+    const { state } = await this.commands.read(HostAggregate, streamId);
+    return { ...outcome.result, heldHandles: heldHandlesOf(state), deviceShapes: deviceShapesOf(state) };
   }
 }
 

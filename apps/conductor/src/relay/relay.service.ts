@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { EventStore, JetStreamRelay, ProcessorRunner } from '@cyborg/event-store';
+import { EventStore, eventsStreamFrom, JetStreamRelay, ProcessorRunner } from '@cyborg/event-store';
 import { connectNats } from '@cyborg/messaging';
 import { Settings } from '@cyborg/config';
 
@@ -17,7 +17,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap() {
     this.nc = await connectNats(this.settings.NATS_URL, 'cyborg-conductor-relay');
-    const relay = new JetStreamRelay(this.nc, { duplicateWindowMs: this.settings.EVENTS_DUPLICATE_WINDOW_MS });
+    const relay = new JetStreamRelay(this.nc, eventsStreamFrom(this.settings));
     this.runner = new ProcessorRunner(relay, this.store, {
       databaseUrl: this.settings.DATABASE_URL,
       pollIntervalMs: this.settings.PROJECTION_POLL_MS,

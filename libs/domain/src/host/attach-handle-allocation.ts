@@ -6,6 +6,7 @@ import {
   DeviceDisabled,
   DeviceEnabled,
   type DeviceStatusV1,
+  type HeldHandle,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
 import type { HostEvent } from '@cyborg/contracts';
@@ -146,4 +147,12 @@ export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState
   if (device.status === command.status) return [];
   const type = command.status === 'maintaining' ? DeviceDisabled.type : DeviceEnabled.type;
   return [{ type, data: { hostname: command.hostname, uuid: device.uuid } }];
+}
+
+/** The attach handles held now and by which ARQ: a release of any other ARQ must leave them as they are. */
+export function heldHandlesOf(state: HostState): HeldHandle[] {
+  return [...state.inventory.attachHandles.values()]
+    .filter((h) => h.inUse && h.allocatedTo !== null)
+    .map((h) => ({ uuid: h.uuid, arqUuid: h.allocatedTo as string }))
+    .sort((a, b) => a.uuid.localeCompare(b.uuid));
 }

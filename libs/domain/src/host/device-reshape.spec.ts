@@ -1,11 +1,12 @@
-import type { HostEvent } from '@cyborg/contracts';
+import type { DeviceReshapeSpecV1, HostEvent } from '@cyborg/contracts';
 import { fold } from '../domain-event';
 import { DeciderSpecification } from '../testing/decider-specification';
 import { hostname, hostWithHandles, now, rp } from '../testing/fixtures';
-import { decideAllocateAttachHandle } from './attach-handle-allocation';
+import { decideAllocateAttachHandle, heldHandlesOf } from './attach-handle-allocation';
 import {
   decideRecordReshape,
   decideRequestReshape,
+  deviceShapesOf,
   readyReshapes,
   type RecordReshape,
   type RequestReshape,
@@ -171,5 +172,50 @@ describe('the agent answers', () => {
 
   it('records nothing for a request that is no longer pending', () => {
     records.given(hostWithHandles(2)).when(outcome(true)).then([]);
+  });
+});
+
+describe('what the log keeps for the agent across its restarts', () => {
+  const ids = ['c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51', 'c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a52'];
+  const reshaped = (id: string, spec: DeviceReshapeSpecV1, applied = true): HostEvent[] => [
+    {
+      type: 'DeviceReshapeRequested',
+      data: { hostname, uuid: device, reshapeId: id, spec, whenBusy: 'refuse', waitingFor: [] },
+    },
+    applied
+      ? { type: 'DeviceReshapeApplied', data: { hostname, uuid: device, reshapeId: id, spec } }
+      : { type: 'DeviceReshapeFailed', data: { hostname, uuid: device, reshapeId: id, spec, reasons: ['no'] } },
+  ];
+  const shapes = (events: HostEvent[]) => deviceShapesOf(fold(events, evolveHost, initialHostState));
+
+  it('names no shape before a vGPU reshape is applied', () => {
+    expect(shapes(hostWithHandles(2))).toEqual([]);
+    expect(shapes([...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' }, false)])).toEqual([]);
+  });
+
+  it("gives the device's last applied vGPU type, kept through a VF count reshape", () => {
+    const applied = [...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' })];
+    const shape = {
+      deviceUuid: device,
+      driverName: 'fake',
+      controlPathId: { type: 'PCI', info: { domain: '0000', bus: '0c', device: '00', function: '0' } },
+      vgpuType: '1292',
+    };
+    expect(shapes(applied)).toEqual([shape]);
+    expect(shapes([...applied, ...reshaped(ids[1], { numVfs: 2 })])).toEqual([shape]);
+  });
+
+  it('forgets the vGPU type once a MIG layout is applied over it', () => {
+    const events = [...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' })];
+    expect(shapes([...events, ...reshaped(ids[1], { migProfiles: ['3g.40gb'] })])).toEqual([]);
+  });
+
+  it('names each held attach handle with the ARQ that holds it, and none once released', () => {
+    const state = fold(busy(), evolveHost, initialHostState);
+    const held = heldHandlesOf(state);
+    expect(held).toHaveLength(1);
+    expect(held[0].arqUuid).toBe(arq);
+    expect(state.inventory.attachHandles.get(held[0].uuid)?.allocatedTo).toBe(arq);
+    expect(heldHandlesOf(fold(hostWithHandles(2), evolveHost, initialHostState))).toEqual([]);
   });
 });

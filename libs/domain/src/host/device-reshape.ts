@@ -1,4 +1,5 @@
 import {
+  type DeviceShape,
   DeviceReshapeApplied,
   DeviceReshapeFailed,
   DeviceReshapeRequested,
@@ -128,6 +129,19 @@ export function decideRecordReshape(command: RecordReshape, state: HostState): H
   };
   if (command.outcome.ok) return [{ type: DeviceReshapeApplied.type, data: ids }];
   return [{ type: DeviceReshapeFailed.type, data: { ...ids, reasons: [...command.outcome.reasons] } }];
+}
+
+/** What applied reshapes made of the host's devices, for its agent to keep (the driver alone does not remember). */
+export function deviceShapesOf(state: HostState): DeviceShape[] {
+  return [...state.inventory.devices.values()]
+    .filter((d) => d.vgpuType !== null)
+    .map((d) => ({
+      deviceUuid: d.uuid,
+      driverName: d.driverName,
+      controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
+      vgpuType: d.vgpuType as string,
+    }))
+    .sort((a, b) => a.deviceUuid.localeCompare(b.deviceUuid));
 }
 
 function copySpec(spec: DeviceReshapeSpecV1): DeviceReshapeSpecV1 {

@@ -61,6 +61,8 @@ export interface DeviceState {
   fenceReasons: DeviceHealthReasonV1[];
   /** An admin's reshape not yet applied or failed: binds to the device wait meanwhile. */
   reshape: PendingReshape | null;
+  /** The vGPU type its last applied vGPU reshape gave it (a MIG layout applied after clears it). */
+  vgpuType: string | null;
 }
 
 export interface PendingReshape {
@@ -156,6 +158,7 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
         fenced: known?.fenced ?? false,
         fenceReasons: known?.fenceReasons ?? [],
         reshape: known?.reshape ?? null,
+        vgpuType: known?.vgpuType ?? null,
       };
       return { ...state, devices: put(state.devices, device) };
     }
@@ -181,7 +184,13 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
       const reshape: PendingReshape = { reshapeId: d.reshapeId, spec: d.spec, whenBusy: d.whenBusy };
       return { ...state, devices: patch(state.devices, d.uuid, { reshape }) };
     }
-    case DeviceReshapeApplied.type:
+    case DeviceReshapeApplied.type: {
+      const d = event.data;
+      const known = state.devices.get(d.uuid);
+      if (!known || known.reshape?.reshapeId !== d.reshapeId) return state;
+      const vgpuType = d.spec.vgpuType ?? (d.spec.migProfiles !== undefined ? null : known.vgpuType);
+      return { ...state, devices: patch(state.devices, d.uuid, { reshape: null, vgpuType }) };
+    }
     case DeviceReshapeFailed.type: {
       const d = event.data;
       const known = state.devices.get(d.uuid);

@@ -238,14 +238,13 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
     }
   }
 
-  /** Writes the VF's vGPU type id to `current_vgpu_type` unless it already has it; reads it back. */
   /**
    * An admin's reshape of a GPU:
    * - `numVfs`: the GPU's SR-IOV VFs through `sriov_numvfs` (as `sriov-manage -e` does), 0 first,
    *   never above `sriov_totalvfs`.
    * - `vgpuType`: in NVIDIA's vendor-specific VFIO layout, every VF of the GPU becomes that type
    *   (`nvidia/current_vgpu_type`, only a type every VF lists in `creatable_vgpu_types`), and the
-   *   VFs are offered as it from then on (until the agent restarts).
+   *   VFs are offered as it from then on; the log keeps it across agent restarts (`keepShape`).
    * - a MIG layout is refused: GPU instances are made with `nvidia-smi mig -cgi`, which this
    *   agent does not run.
    */
@@ -265,6 +264,14 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
         `MIG layouts are not applied on real GPUs: GPU instances are made with nvidia-smi mig -cgi, which this agent does not run; create them on the host, then reshape GPU ${bdf} to a MIG-backed vGPU type`,
       ],
     };
+  }
+
+  /** The GPU's VFs are offered and bound as the vGPU type its last reshape gave them, as before a restart. */
+  async keepShape(device: { controlPathId: ControlPathId }, shape: Pick<DeviceReshapeSpec, 'vgpuType'>): Promise<void> {
+    if (shape.vgpuType === undefined) return;
+    const id = shape.vgpuType.replace(/^nvidia-/, '');
+    if (!/^\d{1,6}$/.test(id)) throw new Error(`${shape.vgpuType} is not an NVIDIA vGPU type id (e.g. 558)`);
+    this.reshapedTypes.set(formatPciAddress(device.controlPathId.info), id);
   }
 
   private async reshapeVgpuType(bdf: string, vgpuType: string): Promise<ReshapeResult> {
@@ -312,6 +319,7 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
     return { ok: true };
   }
 
+  /** Writes the VF's vGPU type id to `current_vgpu_type` unless it already has it; reads it back. */
   private async assignVgpuType(vf: PciFunction): Promise<void> {
     const pf = await readPciFunction(this.options.sysfsRoot, vf.physfn!);
     if ('problem' in pf) throw new AttachHandleError(this.name, `the PF of VF ${vf.bdf} is not usable: ${pf.problem}`);

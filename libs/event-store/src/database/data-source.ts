@@ -1,9 +1,11 @@
 import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { needsPrimaryChoice, PrimaryLocator, primaryClientClass } from './primary';
 import { EventLog1763700000000 } from './migrations/1763700000000-event-log';
 import { NotifyAfterCommit1795230000000 } from './migrations/1795230000000-notify-after-commit';
 import { AppendFunction1795237100000 } from './migrations/1795237100000-append-function';
 import { HostHeartbeats1795240000000 } from './migrations/1795240000000-host-heartbeats';
 import { AppendCommand1795243100000 } from './migrations/1795243100000-append-command';
+import { HostHeartbeatsSilent1795250000000 } from './migrations/1795250000000-host-heartbeats-silent';
 
 /**
  * The event log's own migrations, and the conductors' host heartbeats (kept
@@ -15,6 +17,7 @@ export const eventStoreMigrations = [
   AppendFunction1795237100000,
   HostHeartbeats1795240000000,
   AppendCommand1795243100000,
+  HostHeartbeatsSilent1795250000000,
 ];
 
 export interface DatabaseOptions {
@@ -27,11 +30,17 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
-/** One way to open the database: migrations only, never synchronize. */
+/**
+ * One way to open the database: migrations only, never synchronize. A
+ * multi-host URL (`h1:5432,h2:5432/db?target_session_attrs=read-write`)
+ * gives a pool whose every session is to the primary, found again after a
+ * failover; TypeORM itself sees the first host's URL only.
+ */
 export function createDataSource(options: DatabaseOptions): DataSource {
+  const choose = needsPrimaryChoice(options.url);
   return new DataSource({
     type: 'postgres',
-    url: options.url,
+    url: choose ? PrimaryLocator.for(options.url).hostUrl(0) : options.url,
     migrations: options.migrations ?? eventStoreMigrations,
     entities: options.entities ?? [],
     synchronize: false,
@@ -43,6 +52,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
       // A session idle inside a transaction holds back every log reader (snapshot xmin).
       idle_in_transaction_session_timeout: 30_000,
       connectionTimeoutMillis: 5_000,
+      ...(choose ? { Client: primaryClientClass(options.url) } : {}),
     },
   });
 }

@@ -1,11 +1,22 @@
+import { choosesHost, databaseOf, parseDatabaseUrl } from '@cyborg/config';
 import pg from 'pg';
+import { primaryClient } from './primary';
 
-/** Creates the database named in `url` when it does not exist yet (first start on a machine). */
+/** The same server(s), the database renamed. */
+function withDatabase(url: string, name: string): { url: string; database: string } {
+  if (choosesHost(url)) return { url: parseDatabaseUrl(url).withDatabase(name), database: databaseOf(url) };
+  const single = new URL(url);
+  const database = decodeURIComponent(single.pathname.replace(/^\//, ''));
+  single.pathname = `/${name}`;
+  return { url: single.toString(), database };
+}
+
+/** Creates the database named in `url` when it does not exist yet (first start on a machine), on the primary. */
 export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  const maintenance = withDatabase(url, 'postgres');
+  const name = maintenance.database;
   if (!name) return;
-  const probe = new pg.Client({ connectionString: url });
+  const probe = primaryClient(url);
   try {
     await probe.connect();
     return;
@@ -14,9 +25,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await probe.end().catch(() => undefined);
   }
-  const maintenance = new URL(url);
-  maintenance.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  const admin = primaryClient(maintenance.url);
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);

@@ -2,6 +2,7 @@ import { Backoff } from '@cyborg/config';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import { primaryClient } from '../database/primary';
 import { sql } from '../database/sql';
 import { storeDatabase } from '../store-database';
 import { APPEND_CHANNEL, type AppendSignal, type EventStore, parseAppendSignal } from '../event-store';
@@ -618,7 +619,11 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       .catch(() => undefined);
   }
 
-  /** Opens the session (LISTEN) if needed and takes the locks of the members not active, every poll interval. */
+  /**
+   * Opens the session (LISTEN) if needed and takes the locks of the members
+   * not active, every poll interval: the longest a standby waits once the
+   * active instance's session is gone.
+   */
   private async claimLocks(): Promise<void> {
     if (this.session && this.members.every((m) => m.active)) return;
     if (this.session && Date.now() - this.lockAttemptAt < this.pollInterval) return;
@@ -630,10 +635,8 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       [LOCK_NAMESPACE, waiting.map((m) => m.name)],
     );
     const claimed = waiting.filter((m) => rows.some((r) => r.name === m.name && r.locked));
-    if (claimed.length === 0) {
-      if (this.members.every((m) => !m.active)) await this.closeSession();
-      return;
-    }
+    // A standby keeps its session for the next attempt: a takeover then waits for no connection.
+    if (claimed.length === 0) return;
     // Under the lock nobody else moves a checkpoint, so it can live in memory.
     const stored: { name: string; transaction_id: string; position: string }[] = await this.db.query(
       `SELECT name, transaction_id, position FROM checkpoints WHERE name = ANY ($1::text[])`,
@@ -651,8 +654,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
   }
 
   private async openSession(): Promise<pg.Client> {
-    const session = new pg.Client({
-      connectionString: this.options.databaseUrl,
+    const session = primaryClient(this.options.databaseUrl, {
       application_name: `cyborg:${this.names.join(',')}`.slice(0, 63),
     });
     const lost = () => {

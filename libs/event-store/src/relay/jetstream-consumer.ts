@@ -11,7 +11,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { EventData, EventMetadata } from '../types';
 import type { EventTypeRegistry } from '../upcasters';
-import { EVENTS_STREAM, ensureEventsStream, type RelayOptions } from './jetstream-relay';
+import { ensureEventsStream, type EventsStreamOptions, eventsStreamName, type RelayOptions } from './jetstream-relay';
 
 /** A relayed event as a consumer receives it: the recorded event, upcast, with its JetStream sequence. */
 export interface RelayedEvent {
@@ -25,7 +25,7 @@ export interface RelayedEvent {
   data: EventData;
   metadata: EventMetadata;
   occurredAt: string;
-  /** Where the message sits in CYBORG_EVENTS. */
+  /** Where the message sits in the events stream. */
   sequence: number;
 }
 
@@ -70,7 +70,7 @@ export function parseRelayedEvent(body: string, sequence: number, registry?: Eve
   };
 }
 
-export interface ReplayOptions {
+export interface ReplayOptions extends EventsStreamOptions {
   /** e.g. `cyborg.events.host.>` */
   filterSubject: string;
   registry?: EventTypeRegistry;
@@ -79,16 +79,17 @@ export interface ReplayOptions {
 }
 
 /**
- * Reads every event on `filterSubject` from the start of CYBORG_EVENTS up to
+ * Reads every event on `filterSubject` from the start of the events stream up to
  * its end at the time of the call, in order, with an ordered (ephemeral)
  * consumer. Returns how many messages were read.
  */
 export async function replayEvents(nc: NatsConnection, options: ReplayOptions): Promise<number> {
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(EVENTS_STREAM, { subjects_filter: options.filterSubject });
+  const stream = eventsStreamName(options);
+  const info = await jsm.streams.info(stream, { subjects_filter: options.filterSubject });
   const total = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
   if (total === 0) return 0;
-  const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, {
+  const consumer = await jetstream(nc).consumers.get(stream, {
     filter_subjects: options.filterSubject,
     deliver_policy: DeliverPolicy.All,
   });
@@ -124,7 +125,7 @@ export interface DurableConsumerOptions extends RelayOptions {
 }
 
 /**
- * A durable pull consumer of CYBORG_EVENTS with explicit acks. Its handler
+ * A durable pull consumer of the events stream with explicit acks. Its handler
  * must be idempotent: JetStream delivers at least once. A malformed message
  * is logged and terminated, never retried forever and never fatal.
  */
@@ -141,10 +142,15 @@ export class DurableEventConsumer {
     this.logger = new Logger(`consumer:${options.durableName}`);
   }
 
-  /** Creates the stream and the durable consumer when missing (idempotent). */
+  /**
+   * Creates the stream and the durable consumer when missing (idempotent);
+   * an existing consumer with another replica count is scaled as the stream is.
+   */
   async ensure(): Promise<void> {
     await ensureEventsStream(this.nc, this.options);
     const jsm = await jetstreamManager(this.nc);
+    const stream = eventsStreamName(this.options);
+    const replicas = this.options.replicas ?? 1;
     const config = {
       durable_name: this.options.durableName,
       ack_policy: AckPolicy.Explicit,
@@ -153,14 +159,26 @@ export class DurableEventConsumer {
       ack_wait: (this.options.ackWaitMs ?? 30_000) * 1_000_000,
       max_ack_pending: this.options.maxAckPending ?? 10_000,
       max_deliver: -1,
+      num_replicas: replicas,
     };
     try {
-      await jsm.consumers.add(EVENTS_STREAM, config);
+      await jsm.consumers.add(stream, config);
     } catch (error) {
-      // It exists with another configuration (an older version of us): keep it.
-      await jsm.consumers.info(EVENTS_STREAM, this.options.durableName).catch(() => {
+      // It exists with another configuration (an older version of us): keep it, but for its replicas.
+      const info = await jsm.consumers.info(stream, this.options.durableName).catch(() => {
         throw error;
       });
+      if ((info.config.num_replicas || 1) === replicas || (replicas > 1 && !this.nc.info?.cluster)) return;
+      await jsm.consumers.update(stream, this.options.durableName, { num_replicas: replicas }).then(
+        () => this.logger.log({ msg: 'consumer scaled', from: info.config.num_replicas, to: replicas }),
+        (refused: Error) =>
+          this.logger.warn({
+            msg: 'consumer kept its replica count: the server refused to change it',
+            replicas: info.config.num_replicas,
+            wanted: replicas,
+            error: refused.message,
+          }),
+      );
     }
   }
 
@@ -182,7 +200,10 @@ export class DurableEventConsumer {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     while (this.running) {
       try {
-        const consumer = await jetstream(this.nc).consumers.get(EVENTS_STREAM, this.options.durableName);
+        const consumer = await jetstream(this.nc).consumers.get(
+          eventsStreamName(this.options),
+          this.options.durableName,
+        );
         this.messages = await consumer.consume({ max_messages: 256 });
         if (!this.running) this.messages.stop();
         for await (const m of this.messages) {

@@ -7,7 +7,7 @@ import { TestNatsServer } from '../../../../test/support/nats-server';
 import { EventStore } from '../event-store';
 import { ProcessorRunner } from '../processor/processor-runner';
 import { LOG_START } from '../types';
-import { EVENTS_STREAM, eventSubject, JetStreamRelay } from './jetstream-relay';
+import { ensureEventsStream, EVENTS_STREAM, eventSubject, JetStreamRelay } from './jetstream-relay';
 
 let db: TestDatabase;
 let store: EventStore;
@@ -88,4 +88,49 @@ it('stores a republished batch once (Nats-Msg-Id de-duplication)', async () => {
   expect(await runner.waitFor({ transactionId: last.transactionId, position: last.position }, 30_000)).toBe(true);
   await runner.stop();
   expect((await storedMessages()).length).toBe(before);
+});
+
+it('relays into the stream and under the prefix it is given, beside the default stream on the same server', async () => {
+  const other = { streamName: 'OTHER_EVENTS', subjectPrefix: 'other.cyborg-events' };
+  const otherDb = await createTestDatabase();
+  try {
+    const otherStore = new EventStore(otherDb.dataSource);
+    const { checkpoint, events } = await otherStore.append([
+      { streamId: `arq-${randomUUID()}`, expectedVersion: 0, events: [{ type: 'ArqCreated', data: { other: true } }] },
+    ]);
+    const runner = new ProcessorRunner(new JetStreamRelay(nc, other), otherStore, {
+      databaseUrl: otherDb.url,
+      pollIntervalMs: 50,
+    });
+    await runner.start();
+    expect(await runner.waitFor(checkpoint!, 30_000)).toBe(true);
+    await runner.stop();
+
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(other.streamName);
+    expect(info.config.subjects).toEqual(['other.cyborg-events.>']);
+    expect(info.state.messages).toBe(1);
+    const message = await (await jetstream(nc).consumers.get(other.streamName)).next({ expires: 5000 });
+    expect(message?.subject).toBe(eventSubject(events[0], other.subjectPrefix));
+    expect(message?.headers?.get('Nats-Msg-Id')).toBe(events[0].eventId);
+    // The default deployment's stream never got it.
+    expect((await storedMessages()).map((m) => m.eventId)).not.toContain(events[0].eventId);
+  } finally {
+    await otherDb.drop();
+  }
+});
+
+it("refuses a stream of its name that holds another deployment's subjects", async () => {
+  await expect(ensureEventsStream(nc, { streamName: EVENTS_STREAM, subjectPrefix: 'elsewhere.events' })).rejects.toThrow(
+    /CYBORG_EVENTS holds \["cyborg\.events\.>"\], not elsewhere\.events\.>: it belongs to another deployment/,
+  );
+});
+
+it('keeps using a stream the server cannot scale (one nats-server, 3 replicas asked), and cannot create one so', async () => {
+  await expect(ensureEventsStream(nc, { replicas: 3 })).resolves.toBeUndefined();
+  const jsm = await jetstreamManager(nc);
+  expect((await jsm.streams.info(EVENTS_STREAM)).config.num_replicas).toBe(1);
+  await expect(ensureEventsStream(nc, { streamName: 'NEW_EVENTS', subjectPrefix: 'new.events', replicas: 3 })).rejects.toThrow(
+    /replicas > 1 not supported in non-clustered mode/,
+  );
 });

@@ -7,6 +7,7 @@ import {
   type EventStore,
   LOG_START,
   PROCESSOR_LOCK_NAMESPACE,
+  primaryClient,
   type ReadAllResult,
   type RecordedEvent,
 } from '@cyborg/event-store';
@@ -300,7 +301,7 @@ async function lockRebuilds(
   databaseUrl: string,
   projections: readonly Pick<Projection<EventLike>, 'name'>[],
 ): Promise<pg.Client> {
-  const session = new pg.Client({ connectionString: databaseUrl, application_name: 'cyborg:rebuild' });
+  const session = primaryClient(databaseUrl, { application_name: 'cyborg:rebuild' });
   session.on('error', () => undefined);
   await session.connect();
   try {
