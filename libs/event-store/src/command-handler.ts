@@ -98,6 +98,16 @@ export class CommandHandler<E extends EventLike = EventLike> {
   /** A stream's folded state, from the cache of its kind; for reads outside a command. */
   readonly read: ReadStream<E> = <S>(type: StreamType<S, E>, streamId: string) => this.cacheOf(type).load(streamId);
 
+  /**
+   * A stream's folded state as held, read from the log only when none is
+   * held; for choices a command's own append checks again (which hosts' work
+   * to run it with), never for a decision.
+   */
+  readonly peek: ReadStream<E> = async <S>(type: StreamType<S, E>, streamId: string) => {
+    const cache = this.cacheOf(type);
+    return cache.held(streamId) ?? this.adopt(cache, streamId) ?? cache.load(streamId);
+  };
+
   async handle<R>(
     command: Command,
     decide: (read: ReadStream<E>) => Promise<Decision<R, E>>,

@@ -360,6 +360,56 @@ describe('reading the whole log', () => {
     expect(batch.events.map((e) => e.type)).toEqual(['keep']);
     expect(batch.checkpoint).toEqual(head);
   });
+
+  it("shares one statement among a process's readers that read at once, each getting what it would alone", async () => {
+    const other = new EventStore(db.dataSource);
+    const start = await store.head();
+    const types = ['shared-a', 'shared-b', 'shared-c'];
+    for (let i = 0; i < 9; i++) {
+      await store.append([
+        { streamId: `arq-${id()}`, expectedVersion: 0, events: [{ type: types[i % 3], data: { i } }] },
+      ]);
+    }
+    let head = start;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(10)) {
+      const all = await store.readAll({ after: start, types });
+      if (all.events.length >= 9) {
+        head = all.checkpoint;
+        break;
+      }
+    }
+    const { events: mine } = await store.readAll({ after: start, types, limit: 100 });
+    const middle = { transactionId: mine[3].transactionId, position: mine[3].position };
+    const wanted = [
+      { after: start, types: ['shared-a'] },
+      { after: middle, types: ['shared-b', 'shared-c'] },
+      { after: start, types: undefined, limit: 4 },
+      { after: head, types: ['shared-a'] },
+    ];
+    const alone = await Promise.all(wanted.map((w) => store.readAll(w)));
+    const statements: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      statements.push(String(text));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    let together: Awaited<ReturnType<EventStore['readAll']>>[];
+    try {
+      together = await Promise.all(
+        wanted.map((w, i) => (i % 2 === 0 ? store : other).readAll({ ...w, shared: true })),
+      );
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(statements).toHaveLength(1);
+    const ids = (r: Awaited<ReturnType<EventStore['readAll']>>) => r.events.map((e) => e.eventId);
+    expect(together.map(ids)).toEqual(alone.map(ids));
+    expect(together.map((r) => r.checkpoint)).toEqual(alone.map((r) => r.checkpoint));
+    expect(together[0].events.map((e) => e.data.i)).toEqual([0, 3, 6]);
+    expect(together[1].events.map((e) => e.data.i)).toEqual([4, 5, 7, 8]);
+    expect(together[3].events).toEqual([]);
+  });
 });
 
 describe('the log cannot be changed', () => {

@@ -43,6 +43,12 @@ export interface ReadAllOptions {
   limit?: number;
   /** Only these event types; the checkpoint still advances past the others. */
   types?: readonly string[];
+  /**
+   * May share one statement with the other shared reads of this process's
+   * stores on this database that wait at the same moment (log processors
+   * woken by one commit). Not inside a transaction.
+   */
+  shared?: boolean;
 }
 
 export interface ReadAllResult<E extends EventLike = EventLike> {
@@ -78,6 +84,8 @@ const MAX_NOTIFY_TYPES_LENGTH = 7000;
 
 /** Readers of each database in this process, by database, so that stores of one process wake each other. */
 const processListeners = new Map<string, Set<AppendListener>>();
+/** Shared reads of the log waiting for their statement, by database, like processListeners. */
+const processReads = new Map<string, SharedLogReads>();
 /** Tells NOTIFYs of this process's stores from others'. */
 const PROCESS_TAG = randomUUID().slice(0, 8);
 
@@ -164,6 +172,7 @@ interface AppendRow {
  */
 export class EventStore<E extends EventLike = EventLike> {
   private readonly appendListeners: Set<AppendListener>;
+  private readonly sharedReads: SharedLogReads;
   /** Who this store's NOTIFYs come from: the process, or the store alone. */
   readonly wakeTag: string;
   /** Each stream's last version and hash as last seen: what the next append hashes from. */
@@ -184,12 +193,16 @@ export class EventStore<E extends EventLike = EventLike> {
     registerStoreDatabase(this, dataSource);
     if (options.processWakeUps === false) {
       this.appendListeners = new Set();
+      this.sharedReads = new SharedLogReads();
       this.wakeTag = randomUUID().slice(0, 8);
     } else {
       const key = databaseKey(dataSource);
       let listeners = processListeners.get(key);
       if (!listeners) processListeners.set(key, (listeners = new Set()));
       this.appendListeners = listeners;
+      let reads = processReads.get(key);
+      if (!reads) processReads.set(key, (reads = new SharedLogReads()));
+      this.sharedReads = reads;
       this.wakeTag = `${PROCESS_TAG}${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
     }
   }
@@ -536,35 +549,30 @@ export class EventStore<E extends EventLike = EventLike> {
   async readAll(options: ReadAllOptions = {}, manager?: EntityManager): Promise<ReadAllResult<E>> {
     const after = options.after ?? LOG_START;
     const limit = options.limit ?? 500;
-    // One statement, one snapshot: the events of the wanted types, and the newest event below the horizon of
-    // any type, which is where a read that got fewer than `limit` moves on to (the types are filtered here,
-    // by the database, so a reader of few types is not sent the whole log).
-    const rows: ReadRow[] = await (manager ?? this.dataSource.manager).query(
-      `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-       newest AS (
-         SELECT transaction_id, position FROM events, horizon
-         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
-         ORDER BY transaction_id DESC, position DESC
-         LIMIT 1)
-       SELECT n.transaction_id AS last_transaction_id, n.position AS last_position, e.*
-       FROM newest n LEFT JOIN LATERAL (
-         SELECT ${EVENT_COLUMNS} FROM events, horizon
-         WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
-           AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
-         ORDER BY transaction_id, position
-         LIMIT $3) AS e ON true`,
-      [after.transactionId, after.position, limit, options.types ? [...options.types] : null],
-    );
-    // No row: nothing after `after` is readable yet. One row without an event: none of the wanted types.
-    if (rows.length === 0) return { events: [], checkpoint: after };
-    const scanned = { transactionId: rows[0].last_transaction_id as string, position: Number(rows[0].last_position) };
-    const eventRows = (rows[0].position === null ? [] : rows) as EventRow[];
-    const events = inLogOrder(eventRows.map((r) => this.toRecorded(r)));
-    if (events.length === limit) {
-      const last = events[events.length - 1];
-      return { events, checkpoint: { transactionId: last.transactionId, position: last.position } };
+    const types = options.types ? [...options.types] : null;
+    if (options.shared && !manager) {
+      const read = await this.sharedReads.read(this.dataSource, { after, limit, types });
+      if (read) return this.resultOf(read, after, limit, types);
     }
-    return { events, checkpoint: scanned };
+    return this.resultOf(await readLog(manager ?? this.dataSource.manager, after, limit, types), after, limit, types);
+  }
+
+  /** One reader's share of a read of the log from `read.after` (at or before its own `after`). */
+  private resultOf(read: LogRead, after: Checkpoint, limit: number, types: readonly string[] | null): ReadAllResult<E> {
+    // Nothing readable after where the read began, or none past where this reader stands.
+    if (!read.scanned || compareCheckpoints(read.scanned, after) <= 0) return { events: [], checkpoint: after };
+    const wanted = types && read.types !== types ? new Set(types) : null;
+    const rows = read.rows.filter(
+      (r) => (!wanted || wanted.has(r.type)) && compareCheckpoints(checkpointOfRow(r), after) > 0,
+    );
+    const events = inLogOrder(rows.slice(0, limit).map((r) => this.toRecorded(r)));
+    // Cut short (by this reader's limit or the read's): the next read starts after the last event taken.
+    if (events.length === limit || read.rows.length === read.limit) {
+      const last = events.length === limit || read.rows.length === 0 ? events[events.length - 1] : null;
+      const cut = last ?? checkpointOfRow(read.rows[read.rows.length - 1]);
+      return { events, checkpoint: { transactionId: cut.transactionId, position: cut.position } };
+    }
+    return { events, checkpoint: read.scanned };
   }
 
   /** The checkpoint of the newest event that readers may see now. */
@@ -597,6 +605,107 @@ export class EventStore<E extends EventLike = EventLike> {
     };
     // The registry's schemas say what each type's data is at its current version.
     return recorded as RecordedEvent<E>;
+  }
+}
+
+/** One statement's read of the log: the events of `types` (null: all) after `after`, and the newest event below the horizon. */
+interface LogRead {
+  after: Checkpoint;
+  limit: number;
+  types: readonly string[] | null;
+  rows: EventRow[];
+  /** The newest event below the horizon after `after`, of any type; null when there is none. */
+  scanned: Checkpoint | null;
+}
+
+/**
+ * One snapshot: the events of the wanted types, and the newest event below
+ * the horizon of any type, which is where a read that got fewer than `limit`
+ * moves on to (the types are filtered by the database, so a reader of few
+ * types is not sent the whole log). Only transactions older than every
+ * running one are read, so an event that commits late never lands behind.
+ */
+async function readLog(
+  manager: EntityManager,
+  after: Checkpoint,
+  limit: number,
+  types: readonly string[] | null,
+): Promise<LogRead> {
+  const rows: ReadRow[] = await manager.query(
+    `WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+     newest AS (
+       SELECT transaction_id, position FROM events, horizon
+       WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+       ORDER BY transaction_id DESC, position DESC
+       LIMIT 1)
+     SELECT n.transaction_id AS last_transaction_id, n.position AS last_position, e.*
+     FROM newest n LEFT JOIN LATERAL (
+       SELECT ${EVENT_COLUMNS} FROM events, horizon
+       WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < horizon.xmin
+         AND ($4::text[] IS NULL OR type = ANY ($4::text[]))
+       ORDER BY transaction_id, position
+       LIMIT $3) AS e ON true`,
+    [after.transactionId, after.position, limit, types],
+  );
+  // No row: nothing after `after` is readable yet. One row without an event: none of the wanted types.
+  if (rows.length === 0) return { after, limit, types, rows: [], scanned: null };
+  const scanned = { transactionId: rows[0].last_transaction_id, position: Number(rows[0].last_position) };
+  return { after, limit, types, rows: (rows[0].position === null ? [] : rows) as EventRow[], scanned };
+}
+
+function checkpointOfRow(row: EventRow): Checkpoint {
+  return { transactionId: row.transaction_id, position: Number(row.position) };
+}
+
+interface PendingRead {
+  after: Checkpoint;
+  limit: number;
+  types: readonly string[] | null;
+  resolve(read: LogRead | null): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The log processors of a process woken by one commit read at the same
+ * moment: their reads wait for the end of the current turn of the event
+ * loop and go as one statement, from the earliest of their checkpoints,
+ * for all of their types, each taking its share. A read that the shared
+ * one cut short before reaching it is answered null (its reader reads alone).
+ */
+class SharedLogReads {
+  private pending: PendingRead[] = [];
+  private source: DataSource | null = null;
+
+  read(dataSource: DataSource, wanted: Omit<PendingRead, 'resolve' | 'reject'>): Promise<LogRead | null> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) {
+        this.source = dataSource;
+        setImmediate(() => void this.flush());
+      }
+      this.pending.push({ ...wanted, resolve, reject });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const reads = this.pending;
+    const source = this.source!;
+    this.pending = [];
+    this.source = null;
+    if (reads.length === 1) {
+      const [only] = reads;
+      return readLog(source.manager, only.after, only.limit, only.types).then(only.resolve, only.reject);
+    }
+    let after = reads[0].after;
+    for (const r of reads) if (compareCheckpoints(r.after, after) < 0) after = r.after;
+    const types = reads.some((r) => r.types === null) ? null : [...new Set(reads.flatMap((r) => r.types!))];
+    const limit = Math.max(...reads.map((r) => r.limit));
+    try {
+      const read = await readLog(source.manager, after, limit, types);
+      const cut = read.rows.length === limit ? checkpointOfRow(read.rows[read.rows.length - 1]) : null;
+      for (const r of reads) r.resolve(cut && compareCheckpoints(cut, r.after) <= 0 ? null : read);
+    } catch (error) {
+      for (const r of reads) r.reject(error);
+    }
   }
 }
 

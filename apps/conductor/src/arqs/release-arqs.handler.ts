@@ -71,8 +71,9 @@ export class ReleaseArqsHandler {
     payload: object,
     release: ReleaseArqs,
   ) {
-    // The hosts whose handles these ARQs hold, to run with this conductor's binds there one at a time.
-    const before = await Promise.all(release.uuids.map((uuid) => this.commands.read(ArqAggregate, Streams.arq(uuid))));
+    // The hosts whose handles these ARQs hold, to run with this conductor's binds there one at a time (as
+    // held: the command decides on the streams again, and its append checks their versions).
+    const before = await Promise.all(release.uuids.map((uuid) => this.commands.peek(ArqAggregate, Streams.arq(uuid))));
     let released: ReleasedHandle[] = [];
     const quotaKeys = this.quota.lockKeys(before.map((b) => b.state.arq?.projectId ?? null));
     const outcome = await this.locks.run(

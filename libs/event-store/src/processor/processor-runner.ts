@@ -60,7 +60,10 @@ class ProcessorsFailed extends Error {
   }
 }
 
-/** How often at most a processor that only moved past events of other types stores its checkpoint. */
+/**
+ * How often at most a processor that only moved past events of other types,
+ * or an external one past events it handled, stores its checkpoint.
+ */
 const SKIP_PERSIST_MS = 500;
 /** Retries, 1 ms doubling to 64 ms, while a transaction it was woken for is not yet readable. */
 const MAX_QUICK_RETRIES = 7;
@@ -82,6 +85,8 @@ class Member<E extends EventLike = EventLike> {
   /** As stored: what the next store compares against. */
   stored: Checkpoint = LOG_START;
   storedAt = 0;
+  /** Events handled past the stored checkpoint (an external processor's, stored later). */
+  unstoredHandled = 0;
   /** After a failed batch of its own: not tried again before this time, backing off. */
   retryAt = 0;
   failing = false;
@@ -218,6 +223,8 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     this.wake?.();
     await this.loop;
     this.loop = null;
+    // Where it read to, so that the next instance starts there.
+    await this.exclusive(() => this.persistSkipped(true)).catch(() => undefined);
     await this.closeSession();
   }
 
@@ -438,7 +445,8 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     let from = active[0].checkpoint!;
     for (const m of active) if (compareCheckpoints(m.checkpoint!, from) < 0) from = m.checkpoint!;
     const types = active.some((m) => m.types === null) ? undefined : [...new Set(active.flatMap((m) => [...m.types!]))];
-    const batch = await store.readAll({ after: from, limit: this.batchSize, types });
+    // The other processors of this process woken by the same commit read in the same statement.
+    const batch = await store.readAll({ after: from, limit: this.batchSize, types, shared: true });
     if (compareCheckpoints(batch.checkpoint, from) === 0) return 0;
     const work = active
       .filter((m) => compareCheckpoints(batch.checkpoint, m.checkpoint!) > 0)
@@ -479,9 +487,10 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
         }
       } else {
         // External effects: no transaction is held open while publishing, so this processor never holds
-        // back the snapshot xmin that every reader depends on. Stored once they took effect: at least once.
+        // back the snapshot xmin that every reader depends on. Stored after they took effect, at most every
+        // SKIP_PERSIST_MS (at least once: a restart from the stored one repeats them, which it must bear).
         await handling[0].member.processor.handle(handling[0].events, this.db.manager);
-        await this.storeCheckpoints(this.db.manager, updates);
+        handling[0].member.unstoredHandled += handling[0].events.length;
       }
     }
     for (const w of work) {
@@ -547,7 +556,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     if (due.length === 0) return;
     await this.storeCheckpoints(
       this.db.manager,
-      due.map((member) => ({ member, to: member.checkpoint!, handled: 0 })),
+      due.map((member) => ({ member, to: member.checkpoint!, handled: member.unstoredHandled })),
     );
   }
 
@@ -603,6 +612,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     for (const u of moving) {
       u.member.stored = u.to;
       u.member.storedAt = now;
+      u.member.unstoredHandled = 0;
     }
     // Waiters on members not active here read the stored checkpoints: let them look again.
     if (moving.some((u) => !u.member.active)) {
