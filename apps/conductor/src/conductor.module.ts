@@ -3,7 +3,7 @@ import { Settings } from '@cyborg/config';
 import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import { eventSchemas } from '@cyborg/contracts';
-import { HostAggregate } from '@cyborg/domain';
+import { HostAggregate, InstanceAggregate } from '@cyborg/domain';
 import {
   CreateDeviceProfileController,
   CreateDeviceProfileHandler,
@@ -33,6 +33,8 @@ export class ConductorModule {
           migrations: databaseMigrations,
           registry: EventTypeRegistry.from(eventSchemas),
           cachedStates: new Map([[HostAggregate, settings.CONDUCTOR_HOST_STATES_CACHED]]),
+          // An instance's stream is new at its first bind, the bind that nearly every instance makes.
+          assumedNew: new Set([InstanceAggregate]),
         }),
         ArqsModule.forRoot(settings),
       ],

@@ -49,6 +49,13 @@ export interface CommandHandlerOptions {
   maxAttempts?: number;
   /** Folded states kept of a stream kind, in place of the kind's own `cached` (an operator's setting). */
   cachedStates?: ReadonlyMap<object, number>;
+  /**
+   * Kinds whose streams are nearly always new when a command first meets
+   * them (an instance's, at its first bind): one held nothing for is taken
+   * as new without reading it; the append (or, for a stream only decided on,
+   * the check after deciding) proves it, or the command decides again on the log.
+   */
+  assumedNew?: ReadonlySet<object>;
 }
 
 /** Streams created by this handler held until first read; the oldest are forgotten (read from the log then). */
@@ -61,8 +68,8 @@ class StaleReadError extends Error {}
 interface StreamRead<E extends EventLike> {
   version: number;
   held: boolean;
-  /** Its version in the log now (its cache brought up to date). */
-  current(): Promise<number>;
+  /** Its kind's cache, which a check brings up to date when the stream moved. */
+  cache: StreamStateCache<unknown, E>;
   /** Folds the events just appended after the version read into its cache. */
   appended(events: readonly RecordedEvent<E>[]): void;
 }
@@ -120,14 +127,16 @@ export class CommandHandler<E extends EventLike = EventLike> {
         const reads = new Map<string, StreamRead<E>>();
         const read: ReadStream<E> = async <S>(type: StreamType<S, E>, streamId: string) => {
           const cache = this.cacheOf(type);
-          const held = fromLog ? undefined : (cache.held(streamId) ?? this.adopt(cache, streamId));
+          const held = fromLog
+            ? undefined
+            : (cache.held(streamId) ?? this.adopt(cache, streamId) ?? this.assumed(type));
           const loaded = held ?? (await cache.load(streamId));
           if (!reads.has(streamId)) {
             const { version } = loaded;
             reads.set(streamId, {
               version,
               held: held !== undefined,
-              current: async () => (await cache.load(streamId)).version,
+              cache: cache as StreamStateCache<unknown, E>,
               appended: (events) => cache.advance(streamId, version, events),
             });
           }
@@ -208,12 +217,23 @@ export class CommandHandler<E extends EventLike = EventLike> {
     }
   }
 
-  /** Whether a stream read from memory, and not among `appended`, has events past the version decided on. */
+  /** A new stream's state, for a kind whose streams are taken as new when none is held. */
+  private assumed<S>(type: StreamType<S, E>): StreamState<S> | undefined {
+    return this.options.assumedNew?.has(type) ? { state: type.initial, version: NO_STREAM } : undefined;
+  }
+
+  /**
+   * Whether a stream read from memory, and not among `appended`, has events
+   * past the version decided on: their versions in one statement, and only
+   * those that moved are read (their caches brought up to date).
+   */
   private async moved(reads: ReadonlyMap<string, StreamRead<E>>, appended: ReadonlySet<string>): Promise<boolean> {
     const unchecked = [...reads].filter(([streamId, r]) => r.held && !appended.has(streamId));
     if (unchecked.length === 0) return false;
-    const now = await Promise.all(unchecked.map(([, r]) => r.current()));
-    return now.some((version, i) => version !== unchecked[i][1].version);
+    const versions = await this.store.streamVersions(unchecked.map(([streamId]) => streamId));
+    const moved = unchecked.filter(([streamId, r]) => (versions.get(streamId) ?? NO_STREAM) !== r.version);
+    await Promise.all(moved.map(([streamId, r]) => r.cache.load(streamId)));
+    return moved.length > 0;
   }
 
   /** The outcome of a command handled before, or null; for commands answered without deciding (nothing changed). */

@@ -11,6 +11,8 @@ export interface EventStoreModuleOptions extends DatabaseOptions {
   registry: EventTypeRegistry;
   /** The command handler's folded states kept per stream kind, where a setting says. */
   cachedStates?: ReadonlyMap<object, number>;
+  /** Stream kinds the command handler takes as new when it holds nothing for one (see CommandHandlerOptions). */
+  assumedNew?: ReadonlySet<object>;
 }
 
 @Injectable()
@@ -53,7 +55,8 @@ export class EventStoreModule {
         {
           provide: CommandHandler,
           inject: [EventStore],
-          useFactory: (store: EventStore) => new CommandHandler(store, { cachedStates: options.cachedStates }),
+          useFactory: (store: EventStore) =>
+            new CommandHandler(store, { cachedStates: options.cachedStates, assumedNew: options.assumedNew }),
         },
         { provide: HostHeartbeats, inject: [DataSource], useFactory: (ds: DataSource) => new HostHeartbeats(ds) },
       ],

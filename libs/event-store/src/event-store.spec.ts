@@ -396,9 +396,7 @@ describe('reading the whole log', () => {
     } as typeof query;
     let together: Awaited<ReturnType<EventStore['readAll']>>[];
     try {
-      together = await Promise.all(
-        wanted.map((w, i) => (i % 2 === 0 ? store : other).readAll({ ...w, shared: true })),
-      );
+      together = await Promise.all(wanted.map((w, i) => (i % 2 === 0 ? store : other).readAll({ ...w, shared: true })));
     } finally {
       pg.Client.prototype.query = query;
     }
@@ -672,6 +670,38 @@ describe('deciding on the state a handler holds', () => {
     // And a refusal made on a held state that is stale is decided again too.
     await other.append([{ streamId: device, expectedVersion: 2, events: [{ type: 'enabled', data: {} }] }]);
     expect((await take()).result).toBe(1);
+  });
+
+  it('takes a stream of a kind assumed new as new without reading it; one that exists is decided again on the log', async () => {
+    const instance = {
+      initial: [] as string[],
+      evolve: (arqs: string[], e: RecordedEvent) => [...arqs, String(e.data.arq)],
+    };
+    const commands = new CommandHandler(store, { assumedNew: new Set([instance]) });
+    const attach = (stream: string, arq: string) =>
+      commands.handle({ commandId: id(), type: 'attach', payload: {}, metadata: {} }, async (read) => {
+        const { state } = await read(instance, stream);
+        return { appends: [{ streamId: stream, events: [{ type: 'attached', data: { arq } }] }], result: state };
+      });
+    const fresh = `instance-${id()}`;
+    const statements = await statementsOf(async () => expect((await attach(fresh, 'a')).result).toEqual([]));
+    expect(statements).toEqual(['SELECT * FROM append_command($1::text[],']);
+    // Another process started this stream: the append expecting a new one conflicts, the log decides.
+    const existing = `instance-${id()}`;
+    await store.append([
+      { streamId: existing, expectedVersion: 0, events: [{ type: 'attached', data: { arq: 'x' } }] },
+    ]);
+    expect((await attach(existing, 'b')).result).toEqual(['x']);
+    // Only decided on, not appended to: checked after deciding, and refused on what the log holds.
+    const only = `instance-${id()}`;
+    await store.append([{ streamId: only, expectedVersion: 0, events: [{ type: 'attached', data: { arq: 'y' } }] }]);
+    const free = () =>
+      commands.handle({ commandId: id(), type: 'check', payload: {}, metadata: {} }, async (read) => {
+        if ((await read(instance, only)).state.length > 0) throw new Error('the instance has ARQs');
+        return { appends: [], result: null };
+      });
+    await expect(free()).rejects.toThrow('the instance has ARQs');
+    expect((await store.readStream(existing)).map((e) => e.data.arq)).toEqual(['x', 'b']);
   });
 });
 

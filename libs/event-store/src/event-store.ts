@@ -533,6 +533,15 @@ export class EventStore<E extends EventLike = EventLike> {
     return rows.map((r) => this.toRecorded(r));
   }
 
+  /** The current versions of streams, one statement; a stream without events is left out. */
+  async streamVersions(streamIds: readonly string[]): Promise<Map<string, number>> {
+    const rows: { stream_id: string; version: string }[] = await this.dataSource.query(
+      `SELECT stream_id, version FROM streams WHERE stream_id = ANY ($1::text[])`,
+      [streamIds],
+    );
+    return new Map(rows.map((r) => [r.stream_id, Number(r.version)]));
+  }
+
   /** The current version of a stream; 0 when it has no events. */
   async streamVersion(streamId: string, manager?: EntityManager): Promise<number> {
     const rows = await (manager ?? this.dataSource.manager).query(`SELECT version FROM streams WHERE stream_id = $1`, [

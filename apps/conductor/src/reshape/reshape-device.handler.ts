@@ -111,7 +111,9 @@ export class ReshapeJobs implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async resumeHost(hostname: string, swept: boolean): Promise<void> {
     try {
-      const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));
+      // After a release here, the state held is the host's as of that release's append: nothing to read.
+      const read = swept ? this.commands.read : this.commands.peek;
+      const { state } = await read(HostAggregate, Streams.host(hostname));
       for (const device of readyReshapes(state)) {
         if (swept && this.running.has(`${hostname} ${device}`)) continue;
         if (swept) this.logger.log({ msg: 'resuming a reshape left unfinished', hostname, device });
