@@ -60,11 +60,10 @@ class ProcessorsFailed extends Error {
   }
 }
 
-/**
- * How often at most a processor that only moved past events of other types,
- * or an external one past events it handled, stores its checkpoint.
- */
+/** How often at most a processor that only moved past events of other types stores its checkpoint. */
 const SKIP_PERSIST_MS = 500;
+/** How often at most an external processor stores its checkpoint past events it handled (sent, published). */
+const HANDLED_PERSIST_MS = 100;
 /** Retries, 1 ms doubling to 64 ms, while a transaction it was woken for is not yet readable. */
 const MAX_QUICK_RETRIES = 7;
 const QUICK_RETRY = { initialMs: 1, maxMs: 64 };
@@ -386,7 +385,9 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
         const retry = Math.min(
           ...this.members.filter((m) => m.retryAt > Date.now()).map((m) => m.retryAt - Date.now()),
         );
-        await this.sleep(Math.min(skipped ? SKIP_PERSIST_MS : this.pollInterval, this.pollInterval, retry));
+        const unstored = this.members.some((m) => m.active && m.unstoredHandled > 0);
+        const persist = unstored ? HANDLED_PERSIST_MS : skipped ? SKIP_PERSIST_MS : this.pollInterval;
+        await this.sleep(Math.min(persist, this.pollInterval, retry));
       } catch (error) {
         if (!this.running) break;
         const message = error instanceof Error ? error.message : String(error);
@@ -488,7 +489,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
       } else {
         // External effects: no transaction is held open while publishing, so this processor never holds
         // back the snapshot xmin that every reader depends on. Stored after they took effect, at most every
-        // SKIP_PERSIST_MS (at least once: a restart from the stored one repeats them, which it must bear).
+        // HANDLED_PERSIST_MS (at least once: a restart from the stored one repeats them, which it must bear).
         await handling[0].member.processor.handle(handling[0].events, this.db.manager);
         handling[0].member.unstoredHandled += handling[0].events.length;
       }
@@ -543,7 +544,10 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
     }
   }
 
-  /** Stores checkpoints that only moved past other types' events, at most every SKIP_PERSIST_MS unless `now`. */
+  /**
+   * Stores checkpoints not stored with a batch (moved past other types' events, or an external processor's
+   * past events it handled), at most every SKIP_PERSIST_MS or HANDLED_PERSIST_MS unless `now`.
+   */
   private async persistSkipped(now = false): Promise<void> {
     const at = Date.now();
     const due = this.members.filter(
@@ -551,7 +555,7 @@ export class ProcessorRunner<E extends EventLike = EventLike> {
         m.active &&
         m.checkpoint &&
         compareCheckpoints(m.checkpoint, m.stored) > 0 &&
-        (now || at - m.storedAt >= SKIP_PERSIST_MS),
+        (now || at - m.storedAt >= (m.unstoredHandled > 0 ? HANDLED_PERSIST_MS : SKIP_PERSIST_MS)),
     );
     if (due.length === 0) return;
     await this.storeCheckpoints(
