@@ -667,6 +667,8 @@ function checkpointOfRow(row: EventRow): Checkpoint {
 }
 
 interface PendingRead {
+  /** The reader's store's database: the statement goes through one still open. */
+  source: DataSource;
   after: Checkpoint;
   limit: number;
   types: readonly string[] | null;
@@ -683,23 +685,19 @@ interface PendingRead {
  */
 class SharedLogReads {
   private pending: PendingRead[] = [];
-  private source: DataSource | null = null;
 
-  read(dataSource: DataSource, wanted: Omit<PendingRead, 'resolve' | 'reject'>): Promise<LogRead | null> {
+  read(source: DataSource, wanted: Omit<PendingRead, 'source' | 'resolve' | 'reject'>): Promise<LogRead | null> {
     return new Promise((resolve, reject) => {
-      if (this.pending.length === 0) {
-        this.source = dataSource;
-        setImmediate(() => void this.flush());
-      }
-      this.pending.push({ ...wanted, resolve, reject });
+      if (this.pending.length === 0) setImmediate(() => void this.flush());
+      this.pending.push({ ...wanted, source, resolve, reject });
     });
   }
 
   private async flush(): Promise<void> {
     const reads = this.pending;
-    const source = this.source!;
     this.pending = [];
-    this.source = null;
+    // A service of the process that stopped may have closed its database; the others' still serve.
+    const source = (reads.find((r) => r.source.isInitialized) ?? reads[0]).source;
     if (reads.length === 1) {
       const [only] = reads;
       return readLog(source.manager, only.after, only.limit, only.types).then(only.resolve, only.reject);
