@@ -53,6 +53,12 @@ export interface FaultSystemOptions {
   replicas?: number;
   /** PostgreSQL session options every service is given in DATABASE_URL (`?options=`), e.g. `-c tcp_keepalives_idle=10`. */
   databaseOptions?: string;
+  /**
+   * Conductors `addConductor` may add later: their metrics ports are chosen
+   * at boot and listed in the API's CONDUCTOR_METRICS_URLS from the start
+   * (named as not answering until they run).
+   */
+  spareConductors?: number;
 }
 
 /**
@@ -84,8 +90,12 @@ export class FaultSystem {
   apiUrl: string;
   /** Every API's URL (the first is `apiUrl`), as a load balancer in front of them would know them. */
   apiUrls: string[] = [];
-  /** The first conductor's metrics port, which the API reads bind metrics from (CONDUCTOR_METRICS_URLS). */
+  /** The first conductor's metrics port. */
   conductorMetricsUrl: string;
+  /** Every conductor's metrics port, spares included, in start order: the API's CONDUCTOR_METRICS_URLS. */
+  conductorMetricsUrls: string[] = [];
+  /** Metrics ports reserved for conductors `addConductor` has not added yet. */
+  private spareConductorPorts: number[] = [];
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
   store: EventStore<CyborgEvent>;
@@ -150,7 +160,14 @@ export class FaultSystem {
 
   /** A further conductor beside the others: they share the work through the queue group. */
   async addConductor(name: string): Promise<ServiceProcess> {
-    const service = new ServiceProcess(name, 'conductor', this.env('conductor'), this.logs);
+    const port = this.spareConductorPorts.shift();
+    if (port === undefined) throw new Error('no spare conductor metrics port: start the system with spareConductors');
+    const service = new ServiceProcess(
+      name,
+      'conductor',
+      this.env('conductor', { CONDUCTOR_METRICS_PORT: String(port) }),
+      this.logs,
+    );
     this.services.set(name, service);
     await service.start(READY.conductor);
     return service;
@@ -198,8 +215,8 @@ export class FaultSystem {
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
-      // Several agents and conductors share this machine: each its own metrics port, chosen by the kernel.
-      CONDUCTOR_METRICS_PORT: '0',
+      // Several agents share this machine: each its own metrics port, chosen by the kernel.
+      // (Conductors get known ones, which the API reads bind metrics from.)
       AGENT_METRICS_PORT: '0',
       PLACEMENT_SYNC_METRICS_PORT: '0',
       ...extra,
@@ -228,11 +245,17 @@ export class FaultSystem {
 
     const define = (name: string, app: string, env: Record<string, string>) =>
       this.services.set(name, new ServiceProcess(name, app, env, this.logs));
-    // The first conductor's metrics port is known beforehand: the API sums its bind metrics for the console.
-    const conductorMetricsPort = await freePort();
-    this.conductorMetricsUrl = `http://127.0.0.1:${conductorMetricsPort}`;
+    // Every conductor's metrics port is known beforehand, the spares' too: the API reads their bind metrics.
+    const conductorPorts: number[] = [];
+    while (conductorPorts.length < this.replicas + (this.options.spareConductors ?? 0)) {
+      const port = await freePort();
+      if (!conductorPorts.includes(port)) conductorPorts.push(port);
+    }
+    this.conductorMetricsUrls = conductorPorts.map((port) => `http://127.0.0.1:${port}`);
+    this.conductorMetricsUrl = this.conductorMetricsUrls[0];
+    this.spareConductorPorts = conductorPorts.slice(this.replicas);
     for (let n = 1; n <= this.replicas; n++) {
-      const metrics: Record<string, string> = n === 1 ? { CONDUCTOR_METRICS_PORT: String(conductorMetricsPort) } : {};
+      const metrics = { CONDUCTOR_METRICS_PORT: String(conductorPorts[n - 1]) };
       define(replicaName('conductor', n), 'conductor', this.env('conductor', metrics));
     }
     for (let n = 1; n <= this.replicas; n++) {
@@ -244,7 +267,7 @@ export class FaultSystem {
         this.env('api', {
           API_PORT: String(apiPort),
           API_HOST: '127.0.0.1',
-          CONDUCTOR_METRICS_URLS: this.conductorMetricsUrl,
+          CONDUCTOR_METRICS_URLS: this.conductorMetricsUrls.join(','),
         }),
       );
     }
