@@ -63,12 +63,12 @@ export async function localBindMetrics(metrics: CyborgMetrics): Promise<MetricsJ
   return json.filter((m) => m !== undefined) as MetricsJson;
 }
 
-/** A conductor's bind metrics from its metrics port (`/metrics/json`), prom-client's JSON of its registry. */
-export async function remoteBindMetrics(baseUrl: string, timeoutMs: number): Promise<MetricsJson> {
+/** A conductor's bind metrics from its metrics port (`/metrics/json`), prom-client's JSON of its registry; `token`: METRICS_TOKEN. */
+export async function remoteBindMetrics(baseUrl: string, timeoutMs: number, token = ''): Promise<MetricsJson> {
   const url = new URL('metrics/json', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const response = await fetch(url, {
     signal: AbortSignal.timeout(timeoutMs),
-    headers: { accept: 'application/json' },
+    headers: { accept: 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
   });
   if (!response.ok) throw new Error(`${url.href} answered ${response.status}`);
   const body: unknown = await response.json();
