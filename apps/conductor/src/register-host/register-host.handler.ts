@@ -8,7 +8,7 @@ import {
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate } from '@cyborg/domain';
+import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate, releasedHandlesOf } from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
@@ -36,7 +36,12 @@ export class RegisterHostHandler {
     );
     // Read after the append, never stored with the command: a repeated registration gets what holds now.
     const { state } = await this.commands.read(HostAggregate, streamId);
-    return { ...outcome.result, heldHandles: heldHandlesOf(state), deviceShapes: deviceShapesOf(state) };
+    return {
+      ...outcome.result,
+      heldHandles: heldHandlesOf(state),
+      deviceShapes: deviceShapesOf(state),
+      releasedHandles: releasedHandlesOf(state),
+    };
   }
 }
 
