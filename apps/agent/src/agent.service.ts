@@ -113,9 +113,12 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     return { hostname: this.hostname, drivers: this.drivers, startedAt: this.startedAt };
   }
 
-  /** Discovers and reports now, after any report in progress. */
+  /**
+   * Discovers and reports now, after any report in progress, and never before the registration's
+   * answer is taken in: a report of what a driver knew without the log's shapes would undo reshapes.
+   */
   reportNow(): Promise<ReportInventoryResult> {
-    const run = this.reporting.then(() => this.report());
+    const run = this.reporting.then(() => this.registration).then(() => this.report());
     this.reporting = run.catch(() => undefined);
     return run;
   }

@@ -285,7 +285,7 @@ describe('preparing attach handles', () => {
 });
 
 describe("reshapes the log kept, taken back at the agent's start", () => {
-  const pci = (bus: string) => ({ type: 'PCI', info: { domain: '0000', bus, device: '00', function: '0' } });
+  const pci = (bus: string) => ({ type: 'PCI' as const, info: { domain: '0000', bus, device: '00', function: '0' } });
   const nic = { controlPathId: pci('86') };
   const t4 = { controlPathId: pci('af') };
   const a100 = { controlPathId: pci('3b') };
