@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Settings } from '@cyborg/config';
+import { Backoff, Settings, sleep } from '@cyborg/config';
 import {
   type CommandReply,
   heartbeatMessage,
@@ -245,19 +245,21 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
   private async registerUntilDone(): Promise<RegisterHostResult | null> {
     // One command id for every try: a registration that landed but whose reply was lost is not recorded twice.
     const { subject, command } = registerHostMessage(this.hostname, this.drivers, AGENT_VERSION);
-    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
+    const backoff = new Backoff({ initialMs: 250, maxMs: 10_000 });
+    while (!this.stopped) {
       try {
         const result = await this.rpc.request<RegisterHostResult>(subject, command);
         this.logger.log({ msg: 'registered with the conductor', hostname: this.hostname, changed: result.changed });
         return result;
       } catch (error) {
+        const retryInMs = backoff.next();
         this.logger.warn({
           msg: 'registration failed, retrying',
           hostname: this.hostname,
           error: (error as Error).message,
-          retryInMs: delay,
+          retryInMs,
         });
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(retryInMs);
       }
     }
     return null;

@@ -327,7 +327,7 @@ export async function projectionsUnlikeRebuild(system: FaultSystem, timeoutMs: n
       ]);
     }
     const store = new EventStore(fresh, EventTypeRegistry.from(eventSchemas));
-    await new Projections(readModelProjections, store, { databaseUrl: url }).drain();
+    await new Projections(readModelProjections, store, { dataSource: fresh, databaseUrl: url }).drain();
     const rebuilt = await dumpTables(fresh.manager, tables);
     const violations: Violations = [];
     for (const table of tables) {

@@ -10,11 +10,15 @@ import {
 } from '@cyborg/contracts';
 import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate, releasedHandlesOf } from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
+import { AgentWorkClient } from '../arqs/agent-work.client';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
 @Injectable()
 export class RegisterHostHandler {
-  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
+  constructor(
+    private readonly commands: CommandHandler<CyborgEvent>,
+    private readonly agents: AgentWorkClient,
+  ) {}
 
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
@@ -36,6 +40,7 @@ export class RegisterHostHandler {
     );
     // Read after the append, never stored with the command: a repeated registration gets what holds now.
     const { state } = await this.commands.read(HostAggregate, streamId);
+    this.agents.agentRegistered(command.hostname);
     return {
       ...outcome.result,
       heldHandles: heldHandlesOf(state),
