@@ -76,7 +76,7 @@ export class FaultSystem {
   readonly logs = new LogBook(join(this.dir, 'services.log'));
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
-  /** ANCHOR_SIGNING_KEY: the conductors sign every anchor with it, and the invariants check them with it. */
+  /** ANCHOR_SIGNING_KEY, the conductors' only: they sign every anchor with it, and the invariants check them with it. */
   readonly anchorSigningKey = `anchor-${randomBytes(24).toString('hex')}`;
   /** The primary now. */
   pg: PrivatePostgres;
@@ -210,9 +210,11 @@ export class FaultSystem {
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
       BIND_TAKEOVER_AFTER_MS: String(BIND_TAKEOVER_AFTER_MS),
       PROJECTION_POLL_MS: '200',
-      // Anchored often: every scenario's faults land between anchors, and the invariants check every one.
-      ANCHOR_INTERVAL_MS: String(ANCHOR_INTERVAL_MS),
-      ANCHOR_SIGNING_KEY: this.anchorSigningKey,
+      // Anchored often, so that every scenario's faults land between anchors; the key only where anchors are made.
+      ...(user === 'conductor' && {
+        ANCHOR_INTERVAL_MS: String(ANCHOR_INTERVAL_MS),
+        ANCHOR_SIGNING_KEY: this.anchorSigningKey,
+      }),
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
