@@ -8,7 +8,7 @@ let store: EventStore;
 let hosts: HostsReadModel;
 
 /**
- * The hosts list as it was before its per-host indexes: every host's
+ * The hosts list as it was before the HostListIndexes migration: every host's
  * `HostRegistered` and `HostDown`/`HostUp` found by scanning the log with
  * `DISTINCT ON`. The read model must answer exactly as this did.
  */
@@ -103,7 +103,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('hosts list, each host looked up through its indexes', () => {
+describe('hosts list from the partial indexes and joined counts', () => {
   it('answers what scanning the log answered, for every kind of host', async () => {
     const tag = randomUUID().slice(0, 8);
     const name = (n: string) => `hl-${tag}-${n}`;
