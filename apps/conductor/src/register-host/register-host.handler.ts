@@ -8,7 +8,14 @@ import {
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate, releasedHandlesOf } from '@cyborg/domain';
+import {
+  decideRegisterHost,
+  deviceShapesOf,
+  heldHandlesOf,
+  HostAggregate,
+  type HostState,
+  releasedHandlesOf,
+} from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
 import { AgentWorkClient } from '../arqs/agent-work.client';
 import { requireSubjectHost } from '../host-commands/subject-host';
@@ -22,6 +29,7 @@ export class RegisterHostHandler {
 
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
+    let decidedOn: HostState | null = null;
     const outcome = await this.commands.handle<{ hostname: string; changed: boolean }>(
       {
         commandId: command.commandId,
@@ -32,14 +40,17 @@ export class RegisterHostHandler {
       async (read) => {
         const { state } = await read(HostAggregate, streamId);
         const decided = decideRegisterHost(command, state);
+        decidedOn = decided.reduce(HostAggregate.evolve, state);
         return {
           appends: [{ streamId, events: decided }],
           result: { hostname: command.hostname, changed: decided.length > 0 },
         };
       },
     );
-    // Read after the append, never stored with the command: a repeated registration gets what holds now.
-    const { state } = await this.commands.read(HostAggregate, streamId);
+    // Never stored with the command: a repeated registration gets what holds now. A first run's
+    // append went in at the version it decided on, so that state and its events are what holds now.
+    const state =
+      !outcome.duplicate && decidedOn ? decidedOn : (await this.commands.read(HostAggregate, streamId)).state;
     this.agents.agentRegistered(command.hostname);
     return {
       ...outcome.result,
