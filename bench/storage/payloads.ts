@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { HostRegistered } from '@cyborg/contracts';
 import type { EventMetadata, NewEvent } from '@cyborg/event-store';
 
 /**
@@ -6,7 +7,7 @@ import type { EventMetadata, NewEvent } from '@cyborg/event-store';
  * with metadata as the API records it. Both the engine and the baseline
  * append exactly these objects, so their jsonb payloads are the same size.
  */
-export function hostRegistered(hostname: string, seq: number): NewEvent {
+export function hostRegistered(hostname: string, seq: number): NewEvent<HostRegistered> {
   return {
     type: 'HostRegistered',
     data: { hostname, drivers: ['intel_fpga', 'nvidia_gpu'], agentVersion: `2025.1.${seq % 1000}` },

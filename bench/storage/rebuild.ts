@@ -76,7 +76,7 @@ async function rebuildAll(
         }
       : undefined,
   }));
-  const runner = new Projections(guarded, store, { databaseUrl: db.url });
+  const runner = new Projections(guarded, store, { dataSource: db.dataSource, databaseUrl: db.url });
   await db.pool.query('CHECKPOINT');
 
   const started = now();

@@ -1,5 +1,5 @@
 import { EventStore, EventTypeRegistry } from '@cyborg/event-store';
-import { eventSchemas } from '@cyborg/contracts';
+import { type CyborgEvent, eventSchemas } from '@cyborg/contracts';
 import type { BenchConfig } from './config';
 import type { BenchDatabase } from './database';
 import type { Figure } from './figure';
@@ -9,7 +9,7 @@ export interface BenchContext {
   config: BenchConfig;
   db: BenchDatabase;
   /** The event store as the services build it (same registry, same DataSource options). */
-  store: EventStore;
+  store: EventStore<CyborgEvent>;
   /** Adds a figure to the table and to results.json. */
   record(figure: Figure): void;
   /** Values that modules share (the generated log, a measured scan) so none is measured twice. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger, loadSettings, type RunningService } from '@cyborg/config';
+import type { CyborgEvent } from '@cyborg/contracts';
 import { EventStore } from '@cyborg/event-store';
 import { deviceProfilesProjection, Projections } from '@cyborg/projections';
 import { startApi } from '../../apps/api/src/start';
@@ -476,8 +477,11 @@ describe('the read model', () => {
       );
       return rows[0].dump ?? '[]';
     };
-    const store = new EventStore(db.dataSource);
-    const projections = new Projections([deviceProfilesProjection], store, { databaseUrl: db.url });
+    const store = new EventStore<CyborgEvent>(db.dataSource);
+    const projections = new Projections([deviceProfilesProjection], store, {
+      dataSource: db.dataSource,
+      databaseUrl: db.url,
+    });
     const before = await dump();
     expect(before).not.toBe('[]');
     await projections.rebuild('device_profiles');

@@ -638,7 +638,7 @@ describe('the arqs read model', () => {
       JSON.stringify(await db.dataSource.query(`SELECT to_jsonb(a)::text AS row FROM arqs a ORDER BY id`));
     const before = await dump();
     expect(before).toContain(initial.uuid);
-    await new Projections([arqsProjection], store, { databaseUrl: db.url }).rebuild('arqs');
+    await new Projections([arqsProjection], store, { dataSource: db.dataSource, databaseUrl: db.url }).rebuild('arqs');
     await eventually(async () => ((await dump()) === before ? true : undefined));
   });
 });

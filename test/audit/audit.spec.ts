@@ -4,12 +4,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseDocument, YAMLMap } from 'yaml';
 import {
   type AuditEvent,
+  AuditLog,
   type History,
   historyOf,
   type HostRecord,
   stateAt,
-  type UsageReport,
   usageOf,
+  type UsageReport,
 } from '@cyborg/audit';
 import { agentSubject, AgentWork, type ReportInventoryResult } from '@cyborg/contracts';
 import type { EventStore } from '@cyborg/event-store';
@@ -37,6 +38,7 @@ import { Cli } from './cli';
 let system: TestSystem;
 let api: string;
 let store: EventStore<CyborgEvent>;
+let log: AuditLog;
 let cli: Cli;
 const hostname = `audit-${randomUUID().slice(0, 6)}`;
 const A = 'project-a';
@@ -298,6 +300,7 @@ beforeAll(async () => {
     agentSettings: { AGENT_REPORT_INTERVAL_MS: '600000' },
   });
   ({ apiUrl: api, store } = system);
+  log = new AuditLog(store, system.db.dataSource);
   cli = await Cli.build({ DATABASE_URL: system.db.url });
   await scriptedDay();
 }, 180_000);
@@ -313,7 +316,7 @@ const momentOf = (label: string) => moments.find((m) => m.label === label)!;
 
 describe('history: each thing tells what happened to it, who did it, and why', () => {
   it('an ARQ: created, bound, unbound and deleted, each by whom and through which request and command', async () => {
-    const history = await historyOf(store, 'arq', a1);
+    const history = await historyOf(log, 'arq', a1);
     expect(types(history)).toEqual(['ArqCreated', 'ArqBindStarted', 'ArqBound', 'ArqUnbound', 'ArqDeleted']);
     const created = entry(history, 'ArqCreated');
     expect(created.schema_version).toBe(2);
@@ -350,12 +353,12 @@ describe('history: each thing tells what happened to it, who did it, and why', (
   });
 
   it('each ARQ of one group records its own resource class', async () => {
-    expect(entry(await historyOf(store, 'arq', b1), 'ArqCreated').changes.resource_class.to).toBe('FPGA');
-    expect(entry(await historyOf(store, 'arq', b2), 'ArqCreated').changes.resource_class.to).toBe('CUSTOM_NIC');
+    expect(entry(await historyOf(log, 'arq', b1), 'ArqCreated').changes.resource_class.to).toBe('FPGA');
+    expect(entry(await historyOf(log, 'arq', b2), 'ArqCreated').changes.resource_class.to).toBe('CUSTOM_NIC');
   });
 
   it('a device: its handle taken and given back by the ARQ, from its host stream', async () => {
-    const history = await historyOf(store, 'device', devices.gpu);
+    const history = await historyOf(log, 'device', devices.gpu);
     expect(history!.streams).toEqual([`host-${hostname}`]);
     expect(types(history)[0]).toBe('DeviceAdded');
     expect(entry(history, 'DeviceAdded').why.command).toBe('report_inventory');
@@ -371,14 +374,14 @@ describe('history: each thing tells what happened to it, who did it, and why', (
   });
 
   it('a device disabled and enabled by an operator, and one removed and one added by the agent', async () => {
-    const nvme = await historyOf(store, 'device', devices.nvme);
+    const nvme = await historyOf(log, 'device', devices.nvme);
     const disabled = entry(nvme, 'DeviceDisabled');
     expect(disabled.who).toMatchObject({ user_id: 'ops', actor: 'ops' });
     expect(disabled.why).toMatchObject({ command: 'set_device_status', request_id: requestIds.disable });
     expect(disabled.changes).toEqual({ status: { from: 'enabled', to: 'maintaining' } });
     expect(entry(nvme, 'DeviceEnabled').changes).toEqual({ status: { from: 'maintaining', to: 'enabled' } });
 
-    const qat = await historyOf(store, 'device', devices.qat);
+    const qat = await historyOf(log, 'device', devices.qat);
     const last = qat!.entries[qat!.entries.length - 1];
     expect(last.type).toBe('DeviceRemoved');
     expect(last.changes.exists).toEqual({ from: true, to: false });
@@ -386,13 +389,13 @@ describe('history: each thing tells what happened to it, who did it, and why', (
     // Its deployable and handle went in the same report.
     expect(types(qat)).toEqual(expect.arrayContaining(['DeployableRemoved', 'AttachHandleRemoved']));
 
-    const added = await historyOf(store, 'device', addedDevice);
+    const added = await historyOf(log, 'device', addedDevice);
     expect(added!.entries[0]).toMatchObject({ type: 'DeviceAdded', changes: { exists: { from: false, to: true } } });
     expect(added!.entries[0].at >= momentOf('a1 unbound').at.toISOString()).toBe(true);
   });
 
   it('a host: every event of its stream, from its registration', async () => {
-    const history = await historyOf(store, 'host', hostname);
+    const history = await historyOf(log, 'host', hostname);
     const stream = await store.readStream(`host-${hostname}`);
     expect(history!.entries.map((e) => e.event_id)).toEqual(stream.map((e) => e.eventId));
     expect(types(history)[0]).toBe('HostRegistered');
@@ -408,7 +411,7 @@ describe('history: each thing tells what happened to it, who did it, and why', (
   });
 
   it('a device profile, by name: created, its name taken, deleted, its name released', async () => {
-    const history = await historyOf(store, 'profile', profileGpu);
+    const history = await historyOf(log, 'profile', profileGpu);
     expect([...types(history)].sort()).toEqual(
       ['DeviceProfileCreated', 'DeviceProfileDeleted', 'DeviceProfileNameClaimed', 'DeviceProfileNameReleased'].sort(),
     );
@@ -423,7 +426,7 @@ describe('state-at: the state rebuilt from the log equals what the API answered 
       by === 'time'
         ? { kind: 'time' as const, at: moment.at }
         : { kind: 'position' as const, position: moment.position };
-    return (await stateAt(store, kind, uuid, at))?.state ?? null;
+    return (await stateAt(log, kind, uuid, at))?.state ?? null;
   };
 
   it('every ARQ and device at every recorded moment, by time and by log position', async () => {
@@ -452,7 +455,7 @@ describe('state-at: the state rebuilt from the log equals what the API answered 
 
   it("the host's devices, deployables and attributes, as the API listed them", async () => {
     for (const moment of moments) {
-      const result = await stateAt(store, 'host', hostname, { kind: 'time', at: moment.at });
+      const result = await stateAt(log, 'host', hostname, { kind: 'time', at: moment.at });
       const host = result!.state as HostRecord;
       expect({ moment: moment.label, devices: host.devices }).toEqual({
         moment: moment.label,
@@ -470,11 +473,11 @@ describe('state-at: the state rebuilt from the log equals what the API answered 
   });
 
   it('says when a thing did not exist yet, and refuses what the log never knew', async () => {
-    const before = await stateAt(store, 'arq', b1, { kind: 'time', at: momentOf('a1 bound').at });
+    const before = await stateAt(log, 'arq', b1, { kind: 'time', at: momentOf('a1 bound').at });
     expect(before).toMatchObject({ exists: false, state: null, as_of: null });
-    const gone = await stateAt(store, 'arq', a1, { kind: 'time', at: momentOf('end of the day').at });
+    const gone = await stateAt(log, 'arq', a1, { kind: 'time', at: momentOf('end of the day').at });
     expect(gone).toMatchObject({ exists: false, state: null, as_of: { type: 'ArqDeleted' } });
-    expect(await stateAt(store, 'arq', randomUUID(), { kind: 'time', at: new Date() })).toBeNull();
+    expect(await stateAt(log, 'arq', randomUUID(), { kind: 'time', at: new Date() })).toBeNull();
   });
 });
 
@@ -487,16 +490,16 @@ describe('usage: per project, from the bind events', () => {
   let boundB2: string;
 
   beforeAll(async () => {
-    boundA = entry(await historyOf(store, 'arq', a1), 'ArqBound').at;
-    unboundA = entry(await historyOf(store, 'arq', a1), 'ArqUnbound').at;
-    boundB1 = entry(await historyOf(store, 'arq', b1), 'ArqBound').at;
-    boundB2 = entry(await historyOf(store, 'arq', b2), 'ArqBound').at;
+    boundA = entry(await historyOf(log, 'arq', a1), 'ArqBound').at;
+    unboundA = entry(await historyOf(log, 'arq', a1), 'ArqUnbound').at;
+    boundB1 = entry(await historyOf(log, 'arq', b1), 'ArqBound').at;
+    boundB2 = entry(await historyOf(log, 'arq', b2), 'ArqBound').at;
   });
 
   it('over the day: accelerator-hours by resource class and device type, and what is held at its end', async () => {
     const since = momentOf('profiles created').at;
     const until = momentOf('end of the day').at;
-    const report = await usageOf(store, { since, until });
+    const report = await usageOf(log, { since, until });
     const nic = hours(boundB2, until);
     const fpga = hours(boundB1, until);
     expect(report).toEqual({
@@ -552,11 +555,11 @@ describe('usage: per project, from the bind events', () => {
 
   it('clips intervals to the period, and counts what was held at its end', async () => {
     const mid = new Date((new Date(boundA).getTime() + new Date(unboundA).getTime()) / 2);
-    const clipped = await usageOf(store, { since: mid, until: momentOf('end of the day').at, projectId: A });
+    const clipped = await usageOf(log, { since: mid, until: momentOf('end of the day').at, projectId: A });
     expect(clipped.projects).toHaveLength(1);
     expect(clipped.projects[0].accelerator_hours).toBe(hours(mid, unboundA));
 
-    const atBind = await usageOf(store, {
+    const atBind = await usageOf(log, {
       since: momentOf('profiles created').at,
       until: momentOf('b1 and b2 bound').at,
     });
@@ -564,7 +567,7 @@ describe('usage: per project, from the bind events', () => {
       [A, 1],
       [B, 2],
     ]);
-    const before = await usageOf(store, {
+    const before = await usageOf(log, {
       since: new Date(momentOf('profiles created').at.getTime() - 3_600_000),
       until: momentOf('profiles created').at,
     });
@@ -582,10 +585,10 @@ describe('REST: the whole log for the admin, its own ARQs for a project', () => 
   it('answers the histories as the library does; the ARQ routes still answer beside them', async () => {
     const arq = await call<History>('GET', `/v2/accelerator_requests/${b1}/history`, { headers: ops });
     expect(arq.status).toBe(200);
-    expect(arq.body).toEqual(JSON.parse(JSON.stringify(await historyOf(store, 'arq', b1))));
+    expect(arq.body).toEqual(JSON.parse(JSON.stringify(await historyOf(log, 'arq', b1))));
     expect((await call<ArqBody>('GET', `/v2/accelerator_requests/${b1}`, { headers: ops })).body.state).toBe('Bound');
     const device = await call<History>('GET', `/v2/devices/${devices.qat}/history`, { headers: ops });
-    expect(device.body).toEqual(JSON.parse(JSON.stringify(await historyOf(store, 'device', devices.qat))));
+    expect(device.body).toEqual(JSON.parse(JSON.stringify(await historyOf(log, 'device', devices.qat))));
     const host = await call<History>('GET', `/v2/hosts/${hostname}/history`, { headers: ops });
     expect(host.body.entries.length).toBe((await store.readStream(`host-${hostname}`)).length);
   });
@@ -671,7 +674,7 @@ describe('REST: the whole log for the admin, its own ARQs for a project', () => 
     for (const [persona, headers] of Object.entries(personas)) {
       const own = await call<History>('GET', `/v2/accelerator_requests/${a1}/history`, { headers });
       expect({ persona, status: own.status }).toEqual({ persona, status: 200 });
-      expect(own.body).toEqual(JSON.parse(JSON.stringify(await historyOf(store, 'arq', a1))));
+      expect(own.body).toEqual(JSON.parse(JSON.stringify(await historyOf(log, 'arq', a1))));
       const theirs = await call('GET', `/v2/accelerator_requests/${b1}/history`, { headers });
       expect({ persona, status: theirs.status, text: theirs.text }).toEqual({
         persona,
@@ -741,7 +744,7 @@ describe('the CLI, run as operators run it, against the same database', () => {
   it('prints the same history, state and usage as JSON', async () => {
     const history = await cli.run(['history', 'arq', a1, '--json']);
     expect(history.code).toBe(0);
-    expect(JSON.parse(history.stdout)).toEqual(JSON.parse(JSON.stringify(await historyOf(store, 'arq', a1))));
+    expect(JSON.parse(history.stdout)).toEqual(JSON.parse(JSON.stringify(await historyOf(log, 'arq', a1))));
 
     const moment = momentOf('b1 and b2 bound');
     for (const at of [moment.at.toISOString(), String(moment.position)]) {
@@ -754,7 +757,7 @@ describe('the CLI, run as operators run it, against the same database', () => {
     const since = momentOf('profiles created').at.toISOString();
     const until = momentOf('end of the day').at.toISOString();
     const usage = await cli.run(['usage', '--since', since, '--until', until, '--json']);
-    expect(JSON.parse(usage.stdout)).toEqual(await usageOf(store, { since: new Date(since), until: new Date(until) }));
+    expect(JSON.parse(usage.stdout)).toEqual(await usageOf(log, { since: new Date(since), until: new Date(until) }));
   });
 
   it('prints tables for people', async () => {

@@ -1,6 +1,6 @@
 import type { CyborgEvent } from '@cyborg/contracts';
 import { randomUUID } from 'node:crypto';
-import { historyOf, readEvents, usageOf } from '@cyborg/audit';
+import { AuditLog, historyOf, readEvents, usageOf } from '@cyborg/audit';
 import { ArqCreated, type ArqCreatedV1, eventSchemas, Streams } from '@cyborg/contracts';
 import {
   decideCreateArqs,
@@ -24,6 +24,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
  */
 let db: TestDatabase;
 let store: EventStore<CyborgEvent>;
+let log: AuditLog;
 const project = 'project-evolution';
 const hostname = 'compute-evolution';
 const arqSingle = randomUUID();
@@ -98,6 +99,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrations: databaseMigrations });
   // The registry every service builds: ArqCreated is at schema version 2.
   store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
+  log = new AuditLog(store, db.dataSource);
   // Appends the shapes as the code of their time wrote them, older schemas included.
   const raw: EventStore = store;
   await raw.append([
@@ -180,7 +182,11 @@ it('hands them to projections as v2', async () => {
       seen.push(event);
     },
   };
-  const projections = new Projections([arqsProjection, recording], store, { databaseUrl: db.url, pollIntervalMs: 50 });
+  const projections = new Projections([arqsProjection, recording], store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 50,
+  });
   await projections.start();
   try {
     expect(await projections.waitFor(await store.head(), 15_000)).toBe(true);
@@ -204,12 +210,12 @@ it('shows them as v2 in the audit: events, history and usage by resource class',
   // The audit reads the log gap-free: once no transaction older than these appends is still open.
   const last: { position: string }[] = await db.dataSource.query(`SELECT max(position) AS position FROM events`);
   await eventually(async () => ((await store.head()).position >= Number(last[0].position) ? true : undefined));
-  const read = await readEvents(store, { streams: [Streams.arq(arqSingle)], types: [ArqCreated.type] }, { limit: 10 });
+  const read = await readEvents(log, { streams: [Streams.arq(arqSingle)], types: [ArqCreated.type] }, { limit: 10 });
   expect(read.events).toHaveLength(1);
   expect(read.events[0]).toMatchObject({ schema_version: 2, data: { resourceClass: 'FPGA' } });
   expect(read.events[0].summary).toContain('(FPGA)');
 
-  const history = await historyOf(store, 'arq', arqSingle);
+  const history = await historyOf(log, 'arq', arqSingle);
   expect(history!.entries[0]).toMatchObject({
     type: 'ArqCreated',
     schema_version: 2,
@@ -217,7 +223,7 @@ it('shows them as v2 in the audit: events, history and usage by resource class',
   });
 
   // The mixed group's ARQ names no class: usage takes it from the deployable it holds.
-  const usage = await usageOf(store, { since: new Date(Date.now() - 3_600_000), until: new Date() });
+  const usage = await usageOf(log, { since: new Date(Date.now() - 3_600_000), until: new Date() });
   expect(usage.projects).toHaveLength(1);
   expect(usage.projects[0].resources.map((r) => [r.resource_class, r.device_type, r.accelerators_held])).toEqual([
     ['CUSTOM_QAT', 'QAT', 1],

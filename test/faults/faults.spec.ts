@@ -65,6 +65,7 @@ async function expectInvariants(scenario: string): Promise<InvariantReport> {
     events: report.events,
     endedBinds: report.endedBinds,
     jetStreamInLogOrder: report.jetStreamInLogOrder,
+    anchors: report.anchors,
   };
   expect(broken).toEqual({});
   return report;
@@ -428,7 +429,7 @@ it("keeps every service inside its NATS user's permissions (deploy/nats/nats-ser
   expect(violations.map((l) => `${l.service}: ${l.line.slice(0, 300)}`)).toEqual([]);
 });
 
-it('never writes a secret to any log: database password, NATS passwords, Nova token', () => {
+it('never writes a secret to any log: database password, NATS passwords, Nova token, anchor signing key', () => {
   const lines = system.logs.lines;
   // The faults above made the services log connection failures, retries and their settings' URLs.
   expect(lines.length).toBeGreaterThan(100);

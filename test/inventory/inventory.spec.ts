@@ -14,6 +14,7 @@ import {
   hostCommandSubject,
   ConductorCommands,
   eventSchemas,
+  type CyborgEvent,
   type ReportInventoryResult,
 } from '@cyborg/contracts';
 import { createDrivers, discoverHost, type DiscoveredDevice, inventoryHash } from '@cyborg/drivers';
@@ -38,7 +39,7 @@ let dir: string;
 let api: string;
 let client: INestApplicationContext;
 let rpc: RpcClient;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 const services = new Map<string, RunningService>();
 const hosts = [`inv-a-${randomUUID().slice(0, 6)}`, `inv-b-${randomUUID().slice(0, 6)}`];
 const [hostA, hostB] = hosts;
@@ -422,7 +423,10 @@ describe('later reports', () => {
   });
 
   it('rebuild into the same rows, byte for byte', async () => {
-    const projections = new Projections([inventoryProjection], store, { databaseUrl: db.url });
+    const projections = new Projections([inventoryProjection], store, {
+      dataSource: db.dataSource,
+      databaseUrl: db.url,
+    });
     const before = await dumpInventory();
     await projections.rebuild('inventory');
     await eventually(async () => ((await dumpInventory()) === before ? true : undefined));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { compareCheckpoints, type EventStore } from '@cyborg/event-store';
+import type { CyborgEvent } from '@cyborg/contracts';
+import { type AppendRequest, compareCheckpoints, type EventStore } from '@cyborg/event-store';
 import { Projections, type RebuildProgress, readModelProjections } from '@cyborg/projections';
 import { bindOps, eventually, http, novaFor, userOf } from '../arqs/support';
 import { TestSystem } from '../support/system';
@@ -12,7 +13,7 @@ import { committedHead, dumpTables, emptyCopies, inSchema, readLog } from './sup
  * active in their runner the whole time; the rebuild coordinates with them.
  */
 let system: TestSystem;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 let observer: Projections;
 const hostname = `rebuild-${randomUUID().slice(0, 6)}`;
 const project = 'project-r';
@@ -30,7 +31,7 @@ const dumpLive = () => dumpTables(system.db.dataSource, 'public', tables);
 /** History to rebuild from: profiles created and deleted, as a busy cloud leaves behind. */
 async function appendHistory(profiles: number): Promise<void> {
   for (let i = 0; i < profiles; i += 50) {
-    const requests = Array.from({ length: Math.min(50, profiles - i) }, () => {
+    const requests = Array.from({ length: Math.min(50, profiles - i) }, (): AppendRequest<CyborgEvent> => {
       const uuid = randomUUID();
       const created = { uuid, name: `old-${uuid}`, description: null, groups: [{ 'resources:FPGA': '1' }] };
       return {
@@ -88,7 +89,10 @@ beforeAll(async () => {
     agentSettings: { AGENT_REPORT_INTERVAL_MS: '600000' },
   });
   store = system.store;
-  observer = new Projections(readModelProjections, store, { databaseUrl: system.db.url });
+  observer = new Projections(readModelProjections, store, {
+    dataSource: system.db.dataSource,
+    databaseUrl: system.db.url,
+  });
 
   fakeRp = await eventually(async () => {
     const { body } = await call<{ deployables: { rp_uuid: string }[] }>(

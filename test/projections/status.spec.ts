@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { eventSchemas } from '@cyborg/contracts';
+import { type CyborgEvent, eventSchemas } from '@cyborg/contracts';
 import { type Checkpoint, EventStore, EventTypeRegistry } from '@cyborg/event-store';
 import {
   databaseMigrations,
@@ -16,7 +16,7 @@ import { quietLogger } from '../support/logger';
 import { dumpTables } from './support';
 
 let db: TestDatabase;
-let store: EventStore;
+let store: EventStore<CyborgEvent>;
 /** The service's projections: started, so one instance of each is active. */
 let live: Projections;
 /** Another process's view (the CLI's): never started. */
@@ -28,9 +28,13 @@ beforeAll(async () => {
   Logger.overrideLogger(quietLogger);
   db = await createTestDatabase({ migrations: databaseMigrations });
   store = new EventStore(db.dataSource, EventTypeRegistry.from(eventSchemas));
-  live = new Projections(readModelProjections, store, { databaseUrl: db.url, pollIntervalMs: 20 });
+  live = new Projections(readModelProjections, store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 20,
+  });
   await live.start();
-  observer = new Projections(readModelProjections, store, { databaseUrl: db.url });
+  observer = new Projections(readModelProjections, store, { dataSource: db.dataSource, databaseUrl: db.url });
   cli = await Cli.build({ DATABASE_URL: db.url, LOG_LEVEL: 'error' });
 }, 120_000);
 

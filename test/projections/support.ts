@@ -1,3 +1,4 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type Checkpoint, compareCheckpoints, type EventStore, type RecordedEvent } from '@cyborg/event-store';
 import type { Projection } from '@cyborg/projections';
@@ -7,8 +8,12 @@ import type { Projection } from '@cyborg/projections';
  * an event once every older transaction in the cluster has ended, so this
  * waits for the last ones to become readable.
  */
-export async function readLog(store: EventStore, from: Checkpoint, to: Checkpoint): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
+export async function readLog(
+  store: EventStore<CyborgEvent>,
+  from: Checkpoint,
+  to: Checkpoint,
+): Promise<RecordedEvent<CyborgEvent>[]> {
+  const events: RecordedEvent<CyborgEvent>[] = [];
   const deadline = Date.now() + 30_000;
   for (let after = from; compareCheckpoints(after, to) < 0;) {
     const page = await store.readAll({ after, limit: 1000 });

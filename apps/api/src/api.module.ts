@@ -3,9 +3,11 @@ import { Policy } from '@cyborg/policy';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
+import { DataSource } from 'typeorm';
 import { Settings } from '@cyborg/config';
-import { eventSchemas } from '@cyborg/contracts';
-import { EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
+import { type CyborgEvent, eventSchemas } from '@cyborg/contracts';
+import { AuditLog } from '@cyborg/audit';
+import { EventStore, EventStoreModule, EventTypeRegistry } from '@cyborg/event-store';
 import { MessagingModule } from '@cyborg/messaging';
 import { KeystoneSession, serviceSessionOptions, TokenValidator } from '@cyborg/keystone';
 import {
@@ -112,6 +114,11 @@ export class ApiModule {
         InventoryReadModel,
         ArqsReadModel,
         HostsReadModel,
+        {
+          provide: AuditLog,
+          inject: [EventStore, DataSource],
+          useFactory: (store: EventStore<CyborgEvent>, dataSource: DataSource) => new AuditLog(store, dataSource),
+        },
         { provide: CONSOLE_SESSION_OPTIONS, useFactory: () => consoleSessionOptions(settings, keystone) },
       ],
     };

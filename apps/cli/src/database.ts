@@ -1,6 +1,7 @@
 import type { CyborgEvent } from '@cyborg/contracts';
 import { loadSettings } from '@cyborg/config';
 import { eventSchemas } from '@cyborg/contracts';
+import { AuditLog } from '@cyborg/audit';
 import { createDataSource, ensureDatabase, EventStore, EventTypeRegistry } from '@cyborg/event-store';
 import { databaseMigrations } from '@cyborg/projections';
 import type { DataSource } from 'typeorm';
@@ -24,6 +25,15 @@ export async function withDatabase<T>(run: (dataSource: DataSource, url: string)
 }
 
 /** The event log, read as every service reads it: old schema versions upcast to the current ones. */
-export function withEventStore<T>(run: (store: EventStore<CyborgEvent>, url: string) => Promise<T>): Promise<T> {
-  return withDatabase((dataSource, url) => run(new EventStore(dataSource, EventTypeRegistry.from(eventSchemas)), url));
+export function withEventStore<T>(
+  run: (store: EventStore<CyborgEvent>, url: string, dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  return withDatabase((dataSource, url) =>
+    run(new EventStore(dataSource, EventTypeRegistry.from(eventSchemas)), url, dataSource),
+  );
+}
+
+/** The event log as audit reads it. */
+export function withAuditLog<T>(run: (log: AuditLog, url: string) => Promise<T>): Promise<T> {
+  return withEventStore((store, url, dataSource) => run(new AuditLog(store, dataSource), url));
 }

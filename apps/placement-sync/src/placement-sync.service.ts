@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, 
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { Settings } from '@cyborg/config';
+import { Backoff, Settings } from '@cyborg/config';
 import { eventSchemas, Streams } from '@cyborg/contracts';
 import {
   DurableEventConsumer,
@@ -133,7 +133,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
 
   private async run(auth: ServiceAuth): Promise<void> {
     let standbyLogged = false;
-    let backoff = 500;
+    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
     // A standby tries the lock this often: the longest a takeover waits once the active instance is gone.
     const poll = this.settings.PLACEMENT_SYNC_STANDBY_POLL_MS;
     while (!this.stopping) {
@@ -146,7 +146,7 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
         }
         standbyLogged = false;
         await this.activate(auth);
-        backoff = 500;
+        backoff.reset();
         // Active until shutdown or until the lock's session is lost.
         while (!this.stopping && this.holdsLock) await this.sleep(poll);
       } catch (error) {
@@ -156,13 +156,13 @@ export class PlacementSyncService implements OnApplicationBootstrap, OnModuleDes
           this.readyResolve?.();
           break;
         }
+        const retryInMs = backoff.next();
         this.logger.error({
           msg: 'placement sync failed to start; retrying',
           error: (error as Error).message,
-          retryInMs: backoff,
+          retryInMs,
         });
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, 30_000);
+        await this.sleep(retryInMs);
       } finally {
         // Stepping down for any reason gives the lock back, so this or another process can take over.
         if (this.holdsLock || this.active) {

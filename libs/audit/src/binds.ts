@@ -1,5 +1,5 @@
-import { ArqBindFailed, ArqBindStarted, ArqBound, ArqDeleted, ArqUnbound, type CyborgEvent } from '@cyborg/contracts';
-import type { EventStore } from '@cyborg/event-store';
+import { ArqBindFailed, ArqBindStarted, ArqBound, ArqDeleted, ArqUnbound } from '@cyborg/contracts';
+import type { AuditLog } from './audit-log';
 import type { AuditEvent } from './event-view';
 import { type EventFilter, readEvents } from './events-query';
 
@@ -57,7 +57,7 @@ const PAGE = 1000;
  * The log is the source: the time between the two events is the bind's latency.
  */
 export async function bindsOf(
-  store: EventStore<CyborgEvent>,
+  log: AuditLog,
   filter: EventFilter,
   options: { maxBinds?: number } = {},
 ): Promise<BindReport> {
@@ -67,7 +67,7 @@ export async function bindsOf(
   let truncated = false;
   let marker: string | undefined;
   for (;;) {
-    const read = await readEvents(store, { ...filter, types: BIND_TYPES }, { limit: PAGE, marker });
+    const read = await readEvents(log, { ...filter, types: BIND_TYPES }, { limit: PAGE, marker });
     for (const event of read.events) {
       if (event.type === ArqBindStarted.type) {
         if (binds.length >= maxBinds) {

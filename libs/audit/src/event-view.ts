@@ -1,6 +1,6 @@
 import { isAdmin } from '@cyborg/contracts';
 import type { EventData, EventMetadata, RecordedEvent } from '@cyborg/event-store';
-import type { DataSource } from 'typeorm';
+import type { AuditLog } from './audit-log';
 import { summarize } from './summaries';
 
 /** Who caused an event, from its metadata. */
@@ -93,10 +93,10 @@ export function auditEventOf(event: RecordedEvent, commands: CommandTypes): Audi
 export type CommandTypes = ReadonlyMap<string, string>;
 
 /** The types of the commands behind `events`, from the commands table (recorded with each command's events). */
-export async function commandTypesOf(dataSource: DataSource, events: readonly RecordedEvent[]): Promise<CommandTypes> {
+export async function commandTypesOf(log: AuditLog, events: readonly RecordedEvent[]): Promise<CommandTypes> {
   const ids = [...new Set(events.map((e) => e.metadata.commandId).filter((id): id is string => !!id))];
   if (ids.length === 0) return new Map();
-  const rows: { command_id: string; command_type: string }[] = await dataSource.query(
+  const rows = await log.rows<{ command_id: string; command_type: string }>(
     `SELECT command_id, command_type FROM commands WHERE command_id = ANY($1::text[])`,
     [ids],
   );

@@ -1,14 +1,6 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import pg from 'pg';
-import {
-  type Checkpoint,
-  compareCheckpoints,
-  EVENT_COLUMNS,
-  type EventRow,
-  type EventStore,
-  LOG_START,
-  primaryClient,
-} from '@cyborg/event-store';
+import { type Checkpoint, compareCheckpoints, EVENT_COLUMNS, LOG_START, primaryClient } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 import { type AuditEvent, auditEventOf, commandTypesOf } from './event-view';
 import { AuditInputError, EventMarkerNotFoundError } from './errors';
 import { parsePosition, parseTime } from './moments';
@@ -168,20 +160,16 @@ export interface EventsRead {
  * Only events of finished transactions are read (as every log reader does),
  * so paging or following never skips one that commits late.
  */
-export async function readEvents(
-  store: EventStore<CyborgEvent>,
-  filter: EventFilter,
-  page: EventPage,
-): Promise<EventsRead> {
+export async function readEvents(log: AuditLog, filter: EventFilter, page: EventPage): Promise<EventsRead> {
   const params: unknown[] = [];
   const where = conditionsOf(filter, params);
   let after = page.after ?? LOG_START;
-  if (page.marker !== undefined) after = await markerCheckpoint(store, page.marker);
+  if (page.marker !== undefined) after = await markerCheckpoint(log, page.marker);
   // Everything up to the head is final: nothing can commit behind it any more.
-  const head = await store.head();
+  const head = await log.head();
   params.push(after.transactionId, after.position, head.transactionId, head.position, page.limit);
   const n = params.length;
-  const rows: EventRow[] = await store.dataSource.query(
+  const recorded = await log.events(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE (transaction_id, position) > ($${n - 4}::xid8, $${n - 3}::bigint)
        AND (transaction_id, position) <= ($${n - 2}::xid8, $${n - 1}::bigint)
@@ -190,11 +178,10 @@ export async function readEvents(
      LIMIT $${n}`,
     params,
   );
-  const recorded = rows.map((row) => store.toRecorded(row));
-  const commands = await commandTypesOf(store.dataSource, recorded);
+  const commands = await commandTypesOf(log, recorded);
   const last = recorded[recorded.length - 1];
   const checkpoint =
-    rows.length === page.limit
+    recorded.length === page.limit
       ? { transactionId: last.transactionId, position: last.position }
       : compareCheckpoints(head, after) > 0
         ? head
@@ -206,17 +193,13 @@ export async function readEvents(
  * The last `limit` events matching `filter` up to the head of the log, in log
  * order, and the head as the checkpoint to follow from: `tail -n limit -f`.
  */
-export async function readLatestEvents(
-  store: EventStore<CyborgEvent>,
-  filter: EventFilter,
-  limit: number,
-): Promise<EventsRead> {
+export async function readLatestEvents(log: AuditLog, filter: EventFilter, limit: number): Promise<EventsRead> {
   const params: unknown[] = [];
   const where = conditionsOf(filter, params);
-  const head = await store.head();
+  const head = await log.head();
   params.push(head.transactionId, head.position, limit);
   const n = params.length;
-  const rows: EventRow[] = await store.dataSource.query(
+  const latest = await log.events(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE (transaction_id, position) <= ($${n - 2}::xid8, $${n - 1}::bigint)
        ${where.map((c) => `AND ${c}`).join('\n       ')}
@@ -224,13 +207,13 @@ export async function readLatestEvents(
      LIMIT $${n}`,
     params,
   );
-  const recorded = rows.reverse().map((row) => store.toRecorded(row));
-  const commands = await commandTypesOf(store.dataSource, recorded);
+  const recorded = latest.reverse();
+  const commands = await commandTypesOf(log, recorded);
   return { events: recorded.map((e) => auditEventOf(e, commands)), checkpoint: head };
 }
 
-async function markerCheckpoint(store: EventStore<CyborgEvent>, marker: string): Promise<Checkpoint> {
-  const rows: { transaction_id: string; position: string }[] = await store.dataSource.query(
+async function markerCheckpoint(log: AuditLog, marker: string): Promise<Checkpoint> {
+  const rows = await log.rows<{ transaction_id: string; position: string }>(
     `SELECT transaction_id, position FROM events WHERE event_id::text = $1`,
     [marker],
   );
@@ -252,13 +235,9 @@ export interface FollowOptions {
 }
 
 /** Tails the log: reads what matches, then waits for a notification (or the poll interval), until aborted. */
-export async function followEvents(
-  store: EventStore<CyborgEvent>,
-  filter: EventFilter,
-  options: FollowOptions,
-): Promise<void> {
+export async function followEvents(log: AuditLog, filter: EventFilter, options: FollowOptions): Promise<void> {
   const { signal } = options;
-  let checkpoint = options.after ?? (await store.head());
+  let checkpoint = options.after ?? (await log.head());
   let wake: (() => void) | null = null;
   let notified = false;
   let listener: pg.Client | null = null;
@@ -277,7 +256,7 @@ export async function followEvents(
       await listener.query('LISTEN cyborg_events');
     }
     while (!signal.aborted) {
-      const read = await readEvents(store, filter, { limit: 500, after: checkpoint });
+      const read = await readEvents(log, filter, { limit: 500, after: checkpoint });
       checkpoint = read.checkpoint;
       if (read.events.length > 0) await options.onEvents(read.events);
       if (read.events.length === 500 || signal.aborted) continue;

@@ -9,7 +9,8 @@ import {
   initialDeviceProfileState,
   isUuidLike,
 } from '@cyborg/domain';
-import type { EventStore, RecordedEvent } from '@cyborg/event-store';
+import type { RecordedEvent } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 import { commandTypesOf, type CommandTypes, type Who, type Why, whoOf, whyOf } from './event-view';
 import {
   type ArqAudit,
@@ -63,30 +64,26 @@ export function arqProjectOf(history: History): string | null {
  * The timeline of one ARQ, device, deployable, host or device profile: every
  * event that changed it, oldest first. Null when the log never knew it.
  */
-export async function historyOf(
-  store: EventStore<CyborgEvent>,
-  kind: HistoryKind,
-  id: string,
-): Promise<History | null> {
+export async function historyOf(log: AuditLog, kind: HistoryKind, id: string): Promise<History | null> {
   switch (kind) {
     case 'arq': {
       const uuid = uuidOf(id, 'ARQ');
       const stream = Streams.arq(uuid);
-      const events = await store.readStream(stream);
+      const events = await log.readStream(stream);
       if (events.length === 0) return null;
       const steps = walk(events, initialArqAudit, evolveArqAudit, arqSnapshot, () => true);
-      return history(store, kind, uuid, [stream], steps);
+      return history(log, kind, uuid, [stream], steps);
     }
     case 'device':
     case 'deployable': {
       const uuid = uuidOf(id, kind);
-      const hosts = await hostsHolding(store, kind, uuid);
+      const hosts = await hostsHolding(log, kind, uuid);
       if (hosts.length === 0) return null;
       const steps: Step[] = [];
       for (const hostname of hosts) {
         const related = new Set([uuid]);
         const snapshot = kind === 'device' ? deviceSnapshot(uuid) : deployableSnapshot(uuid);
-        const events = await readHostStream(store, hostname);
+        const events = await readHostStream(log, hostname);
         steps.push(
           ...walk(events, initialHostAudit(hostname), evolveHostAudit, snapshot, (event) =>
             concerns(event, kind, uuid, related),
@@ -94,19 +91,19 @@ export async function historyOf(
         );
       }
       steps.sort((a, b) => compareLogOrder(a.event, b.event));
-      return history(store, kind, uuid, hosts.map(Streams.host), steps);
+      return history(log, kind, uuid, hosts.map(Streams.host), steps);
     }
     case 'host': {
-      const events = await readHostStream(store, id);
+      const events = await readHostStream(log, id);
       if (events.length === 0) return null;
       const steps = walk(events, initialHostAudit(id), evolveHostAudit, hostSnapshot, () => true);
-      return history(store, kind, id, [Streams.host(id)], steps);
+      return history(log, kind, id, [Streams.host(id)], steps);
     }
     case 'profile': {
-      const streams = await profileStreams(store, id);
+      const streams = await profileStreams(log, id);
       const steps: Step[] = [];
       for (const stream of streams) {
-        const events = await store.readStream(stream);
+        const events = await log.readStream(stream);
         if (stream.startsWith('device_profile_name-')) {
           steps.push(...walk(events, initialDeviceProfileNameState, evolveDeviceProfileName, nameSnapshot, () => true));
         } else {
@@ -115,7 +112,7 @@ export async function historyOf(
       }
       if (steps.length === 0) return null;
       steps.sort((a, b) => compareLogOrder(a.event, b.event));
-      return history(store, kind, id, streams, steps);
+      return history(log, kind, id, streams, steps);
     }
   }
 }
@@ -149,14 +146,14 @@ function walk<S>(
 }
 
 async function history(
-  store: EventStore<CyborgEvent>,
+  log: AuditLog,
   kind: HistoryKind,
   id: string,
   streams: string[],
   steps: Step[],
 ): Promise<History> {
   const commands: CommandTypes = await commandTypesOf(
-    store.dataSource,
+    log,
     steps.map((s) => s.event),
   );
   return {
@@ -317,10 +314,10 @@ function concerns(
 }
 
 /** A profile named by uuid: its stream. By name: the name's stream and every profile that held the name. */
-async function profileStreams(store: EventStore<CyborgEvent>, id: string): Promise<string[]> {
+async function profileStreams(log: AuditLog, id: string): Promise<string[]> {
   if (isUuidLike(id)) return [Streams.deviceProfile(uuidOf(id, 'device profile'))];
   const nameStream = Streams.deviceProfileName(id);
-  const holders = (await store.readStream(nameStream))
+  const holders = (await log.readStream(nameStream))
     .map((e) => ('uuid' in e.data ? e.data.uuid : null))
     .filter((uuid): uuid is string => typeof uuid === 'string');
   return [nameStream, ...[...new Set(holders)].map((uuid) => Streams.deviceProfile(uuid))];

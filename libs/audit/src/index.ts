@@ -11,3 +11,4 @@ export * from './history';
 export * from './usage';
 export * from './quota';
 export * from './binds';
+export * from './audit-log';

@@ -1,6 +1,6 @@
-import { type CyborgEvent, Streams } from '@cyborg/contracts';
+import { Streams } from '@cyborg/contracts';
 import { evolveQuota, fold, initialQuotaState, type QuotaLimits, quotaUsageOf } from '@cyborg/domain';
-import type { EventStore } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 
 /** One resource of one project: ARQs counted against it from the log, and its Keystone limit. */
 export interface QuotaUsage {
@@ -18,7 +18,7 @@ export interface QuotaUsage {
  * with a quota stream.
  */
 export async function quotaUsageReport(
-  store: EventStore<CyborgEvent>,
+  log: AuditLog,
   projectId: string | undefined,
   limitsOf: (projectId: string) => Promise<QuotaLimits>,
 ): Promise<QuotaUsage[]> {
@@ -26,13 +26,13 @@ export async function quotaUsageReport(
     projectId !== undefined
       ? [projectId]
       : (
-          (await store.dataSource.query(
+          await log.rows<{ stream_id: string }>(
             `SELECT DISTINCT stream_id FROM events WHERE category = 'quota' ORDER BY stream_id`,
-          )) as { stream_id: string }[]
+          )
         ).map((r) => r.stream_id.slice(Streams.quota('').length));
   const out: QuotaUsage[] = [];
   for (const project of projects) {
-    const state = fold(await store.readStream(Streams.quota(project)), evolveQuota, initialQuotaState);
+    const state = fold(await log.readStream(Streams.quota(project)), evolveQuota, initialQuotaState);
     for (const u of quotaUsageOf(state, await limitsOf(project))) {
       out.push({ project_id: project, resource: u.resource, in_use: u.inUse, limit: u.limit });
     }

@@ -1,7 +1,8 @@
 import type { CyborgEvent } from '@cyborg/contracts';
 import { Streams } from '@cyborg/contracts';
 import { canonicalUuid } from '@cyborg/domain';
-import type { EventStore, RecordedEvent } from '@cyborg/event-store';
+import type { RecordedEvent } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 import { AuditInputError } from './errors';
 import {
   arqRecordOf,
@@ -64,16 +65,11 @@ export interface StateAt {
  * domain's evolve functions over its stream up to that moment. Null when the
  * log never knew it.
  */
-export async function stateAt(
-  store: EventStore<CyborgEvent>,
-  kind: StateKind,
-  id: string,
-  moment: Moment,
-): Promise<StateAt | null> {
+export async function stateAt(log: AuditLog, kind: StateKind, id: string, moment: Moment): Promise<StateAt | null> {
   switch (kind) {
     case 'arq': {
       const uuid = uuidOf(id, 'ARQ');
-      const events = await store.readStream(Streams.arq(uuid));
+      const events = await log.readStream(Streams.arq(uuid));
       if (events.length === 0) return null;
       const seen = upTo(events, moment);
       const record = arqRecordOf(seen.reduce(evolveArqAudit, initialArqAudit));
@@ -81,19 +77,19 @@ export async function stateAt(
     }
     case 'device': {
       const uuid = uuidOf(id, 'device');
-      const hosts = await hostsHolding(store, 'device', uuid);
+      const hosts = await hostsHolding(log, 'device', uuid);
       if (hosts.length === 0) return null;
       // A device belongs to one host; should it have moved, the latest host that knew it then speaks.
       let best: { seen: RecordedEvent<CyborgEvent>[]; record: DeviceRecord | null } | null = null;
       for (const hostname of hosts) {
-        const seen = upTo(await readHostStream(store, hostname), moment);
+        const seen = upTo(await readHostStream(log, hostname), moment);
         const record = deviceRecordOf(seen.reduce(evolveHostAudit, initialHostAudit(hostname)), uuid);
         if (!best || record) best = { seen, record };
       }
       return result(kind, uuid, moment, best!.seen, best!.record);
     }
     case 'host': {
-      const events = await readHostStream(store, id);
+      const events = await readHostStream(log, id);
       if (events.length === 0) return null;
       const seen = upTo(events, moment);
       const host = seen.reduce(evolveHostAudit, initialHostAudit(id));

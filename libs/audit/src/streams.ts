@@ -1,19 +1,16 @@
 import type { CyborgEvent } from '@cyborg/contracts';
 import { DeployableAdded, DeviceAdded, Streams } from '@cyborg/contracts';
-import type { EventStore, RecordedEvent } from '@cyborg/event-store';
+import type { RecordedEvent } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 import type { Moment } from './moments';
 
 /**
  * The host streams that ever held a device or deployable. Devices and
  * deployables live on `host-<hostname>`; their uuid is in the Added event's data.
  */
-export async function hostsHolding(
-  store: EventStore<CyborgEvent>,
-  kind: 'device' | 'deployable',
-  uuid: string,
-): Promise<string[]> {
+export async function hostsHolding(log: AuditLog, kind: 'device' | 'deployable', uuid: string): Promise<string[]> {
   const type = kind === 'device' ? DeviceAdded.type : DeployableAdded.type;
-  const rows: { stream_id: string }[] = await store.dataSource.query(
+  const rows = await log.rows<{ stream_id: string }>(
     `SELECT stream_id FROM events WHERE category = 'host' AND type = $1 AND data->>'uuid' = $2
      GROUP BY stream_id ORDER BY min(position)`,
     [type, uuid],
@@ -21,8 +18,7 @@ export async function hostsHolding(
   return rows.map((r) => r.stream_id.slice('host-'.length));
 }
 
-export const readHostStream = (store: EventStore<CyborgEvent>, hostname: string) =>
-  store.readStream(Streams.host(hostname));
+export const readHostStream = (log: AuditLog, hostname: string) => log.readStream(Streams.host(hostname));
 
 /**
  * The events of one stream as they stood at a moment: the longest prefix (in

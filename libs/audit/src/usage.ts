@@ -1,7 +1,7 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import { ArqBound, AttributeAdded, AttributeUpdated, DeviceAdded, DeviceUpdated } from '@cyborg/contracts';
 import { type ArqState, evolveArq, initialArqState } from '@cyborg/domain';
-import { EVENT_COLUMNS, type EventRow, type EventStore, type RecordedEvent } from '@cyborg/event-store';
+import { EVENT_COLUMNS } from '@cyborg/event-store';
+import type { AuditLog } from './audit-log';
 import { AuditInputError } from './errors';
 import { parseTime } from './moments';
 
@@ -73,9 +73,9 @@ export function parseUsagePeriod(params: { since?: string; until?: string }): Us
  * usage half of quotas. An interval runs from `ArqBound` to the event that
  * ended it, clipped to the period; still-bound ARQs run to its end.
  */
-export async function usageOf(store: EventStore<CyborgEvent>, query: UsageQuery): Promise<UsageReport> {
-  const intervals = await bindIntervals(store, query.until);
-  const catalog = await inventoryCatalog(store);
+export async function usageOf(log: AuditLog, query: UsageQuery): Promise<UsageReport> {
+  const intervals = await bindIntervals(log, query.until);
+  const catalog = await inventoryCatalog(log);
   return summarizeUsage(
     intervals.filter((i) => query.projectId === undefined || i.projectId === query.projectId),
     query,
@@ -84,8 +84,8 @@ export async function usageOf(store: EventStore<CyborgEvent>, query: UsageQuery)
 }
 
 /** Every bind interval begun before `until`, from the ARQ streams that were ever bound. */
-export async function bindIntervals(store: EventStore<CyborgEvent>, until: Date): Promise<BindInterval[]> {
-  const rows: EventRow[] = await store.dataSource.query(
+export async function bindIntervals(log: AuditLog, until: Date): Promise<BindInterval[]> {
+  const events = await log.events(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'arq' AND occurred_at < $2
        AND stream_id IN (SELECT stream_id FROM events WHERE type = $1 AND occurred_at < $2)
@@ -96,8 +96,7 @@ export async function bindIntervals(store: EventStore<CyborgEvent>, until: Date)
   let stream = '';
   let state: ArqState = initialArqState;
   let open: BindInterval | null = null;
-  for (const row of rows) {
-    const event = store.toRecorded(row);
+  for (const event of events) {
     if (event.streamId !== stream) {
       stream = event.streamId;
       state = initialArqState;
@@ -133,8 +132,8 @@ export interface InventoryCatalog {
   resourceClasses: ReadonlyMap<string, string>;
 }
 
-async function inventoryCatalog(store: EventStore<CyborgEvent>): Promise<InventoryCatalog> {
-  const rows: EventRow[] = await store.dataSource.query(
+async function inventoryCatalog(log: AuditLog): Promise<InventoryCatalog> {
+  const events = await log.events(
     `SELECT ${EVENT_COLUMNS} FROM events
      WHERE category = 'host' AND (type = ANY($1::text[]) OR (type = ANY($2::text[]) AND data->>'key' = 'rc'))
      ORDER BY transaction_id, position`,
@@ -145,8 +144,7 @@ async function inventoryCatalog(store: EventStore<CyborgEvent>): Promise<Invento
   );
   const deviceTypes = new Map<string, string>();
   const resourceClasses = new Map<string, string>();
-  for (const row of rows) {
-    const event: RecordedEvent<CyborgEvent> = store.toRecorded(row);
+  for (const event of events) {
     if (event.type === DeviceAdded.type || event.type === DeviceUpdated.type) {
       const d = event.data;
       deviceTypes.set(d.uuid, d.type);

@@ -532,6 +532,99 @@ describe('idempotent commands', () => {
   });
 });
 
+describe('deciding on the state a handler holds', () => {
+  const counter = { initial: 0, evolve: (n: number) => n + 1 };
+  const bump = (commands: CommandHandler, stream: string) =>
+    commands.handle({ commandId: id(), type: 'bump', payload: {}, metadata: {} }, async (read) => {
+      const { version } = await read(counter, stream);
+      return { appends: [{ streamId: stream, events: [{ type: 'bumped', data: { version } }] }], result: version };
+    });
+  /** The first words of every statement `run` sends. */
+  async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
+    const statements: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      statements.push(String(text).trim().split(/\s+/).slice(0, 4).join(' '));
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await run();
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    return statements.filter((s) => !s.startsWith("SELECT set_config('synchronous_commit'"));
+  }
+
+  it('appends to a stream it appended to last without reading it again', async () => {
+    const commands = new CommandHandler(store);
+    const stream = `host-${id()}`;
+    expect((await bump(commands, stream)).result).toBe(0);
+    const statements = await statementsOf(async () => expect((await bump(commands, stream)).result).toBe(1));
+    expect(statements).toEqual(['SELECT * FROM append_command($1::text[],']);
+    expect(await store.streamVersion(stream)).toBe(2);
+  });
+
+  it('holds a stream it created: the next command on it reads nothing', async () => {
+    const commands = new CommandHandler(store);
+    const stream = `arq-${id()}`;
+    await commands.handle({ commandId: id(), type: 'create', payload: {}, metadata: {} }, async () => ({
+      appends: [{ streamId: stream, events: [{ type: 'created', data: {} }] }],
+      result: null,
+    }));
+    const statements = await statementsOf(async () => expect((await bump(commands, stream)).result).toBe(1));
+    expect(statements).toEqual(['SELECT * FROM append_command($1::text[],']);
+    expect((await store.readStream(stream)).map((e) => e.type)).toEqual(['created', 'bumped']);
+  });
+
+  it('conflicts on a state another process moved, then decides again on the log: two conductors on one stream', async () => {
+    // Each conductor has its own store and handler; neither hears of the other's appends.
+    const other = new EventStore(db.dataSource, undefined, { processWakeUps: false });
+    const a = new CommandHandler(store);
+    const b = new CommandHandler(other);
+    const stream = `host-${id()}`;
+    expect((await bump(a, stream)).result).toBe(0);
+    expect((await bump(b, stream)).result).toBe(1);
+    // `a` holds the stream at version 1: its append conflicts, and the decision again reads version 2.
+    expect((await bump(a, stream)).result).toBe(2);
+    expect((await bump(b, stream)).result).toBe(3);
+    const versions = (await store.readStream(stream)).map((e) => e.data.version);
+    expect(versions).toEqual([0, 1, 2, 3]);
+    // The same for a stream `a` created and holds: `b` moved it since.
+    const created = `arq-${id()}`;
+    await a.handle({ commandId: id(), type: 'create', payload: {}, metadata: {} }, async () => ({
+      appends: [{ streamId: created, events: [{ type: 'created', data: {} }] }],
+      result: null,
+    }));
+    expect((await bump(b, created)).result).toBe(1);
+    expect((await bump(a, created)).result).toBe(2);
+    expect(await store.streamVersion(created)).toBe(3);
+  });
+
+  it('checks a stream it decided on from memory but does not append to: refuses on the state in the log', async () => {
+    const other = new EventStore(db.dataSource, undefined, { processWakeUps: false });
+    const commands = new CommandHandler(store);
+    const device = `device-${id()}`;
+    const host = `host-${id()}`;
+    const enabled = { initial: true, evolve: (_: boolean, e: RecordedEvent) => e.type === 'enabled' };
+    const take = () =>
+      commands.handle({ commandId: id(), type: 'take', payload: {}, metadata: {} }, async (read) => {
+        if (!(await read(enabled, device)).state) throw new Error('the device is disabled');
+        const { version } = await read(counter, host);
+        return { appends: [{ streamId: host, events: [{ type: 'taken', data: {} }] }], result: version };
+      });
+    await other.append([{ streamId: device, expectedVersion: 0, events: [{ type: 'enabled', data: {} }] }]);
+    expect((await take()).result).toBe(0);
+    // Another conductor disables the device; this one still holds it enabled.
+    await other.append([{ streamId: device, expectedVersion: 1, events: [{ type: 'disabled', data: {} }] }]);
+    await expect(take()).rejects.toThrow('the device is disabled');
+    expect(await store.streamVersion(host)).toBe(1);
+    // And a refusal made on a held state that is stale is decided again too.
+    await other.append([{ streamId: device, expectedVersion: 2, events: [{ type: 'enabled', data: {} }] }]);
+    expect((await take()).result).toBe(1);
+  });
+});
+
 describe('event schema versions', () => {
   it('upcasts old events on read and stores new ones at the current version', async () => {
     const v1 = new EventStore(db.dataSource, new EventTypeRegistry().register('ArqCreated', 1));

@@ -3,6 +3,7 @@ import { processMetrics } from '@cyborg/metrics';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CommandAlreadyHandledError, InvalidAppendError, WrongExpectedVersionError } from './errors';
 import { eventHash } from './hash';
+import { registerStoreDatabase } from './store-database';
 import {
   type AppendRequest,
   type AppendResult,
@@ -176,10 +177,11 @@ export class EventStore<E extends EventLike = EventLike> {
   private lastNotifyAt = 0;
 
   constructor(
-    readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
     readonly registry: EventTypeRegistry<E> = new EventTypeRegistry<E>(),
     options: EventStoreOptions = {},
   ) {
+    registerStoreDatabase(this, dataSource);
     if (options.processWakeUps === false) {
       this.appendListeners = new Set();
       this.wakeTag = randomUUID().slice(0, 8);

@@ -35,6 +35,26 @@ export class StreamStateCache<S, E extends EventLike = EventLike> {
     return new StreamStateCache(store, type.initial, type.evolve, type.cached ?? 10_000);
   }
 
+  /** The state held for a stream, without reading: current as far as this process knows. */
+  held(streamId: string): StreamState<S> | undefined {
+    return this.entries.get(streamId);
+  }
+
+  /**
+   * Folds events just appended at `fromVersion` into the state held, so the
+   * next decision on the stream starts from it without reading. A state held
+   * at another version (or none, for a stream that had events) stays as it is.
+   */
+  advance(streamId: string, fromVersion: number, events: readonly RecordedEvent<E>[]): void {
+    if (events.length === 0) return;
+    const held = this.entries.get(streamId) ?? (fromVersion === 0 ? { state: this.initial, version: 0 } : undefined);
+    if (!held || held.version !== fromVersion) return;
+    this.remember(streamId, {
+      state: events.reduce(this.evolve, held.state),
+      version: events[events.length - 1].version,
+    });
+  }
+
   async load(streamId: string): Promise<StreamState<S>> {
     const cached = this.entries.get(streamId) ?? { state: this.initial, version: 0 };
     const events = await this.store.readStream(streamId, { fromVersion: cached.version });
@@ -43,13 +63,17 @@ export class StreamStateCache<S, E extends EventLike = EventLike> {
     // A concurrent load may have gone further meanwhile: keep the newer state.
     const now = this.entries.get(streamId);
     if (now && now.version >= next.version) return next;
+    this.remember(streamId, next);
+    return next;
+  }
+
+  private remember(streamId: string, state: StreamState<S>): void {
     // Re-inserting keeps the map in least-recently-updated order.
     this.entries.delete(streamId);
-    this.entries.set(streamId, next);
+    this.entries.set(streamId, state);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    return next;
   }
 }

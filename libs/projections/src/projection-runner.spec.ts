@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { type Checkpoint, EventStore, type RecordedEvent } from '@cyborg/event-store';
+import { type Checkpoint, type EventLike, EventStore, type RecordedEvent } from '@cyborg/event-store';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';
@@ -10,7 +10,9 @@ let db: TestDatabase;
 let store: EventStore;
 
 /** Counts events per stream: enough to show double or missed application. */
-function countingProjection(onApply?: (event: RecordedEvent, tx: EntityManager) => Promise<void>): Projection {
+function countingProjection(
+  onApply?: (event: RecordedEvent, tx: EntityManager) => Promise<void>,
+): Projection<EventLike> {
   return {
     name: 'counts',
     eventTypes: ['Counted'],
@@ -78,7 +80,11 @@ it('resumes after its session is killed mid-batch, and then equals a rebuild fro
       await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
     }
   });
-  const projections = new Projections([projection], store, { databaseUrl: db.url, pollIntervalMs: 20 });
+  const projections = new Projections([projection], store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 20,
+  });
   await projections.start();
   expect(await projections.waitFor(end, 20_000)).toBe(true);
   await projections.stop();
@@ -101,8 +107,16 @@ it('resumes after its session is killed mid-batch, and then equals a rebuild fro
 
 it('runs one active instance of a projection across runners, applying each event once', async () => {
   await appendMany(20, 10);
-  const a = new Projections([countingProjection()], store, { databaseUrl: db.url, pollIntervalMs: 20 });
-  const b = new Projections([countingProjection()], store, { databaseUrl: db.url, pollIntervalMs: 20 });
+  const a = new Projections([countingProjection()], store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 20,
+  });
+  const b = new Projections([countingProjection()], store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 20,
+  });
   await a.start();
   await b.start();
   const written = await appendMany(20, 10);
@@ -125,7 +139,11 @@ it('runs one active instance of a projection across runners, applying each event
 });
 
 it('lets a writer read its own write: waitFor returns once the read model has the event', async () => {
-  const projections = new Projections([countingProjection()], store, { databaseUrl: db.url, pollIntervalMs: 1000 });
+  const projections = new Projections([countingProjection()], store, {
+    dataSource: db.dataSource,
+    databaseUrl: db.url,
+    pollIntervalMs: 1000,
+  });
   await projections.start();
   const streamId = `counter-${randomUUID()}`;
   const { checkpoint } = await store.append([
@@ -142,6 +160,7 @@ it("is woken by another process's append through NOTIFY, without waiting for its
   const elsewhere = new EventStore(db.dataSource, undefined, { processWakeUps: false });
   const local = new EventStore(db.dataSource, undefined, { processWakeUps: false });
   const projections = new Projections([countingProjection()], local, {
+    dataSource: db.dataSource,
     databaseUrl: db.url,
     pollIntervalMs: 60_000,
   });

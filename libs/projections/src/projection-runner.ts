@@ -1,5 +1,7 @@
+import type { CyborgEvent } from '@cyborg/contracts';
 import {
   type Checkpoint,
+  type EventLike,
   type EventStore,
   heldLocks,
   type LogProcessor,
@@ -8,7 +10,7 @@ import {
   type ProcessorView,
   type RecordedEvent,
 } from '@cyborg/event-store';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { applyEvents, type Projection } from './projection';
 import {
   projectionCheckpointName,
@@ -40,27 +42,36 @@ export interface ProjectionStatus extends ProcessorStatus {
   rebuild: RebuildRecord | null;
 }
 
+export interface ProjectionsOptions {
+  /** The database of the read models and their checkpoints (the log's). */
+  dataSource: DataSource;
+  /** A connection string for the session that holds the single-active locks and listens. */
+  databaseUrl: string;
+  pollIntervalMs?: number;
+  batchSize?: number;
+}
+
 /**
  * Runs every projection of a service, each a single-active log processor,
  * all read and applied together: one read of the log and one transaction
  * for a batch, whichever of them it concerns.
  */
-export class Projections {
+export class Projections<E extends EventLike = CyborgEvent> {
   /** Null without projections. */
-  private readonly group: ProcessorRunner | null;
+  private readonly group: ProcessorRunner<E> | null;
   private readonly views = new Map<string, ProcessorView>();
 
   constructor(
-    readonly projections: readonly Projection[],
-    private readonly store: EventStore,
-    private readonly options: { databaseUrl: string; pollIntervalMs?: number; batchSize?: number },
+    readonly projections: readonly Projection<E>[],
+    private readonly store: EventStore<E>,
+    private readonly options: ProjectionsOptions,
   ) {
-    const processors = projections.map((projection): LogProcessor => ({
+    const processors = projections.map((projection): LogProcessor<E> => ({
       name: checkpointName(projection),
       eventTypes: projection.eventTypes,
       delivery: 'transactional',
       batchSize: options.batchSize,
-      handle: (events: RecordedEvent[], tx: EntityManager) => applyEvents(projection, events, tx),
+      handle: (events: RecordedEvent<E>[], tx: EntityManager) => applyEvents(projection, events, tx),
     }));
     this.group = processors.length > 0 ? new ProcessorRunner(processors, store, options) : null;
     for (const projection of projections) {
@@ -93,7 +104,7 @@ export class Projections {
    * whether an instance (here or elsewhere) is active, and its rebuilds.
    */
   async status(): Promise<ProjectionStatus[]> {
-    const ds = this.store.dataSource;
+    const ds = this.options.dataSource;
     const head = await this.store.head();
     const names = this.projections.map((p) => p.name);
     const held = await heldLocks(ds.manager, [
@@ -113,7 +124,7 @@ export class Projections {
         return {
           ...status,
           active: runner.isActive || held.has(checkpointName(projection)),
-          lag: await countBetween(this.store, status.checkpoint, head),
+          lag: await countBetween(ds, status.checkpoint, head),
           rebuilding: held.has(rebuildLockName(projection)),
           rebuild: row ? toRebuildRecord(row) : null,
         };
@@ -128,7 +139,7 @@ export class Projections {
    */
   async rebuild(
     names?: string | readonly string[],
-    options: Omit<RebuildOptions, 'databaseUrl'> = {},
+    options: Omit<RebuildOptions, 'databaseUrl' | 'dataSource'> = {},
   ): Promise<RebuildResult> {
     const wanted =
       names === undefined ? this.projections.map((p) => p.name) : typeof names === 'string' ? [names] : names;
@@ -141,7 +152,8 @@ export class Projections {
         );
       return projection;
     });
-    return rebuildProjections(this.store, chosen, { databaseUrl: this.options.databaseUrl, ...options });
+    const { dataSource, databaseUrl } = this.options;
+    return rebuildProjections(this.store, chosen, { dataSource, databaseUrl, ...options });
   }
 
   /** One projection's processor: whether it is active here, its status, read-your-writes on it alone. */
@@ -159,7 +171,7 @@ export class UnknownProjectionError extends Error {
   }
 }
 
-export function checkpointName(projection: Projection): string {
+export function checkpointName(projection: Pick<Projection<EventLike>, 'name'>): string {
   return projectionCheckpointName(projection);
 }
 
@@ -189,8 +201,8 @@ function toRebuildRecord(r: RebuildRow): RebuildRecord {
   };
 }
 
-async function countBetween(store: EventStore, from: Checkpoint, to: Checkpoint): Promise<number> {
-  const rows = await store.dataSource.query(
+async function countBetween(ds: DataSource, from: Checkpoint, to: Checkpoint): Promise<number> {
+  const rows = await ds.query(
     `SELECT count(*)::int AS n FROM events
      WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND (transaction_id, position) <= ($3::xid8, $4::bigint)`,
     [from.transactionId, from.position, to.transactionId, to.position],

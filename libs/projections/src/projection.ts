@@ -1,4 +1,5 @@
-import type { RecordedEvent } from '@cyborg/event-store';
+import type { CyborgEvent } from '@cyborg/contracts';
+import type { EventLike, RecordedEvent } from '@cyborg/event-store';
 import type { EntityManager } from 'typeorm';
 import { RowFold, type TableSpec } from './fold/row-fold';
 
@@ -7,20 +8,20 @@ import { RowFold, type TableSpec } from './fold/row-fold';
  * projection's checkpoint, so each event takes effect exactly once. A read
  * model is disposable: rebuilding from the start of the log gives the same rows.
  */
-export interface Projection {
+export interface Projection<E extends EventLike = CyborgEvent> {
   readonly name: string;
   readonly eventTypes: readonly string[];
   /** The tables this projection owns, rebuilt together. */
   readonly tables: readonly string[];
-  apply(event: RecordedEvent, tx: EntityManager): Promise<void>;
+  readonly apply: (event: RecordedEvent<E>, tx: EntityManager) => Promise<void>;
   /** Applies events in log order, ending where apply() on each in turn ends, in a few statements. */
-  applyBatch?(events: readonly RecordedEvent[], tx: EntityManager): Promise<void>;
+  readonly applyBatch?: (events: readonly RecordedEvent<E>[], tx: EntityManager) => Promise<void>;
 }
 
 /** A projection's batch: set-based where it can, else one event at a time. */
-export async function applyEvents(
-  projection: Projection,
-  events: readonly RecordedEvent[],
+export async function applyEvents<E extends EventLike>(
+  projection: Projection<E>,
+  events: readonly RecordedEvent<E>[],
   tx: EntityManager,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -28,14 +29,32 @@ export async function applyEvents(
   for (const event of events) await projection.apply(event, tx);
 }
 
-/** What one event does to a projection's rows, in memory. */
-export type FoldHandler = (event: RecordedEvent, rows: RowFold) => void;
+type CyborgEventType = CyborgEvent['type'];
+
+/** What one event of type `T` does to a projection's rows, in memory. */
+export type FoldHandler<T extends CyborgEventType = CyborgEventType> = (
+  event: RecordedEvent<Extract<CyborgEvent, { type: T }>>,
+  rows: RowFold,
+) => void;
+
+/** By event type, each handler given that type's event. */
+export type FoldHandlers = { readonly [T in CyborgEventType]?: FoldHandler<T> };
 
 export interface FoldingProjectionDefinition {
   name: string;
   tables: readonly TableSpec[];
   /** By event type: the types the projection follows. */
-  handlers: Readonly<Record<string, FoldHandler>>;
+  handlers: FoldHandlers;
+}
+
+/** The handler of the event's own type, if any (generic over the type, so the event fits its handler). */
+function foldOne<T extends CyborgEventType>(
+  handlers: FoldHandlers,
+  type: T,
+  event: RecordedEvent<Extract<CyborgEvent, { type: T }>>,
+  rows: RowFold,
+): void {
+  handlers[type]?.(event, rows);
 }
 
 /**
@@ -47,8 +66,8 @@ export interface FoldingProjectionDefinition {
  */
 export function foldingProjection(definition: FoldingProjectionDefinition): Projection {
   const { name, tables, handlers } = definition;
-  const apply = (event: RecordedEvent, rows: RowFold) => handlers[event.type]?.(event, rows);
-  const applyBatch = (events: readonly RecordedEvent[], tx: EntityManager) =>
+  const apply = (event: RecordedEvent<CyborgEvent>, rows: RowFold) => foldOne(handlers, event.type, event, rows);
+  const applyBatch = (events: readonly RecordedEvent<CyborgEvent>[], tx: EntityManager) =>
     new RowFold(tables).run(events, apply, tx);
   return {
     name,

@@ -5,7 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { CyborgEvent } from '@cyborg/contracts';
 import { EventStore } from '@cyborg/event-store';
+import { DataSource } from 'typeorm';
 import type { Projection } from './projection';
 import { Projections } from './projection-runner';
 
@@ -39,9 +41,13 @@ export class ProjectionsModule {
         { provide: OPTIONS, useValue: options },
         {
           provide: Projections,
-          inject: [EventStore, OPTIONS],
-          useFactory: (store: EventStore, o: ProjectionsModuleOptions) =>
-            new Projections(o.projections, store, { databaseUrl: o.databaseUrl, pollIntervalMs: o.pollIntervalMs }),
+          inject: [EventStore, DataSource, OPTIONS],
+          useFactory: (store: EventStore<CyborgEvent>, dataSource: DataSource, o: ProjectionsModuleOptions) =>
+            new Projections(o.projections, store, {
+              dataSource,
+              databaseUrl: o.databaseUrl,
+              pollIntervalMs: o.pollIntervalMs,
+            }),
         },
         ProjectionsLifecycle,
       ],

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { eventSchemas } from '@cyborg/contracts';
-import { createDataSource, EVENTS_STREAM, EventStore, EventTypeRegistry } from '@cyborg/event-store';
+import {
+  createDataSource,
+  EVENTS_STREAM,
+  type EventsStreamOptions,
+  EventStore,
+  EventTypeRegistry,
+} from '@cyborg/event-store';
 import { FakeGlance } from '../../support/fake-glance';
 import { FakeNova } from '../../support/fake-nova';
 import { TestPlacement } from '../../support/placement';
@@ -23,6 +29,8 @@ export const DATABASE = 'cyborg';
 export const BIND_TIMEOUT_MS = 10_000;
 /** A bind running this long is taken over by another conductor (its own may be dead). */
 export const BIND_TAKEOVER_AFTER_MS = 3000;
+/** How often the conductors anchor the log in JetStream. */
+export const ANCHOR_INTERVAL_MS = 1000;
 
 /** The services a deployment may run several of, side by side. */
 export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
@@ -74,11 +82,18 @@ export class FaultSystem {
   readonly logs = new LogBook(join(this.dir, 'services.log'));
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
+  /** ANCHOR_SIGNING_KEY, the conductors' only: they sign every anchor with it, and the invariants check them with it. */
+  readonly anchorSigningKey = `anchor-${randomBytes(24).toString('hex')}`;
   /** The primary now. */
   pg: PrivatePostgres;
   nats: NatsWithUsers | NatsCluster;
   /** The JetStream stream the services relay the log into. */
   eventsStream = EVENTS_STREAM;
+  /** EVENTS_STREAM_NAME and EVENTS_SUBJECT_PREFIX as the services were given them (the anchors stream follows them). */
+  get eventsStreamOptions(): EventsStreamOptions {
+    const cluster = this.options.natsCluster;
+    return cluster ? { streamName: cluster.streamName, subjectPrefix: cluster.subjectPrefix } : {};
+  }
   /** With `{ standby: true }`: a synchronous streaming standby of the primary, until it is promoted. */
   standby: PrivatePostgres | null = null;
   /** The servers in the order the services' multi-host URL names them. */
@@ -139,7 +154,7 @@ export class FaultSystem {
 
   /** Every secret the services were given. */
   get secrets(): string[] {
-    return [this.pg.password, this.novaToken, ...Object.values(this.nats.passwords)];
+    return [this.pg.password, this.novaToken, this.anchorSigningKey, ...Object.values(this.nats.passwords)];
   }
 
   service(name: string): ServiceProcess {
@@ -212,6 +227,11 @@ export class FaultSystem {
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
       BIND_TAKEOVER_AFTER_MS: String(BIND_TAKEOVER_AFTER_MS),
       PROJECTION_POLL_MS: '200',
+      // Anchored often, so that every scenario's faults land between anchors; the key only where anchors are made.
+      ...(user === 'conductor' && {
+        ANCHOR_INTERVAL_MS: String(ANCHOR_INTERVAL_MS),
+        ANCHOR_SIGNING_KEY: this.anchorSigningKey,
+      }),
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',

@@ -1,8 +1,6 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { type BindReport, bindsOf, parseEventFilter } from '@cyborg/audit';
-import { EventStore } from '@cyborg/event-store';
+import { AuditLog, type BindReport, bindsOf, parseEventFilter } from '@cyborg/audit';
 import { Policy } from '@cyborg/policy';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
@@ -24,7 +22,7 @@ const ALL_PROJECTS = 'cyborg:event:get_all_projects';
 @Versioned()
 export class BindsController {
   constructor(
-    private readonly store: EventStore<CyborgEvent>,
+    private readonly log: AuditLog,
     private readonly policy: Policy,
   ) {}
 
@@ -39,7 +37,7 @@ export class BindsController {
         since: params.since ?? new Date(Date.now() - 3600_000).toISOString(),
       });
       if (!scope.allProjects) filter.visibleToProject = scope.projectId;
-      return bindsOf(this.store, filter);
+      return bindsOf(this.log, filter);
     });
   }
 }

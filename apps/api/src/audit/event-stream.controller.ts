@@ -1,4 +1,3 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import {
   BadRequestException,
   Controller,
@@ -12,6 +11,7 @@ import {
 import type { Request, Response } from 'express';
 import {
   type AuditEvent,
+  AuditLog,
   EVENT_FILTER_PARAMS,
   followEvents,
   parseEventFilter,
@@ -19,7 +19,7 @@ import {
   readLatestEvents,
 } from '@cyborg/audit';
 import { Settings } from '@cyborg/config';
-import { type Checkpoint, EventStore } from '@cyborg/event-store';
+import type { Checkpoint } from '@cyborg/event-store';
 import { Policy } from '@cyborg/policy';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
@@ -49,7 +49,7 @@ export class EventStreamController {
   private clients = 0;
 
   constructor(
-    private readonly store: EventStore<CyborgEvent>,
+    private readonly log: AuditLog,
     private readonly policy: Policy,
     private readonly settings: Settings,
   ) {}
@@ -98,14 +98,14 @@ export class EventStreamController {
       if (resume) {
         start = resume;
       } else if (backlog > 0) {
-        const read = await readLatestEvents(this.store, filter, backlog);
+        const read = await readLatestEvents(this.log, filter, backlog);
         await send(read.events);
         start = read.checkpoint;
       } else {
-        start = await this.store.head();
+        start = await this.log.head();
       }
       response.write(`event: ready\ndata: ${JSON.stringify({ position: start.position })}\n\n`);
-      await followEvents(this.store, filter, {
+      await followEvents(this.log, filter, {
         after: start,
         signal: abort.signal,
         databaseUrl: this.settings.DATABASE_URL,

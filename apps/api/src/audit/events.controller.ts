@@ -1,8 +1,6 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { type AuditEvent, EVENT_FILTER_PARAMS, parseEventFilter, readEvents } from '@cyborg/audit';
-import { EventStore } from '@cyborg/event-store';
+import { type AuditEvent, AuditLog, EVENT_FILTER_PARAMS, parseEventFilter, readEvents } from '@cyborg/audit';
 import { Policy } from '@cyborg/policy';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
@@ -26,7 +24,7 @@ const ALL_PROJECTS = 'cyborg:event:get_all_projects';
 @Versioned()
 export class EventsController {
   constructor(
-    private readonly store: EventStore<CyborgEvent>,
+    private readonly log: AuditLog,
     private readonly policy: Policy,
   ) {}
 
@@ -39,7 +37,7 @@ export class EventsController {
     return auditRead(async () => {
       const filter = parseEventFilter(params);
       if (!scope.allProjects) filter.visibleToProject = scope.projectId;
-      const read = await readEvents(this.store, filter, { limit: page.limit ?? MAX_PAGE_SIZE, marker: page.marker });
+      const read = await readEvents(this.log, filter, { limit: page.limit ?? MAX_PAGE_SIZE, marker: page.marker });
       return { events: read.events };
     }, rawMarker);
   }

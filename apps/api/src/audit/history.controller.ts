@@ -1,8 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { arqProjectOf, type History, type HistoryKind, historyOf } from '@cyborg/audit';
-import { canSee, type CyborgEvent, visibilityOf } from '@cyborg/contracts';
-import { EventStore } from '@cyborg/event-store';
+import { arqProjectOf, AuditLog, type History, type HistoryKind, historyOf } from '@cyborg/audit';
+import { canSee, visibilityOf } from '@cyborg/contracts';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
@@ -20,7 +19,7 @@ import { auditRead } from './audit-errors';
 @Controller('v2')
 @Versioned()
 export class HistoryController {
-  constructor(private readonly store: EventStore<CyborgEvent>) {}
+  constructor(private readonly log: AuditLog) {}
 
   @Authorize('cyborg:arq:history')
   @Get('accelerator_requests/:uuid/history')
@@ -51,7 +50,7 @@ export class HistoryController {
   }
 
   private async history(kind: HistoryKind, id: string, notFound: string): Promise<History> {
-    const history = await auditRead(() => historyOf(this.store, kind, id));
+    const history = await auditRead(() => historyOf(this.log, kind, id));
     if (!history) throw new NotFoundException(notFound);
     return history;
   }

@@ -1,8 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { arqProjectOf, historyOf, parseMoment, type StateAt, stateAt, type StateKind } from '@cyborg/audit';
-import { canSee, type CyborgEvent, visibilityOf } from '@cyborg/contracts';
-import { EventStore } from '@cyborg/event-store';
+import { arqProjectOf, AuditLog, historyOf, parseMoment, stateAt, type StateAt, type StateKind } from '@cyborg/audit';
+import { canSee, visibilityOf } from '@cyborg/contracts';
 import { callerFrom } from '../http/caller';
 import { Versioned } from '../http/microversion';
 import { uuidPathParam } from '../http/path-uuid';
@@ -19,7 +18,7 @@ import { auditRead } from './audit-errors';
 @Controller('v2')
 @Versioned()
 export class StateAtController {
-  constructor(private readonly store: EventStore<CyborgEvent>) {}
+  constructor(private readonly log: AuditLog) {}
 
   @Authorize('cyborg:arq:history')
   @Get('accelerator_requests/:uuid/state_at')
@@ -31,7 +30,7 @@ export class StateAtController {
     const notFound = `ExtArq not found with uuid=${value}`;
     const uuid = uuidPathParam(value);
     const state = await this.state('arq', uuid, query, notFound);
-    const history = await auditRead(() => historyOf(this.store, 'arq', uuid));
+    const history = await auditRead(() => historyOf(this.log, 'arq', uuid));
     if (!history || !canSee(visibilityOf(callerFrom(request)), arqProjectOf(history))) {
       throw new NotFoundException(notFound);
     }
@@ -52,7 +51,7 @@ export class StateAtController {
 
   private async state(kind: StateKind, id: string, query: Record<string, unknown>, notFound: string): Promise<StateAt> {
     const { at } = strictQuery(query, ['at']);
-    const state = await auditRead(() => stateAt(this.store, kind, id, parseMoment(at?.trim() ? at : 'now')));
+    const state = await auditRead(() => stateAt(this.log, kind, id, parseMoment(at?.trim() ? at : 'now')));
     if (!state) throw new NotFoundException(notFound);
     return state;
   }

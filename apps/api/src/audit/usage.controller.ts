@@ -1,9 +1,14 @@
-import type { CyborgEvent } from '@cyborg/contracts';
 import { Controller, Get, Query, Req, ServiceUnavailableException } from '@nestjs/common';
 import type { Request } from 'express';
-import { parseUsagePeriod, quotaUsageReport, type QuotaUsage, type UsageReport, usageOf } from '@cyborg/audit';
+import {
+  AuditLog,
+  parseUsagePeriod,
+  type QuotaUsage,
+  quotaUsageReport,
+  usageOf,
+  type UsageReport,
+} from '@cyborg/audit';
 import { Settings } from '@cyborg/config';
-import { EventStore } from '@cyborg/event-store';
 import { KeystoneSession, limitsSessionOptions, UnifiedLimits } from '@cyborg/keystone';
 import { Policy } from '@cyborg/policy';
 import { callerFrom } from '../http/caller';
@@ -29,7 +34,7 @@ export class UsageController {
   private readonly limits: UnifiedLimits | null;
 
   constructor(
-    private readonly store: EventStore<CyborgEvent>,
+    private readonly log: AuditLog,
     private readonly policy: Policy,
     settings: Settings,
   ) {
@@ -50,13 +55,13 @@ export class UsageController {
   ): Promise<UsageReport & { quota?: QuotaUsage[] }> {
     const { since, until, project_id: asked } = strictQuery(query, ['since', 'until', 'project_id']);
     const { projectId } = projectOfRead(this.policy, ALL_PROJECTS, callerFrom(request), asked);
-    const report = await auditRead(() => usageOf(this.store, { ...parseUsagePeriod({ since, until }), projectId }));
+    const report = await auditRead(() => usageOf(this.log, { ...parseUsagePeriod({ since, until }), projectId }));
     return this.limits ? { ...report, quota: await this.quota(this.limits, projectId) } : report;
   }
 
   private async quota(limits: UnifiedLimits, projectId: string | undefined): Promise<QuotaUsage[]> {
     try {
-      return await quotaUsageReport(this.store, projectId, (p) => limits.forProject(p));
+      return await quotaUsageReport(this.log, projectId, (p) => limits.forProject(p));
     } catch (error) {
       throw new ServiceUnavailableException(
         `Quota limits could not be read from Keystone: ${(error as Error).message}`,

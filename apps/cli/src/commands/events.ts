@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type AuditEvent, type EventFilterParam, followEvents, parseEventFilter, readEvents } from '@cyborg/audit';
 import type { Checkpoint } from '@cyborg/event-store';
-import { withEventStore } from '../database';
+import { withAuditLog } from '../database';
 import { clip, positiveInt, run, table, writeOut } from '../output';
 
 interface EventsOptions {
@@ -91,7 +91,7 @@ async function listEvents(options: EventsOptions): Promise<void> {
     command_id: options.commandId,
   };
   const filter = parseEventFilter(params);
-  await withEventStore(async (store, url) => {
+  await withAuditLog(async (log, url) => {
     const print = printer(options);
     const startsSomewhere =
       options.since !== undefined || options.fromPosition !== undefined || options.marker !== undefined;
@@ -101,7 +101,7 @@ async function listEvents(options: EventsOptions): Promise<void> {
       let marker = options.marker;
       while (left > 0) {
         const limit = Math.min(PAGE, left);
-        const read = await readEvents(store, filter, { limit, marker, after: checkpoint });
+        const read = await readEvents(log, filter, { limit, marker, after: checkpoint });
         marker = undefined;
         checkpoint = read.checkpoint;
         // The next page is read only once stdout took this one: memory stays one page, however long the log.
@@ -116,7 +116,7 @@ async function listEvents(options: EventsOptions): Promise<void> {
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
       try {
-        await followEvents(store, filter, {
+        await followEvents(log, filter, {
           after: checkpoint,
           databaseUrl: url,
           signal: stop.signal,

@@ -1,6 +1,6 @@
 import { type Command, Argument } from 'commander';
 import { HISTORY_KINDS, type History, type HistoryEntry, type HistoryKind, historyOf } from '@cyborg/audit';
-import { withEventStore } from '../database';
+import { withAuditLog } from '../database';
 import { NotFound, printJson, run, text } from '../output';
 
 const NAMES: Record<HistoryKind, string> = {
@@ -27,7 +27,7 @@ export function registerHistoryCommand(program: Command): void {
     )
     .action((kind: HistoryKind, id: string, options: { json?: boolean }) =>
       run(async () => {
-        const history = await withEventStore((store) => historyOf(store, kind, id));
+        const history = await withAuditLog((log) => historyOf(log, kind, id));
         if (!history) throw new NotFound(`the log knows no ${NAMES[kind]} ${id}`);
         if (options.json) printJson(history);
         else console.log(timeline(history));

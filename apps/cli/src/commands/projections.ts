@@ -22,8 +22,8 @@ export function registerProjectionsCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) =>
       run(async () => {
-        const statuses = await withEventStore((store, url) =>
-          new Projections(readModelProjections, store, { databaseUrl: url }).status(),
+        const statuses = await withEventStore((store, url, dataSource) =>
+          new Projections(readModelProjections, store, { dataSource, databaseUrl: url }).status(),
         );
         if (options.json) printJson(statuses);
         else console.log(statusTable(statuses));
@@ -43,8 +43,8 @@ export function registerProjectionsCommand(program: Command): void {
       run(async () => {
         const bar = options.json ? null : new ProgressBar(process.stderr);
         try {
-          const result = await withEventStore((store, url) =>
-            new Projections(readModelProjections, store, { databaseUrl: url }).rebuild(name, {
+          const result = await withEventStore((store, url, dataSource) =>
+            new Projections(readModelProjections, store, { dataSource, databaseUrl: url }).rebuild(name, {
               batchSize: options.batch,
               onProgress: (p) => bar?.update(p),
             }),

@@ -1,6 +1,6 @@
 import { type Command, Argument } from 'commander';
 import { type HostRecord, parseMoment, STATE_KINDS, type StateAt, stateAt, type StateKind } from '@cyborg/audit';
-import { withEventStore } from '../database';
+import { withAuditLog } from '../database';
 import { fields, NotFound, printJson, run, table, text } from '../output';
 
 /** `cyborg state-at <kind> <id> --at <time|position>`: the state then, rebuilt from the log. */
@@ -21,7 +21,7 @@ export function registerStateAtCommand(program: Command): void {
     .action((kind: StateKind, id: string, options: { at: string; json?: boolean }) =>
       run(async () => {
         const moment = parseMoment(options.at);
-        const state = await withEventStore((store) => stateAt(store, kind, id, moment));
+        const state = await withAuditLog((log) => stateAt(log, kind, id, moment));
         if (!state) throw new NotFound(`the log knows no ${kind} ${id}`);
         if (options.json) printJson(state);
         else console.log(describe(state));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseUsagePeriod, type UsageReport, usageOf } from '@cyborg/audit';
-import { withEventStore } from '../database';
+import { withAuditLog } from '../database';
 import { printJson, run, table } from '../output';
 
 /** `cyborg usage`: per-project usage from the bind events. */
@@ -23,7 +23,7 @@ export function registerUsageCommand(program: Command): void {
     .action((options: { since?: string; until?: string; project?: string; json?: boolean }) =>
       run(async () => {
         const period = parseUsagePeriod(options);
-        const report = await withEventStore((store) => usageOf(store, { ...period, projectId: options.project }));
+        const report = await withAuditLog((log) => usageOf(log, { ...period, projectId: options.project }));
         if (options.json) printJson(report);
         else console.log(describe(report));
       }),

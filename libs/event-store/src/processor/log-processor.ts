@@ -1,11 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import type { RecordedEvent } from '../types';
+import type { EventLike, RecordedEvent } from '../types';
 
 /**
  * Something that follows the whole event log from a checkpoint: a projection
  * (writes read models) or the relay (publishes to JetStream).
  */
-export interface LogProcessor {
+export interface LogProcessor<E extends EventLike = EventLike> {
   readonly name: string;
   /** Event types it handles; the checkpoint moves past all others. All types when absent. */
   readonly eventTypes?: readonly string[];
@@ -17,5 +17,5 @@ export interface LogProcessor {
    */
   readonly delivery: 'transactional' | 'external';
   readonly batchSize?: number;
-  handle(events: RecordedEvent[], tx: EntityManager): Promise<void>;
+  handle(events: RecordedEvent<E>[], tx: EntityManager): Promise<void>;
 }

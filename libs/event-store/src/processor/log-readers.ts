@@ -1,4 +1,5 @@
 import type { EventStore } from '../event-store';
+import { storeDatabase } from '../store-database';
 
 /** Where one reader of the log (a projection, the JetStream relay, a consumer) stands, seen from any process. */
 export interface LogReaderStatus {
@@ -33,7 +34,7 @@ export async function logReadersStatus(store: EventStore): Promise<LogReadersRep
     lag: number;
     lag_seconds: number | null;
     head_at: Date | null;
-  }[] = await store.dataSource.query(
+  }[] = await storeDatabase(store).query(
     `WITH head AS (SELECT occurred_at FROM events WHERE position = $2::bigint)
      SELECT c.name, c.position, c.events_handled, c.updated_at, c.last_error, c.last_error_at,
             (SELECT count(*)::int FROM events e

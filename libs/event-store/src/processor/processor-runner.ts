@@ -1,10 +1,12 @@
+import { Backoff } from '@cyborg/config';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { primaryClient } from '../database/primary';
 import { sql } from '../database/sql';
+import { storeDatabase } from '../store-database';
 import { APPEND_CHANNEL, type AppendSignal, type EventStore, parseAppendSignal } from '../event-store';
-import { type Checkpoint, compareCheckpoints, LOG_START, type RecordedEvent } from '../types';
+import { type Checkpoint, compareCheckpoints, type EventLike, LOG_START, type RecordedEvent } from '../types';
 import type { LogProcessor } from './log-processor';
 
 export interface ProcessorStatus {
@@ -62,11 +64,16 @@ class ProcessorsFailed extends Error {
 const SKIP_PERSIST_MS = 500;
 /** Retries, 1 ms doubling to 64 ms, while a transaction it was woken for is not yet readable. */
 const MAX_QUICK_RETRIES = 7;
+const QUICK_RETRY = { initialMs: 1, maxMs: 64 };
+/** After a failed batch: 100 ms doubling to 5 s. */
+const FAILURE_BACKOFF = { initialMs: 100, maxMs: 5000 };
 /** How often a read-your-writes waiter asks an active runner again for a transaction it has not reached. */
 const RECHECK_MS = 100;
+/** How often a waiter on another process's instance reads the stored checkpoints: 2 ms doubling to 50 ms. */
+const STORED_POLL = { initialMs: 2, maxMs: 50 };
 
 /** One processor of a runner: its lock, its checkpoint in memory and as stored. */
-class Member {
+class Member<E extends EventLike = EventLike> {
   readonly types: ReadonlySet<string> | null;
   /** This runner holds its single-active lock. */
   active = false;
@@ -77,9 +84,10 @@ class Member {
   storedAt = 0;
   /** After a failed batch of its own: not tried again before this time, backing off. */
   retryAt = 0;
-  backoffMs = 0;
+  failing = false;
+  readonly backoff = new Backoff(FAILURE_BACKOFF);
 
-  constructor(readonly processor: LogProcessor) {
+  constructor(readonly processor: LogProcessor<E>) {
     this.types = processor.eventTypes ? new Set(processor.eventTypes) : null;
   }
 
@@ -131,9 +139,9 @@ export interface ProcessorView {
  * again. Read-your-writes waiters of this process wait on the checkpoints
  * in memory; those of other processes read the stored ones.
  */
-export class ProcessorRunner {
+export class ProcessorRunner<E extends EventLike = EventLike> {
   private readonly logger: Logger;
-  private readonly members: Member[];
+  private readonly members: Member<E>[];
   private running = false;
   private loop: Promise<void> | null = null;
   private session: pg.Client | null = null;
@@ -147,24 +155,29 @@ export class ProcessorRunner {
   /** Batches one at a time, whoever runs them (the loop, drain()). */
   private batches: Promise<unknown> = Promise.resolve();
   private stopListening: (() => void) | null = null;
+  /** The store's database: checkpoints live beside the log, and a transactional batch commits with them. */
+  private readonly db: DataSource;
 
   constructor(
-    processors: LogProcessor | readonly LogProcessor[],
-    private readonly store: EventStore,
+    processors: LogProcessor<E> | readonly LogProcessor<E>[],
+    private readonly store: EventStore<E>,
     private readonly options: ProcessorRunnerOptions,
   ) {
-    const list = Array.isArray(processors) ? (processors as readonly LogProcessor[]) : [processors as LogProcessor];
+    this.db = storeDatabase(store);
+    const list = Array.isArray(processors)
+      ? (processors as readonly LogProcessor<E>[])
+      : [processors as LogProcessor<E>];
     if (list.length === 0) throw new Error('a processor runner needs a processor');
     if (list.length > 1 && list.some((p) => p.delivery !== 'transactional')) {
       throw new Error('only transactional processors run together');
     }
     // Name order: the order checkpoint rows are locked in, here and by a rebuild's swap.
-    this.members = list.map((p) => new Member(p)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.members = list.map((p) => new Member<E>(p)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.logger = new Logger(`processor:${this.members.map((m) => m.name).join(',')}`);
   }
 
   /** The first processor (the only one of a runner of one). */
-  get processor(): LogProcessor {
+  get processor(): LogProcessor<E> {
     return this.members[0].processor;
   }
 
@@ -189,10 +202,9 @@ export class ProcessorRunner {
 
   async start(): Promise<void> {
     if (this.running) return;
-    await this.store.dataSource.query(
-      `INSERT INTO checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`,
-      [this.members.map((m) => m.name)],
-    );
+    await this.db.query(`INSERT INTO checkpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [
+      this.members.map((m) => m.name),
+    ]);
     this.running = true;
     // Appends of this process wake it without a round trip through PostgreSQL.
     this.stopListening = this.store.onAppended((signal) => this.signalled(signal));
@@ -228,8 +240,8 @@ export class ProcessorRunner {
     return this.statusOf(this.members[0]);
   }
 
-  private async statusOf(member: Member): Promise<ProcessorStatus> {
-    const rows = await this.store.dataSource.query(
+  private async statusOf(member: Member<E>): Promise<ProcessorStatus> {
+    const rows = await this.db.query(
       `SELECT transaction_id, position, events_handled, last_error, last_error_at FROM checkpoints WHERE name = $1`,
       [member.name],
     );
@@ -255,9 +267,11 @@ export class ProcessorRunner {
     return this.waitOn(this.members, target, timeoutMs);
   }
 
-  private async waitOn(members: readonly Member[], target: Checkpoint, timeoutMs: number): Promise<boolean> {
+  private async waitOn(members: readonly Member<E>[], target: Checkpoint, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    const poll = new Backoff(STORED_POLL);
+    for (;;) {
+      const delay = poll.next();
       // Not active here: the stored checkpoint says (another process, or none, is the active instance).
       const elsewhere = members.filter((m) => !m.active);
       const stored = await Promise.all(elsewhere.map((m) => this.statusOf(m)));
@@ -313,8 +327,17 @@ export class ProcessorRunner {
   }
 
   private async run(): Promise<void> {
-    let backoff = 100;
+    const backoff = new Backoff(FAILURE_BACKOFF);
+    const quick = new Backoff(QUICK_RETRY);
     let quickRetry = 0;
+    const retryQuickly = async () => {
+      quickRetry++;
+      await this.sleep(quick.next());
+    };
+    const resetQuick = () => {
+      quickRetry = 0;
+      quick.reset();
+    };
     while (this.running) {
       try {
         await this.claimLocks();
@@ -325,29 +348,29 @@ export class ProcessorRunner {
         const unknownWake = this.woken;
         this.woken = false;
         const moved = await this.exclusive(() => this.processBatch());
-        backoff = 100;
+        backoff.reset();
         if (moved >= this.batchSize) continue;
-        if (moved > 0) quickRetry = 0;
+        if (moved > 0) resetQuick();
         if (this.wanted > this.readTo()) {
           // Woken for a transaction this read did not reach: it committed after the read's snapshot (read
           // again now), or an older transaction still holds the snapshot's xmin (look again soon rather than
           // after a full poll).
           if (moved > 0 && quickRetry === 0) continue;
           if (quickRetry < MAX_QUICK_RETRIES) {
-            await this.sleep(2 ** quickRetry++);
+            await retryQuickly();
             continue;
           }
         } else if (unknownWake && moved === 0 && quickRetry < MAX_QUICK_RETRIES) {
           // Woken without knowing for which transaction, and nothing readable yet: as above, soon again.
           this.woken = true;
-          await this.sleep(2 ** quickRetry++);
+          await retryQuickly();
           continue;
         }
         this.wanted = 0n;
-        quickRetry = 0;
+        resetQuick();
         if (this.woken) continue;
         // While one of them fails, the others' checkpoints are stored at once: a status shows them past it.
-        const failing = this.members.some((m) => m.backoffMs > 0);
+        const failing = this.members.some((m) => m.failing);
         await this.exclusive(() => this.persistSkipped(failing));
         if (this.woken || this.wanted > 0n) continue;
         const skipped = this.members.some(
@@ -372,8 +395,7 @@ export class ProcessorRunner {
           // Those that failed wait out their own backoff; the others carry on at once.
           if (error instanceof ProcessorsFailed && failed.length < this.members.length) continue;
         }
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
+        await this.sleep(backoff.next());
       }
     }
   }
@@ -433,7 +455,7 @@ export class ProcessorRunner {
         } catch (error) {
           if (error instanceof LostOwnership) throw error;
           // One at a time, so that a processor whose batch fails holds back only itself.
-          const failed: Member[] = [];
+          const failed: Member<E>[] = [];
           let cause: unknown = error;
           for (const w of handling) {
             try {
@@ -447,8 +469,8 @@ export class ProcessorRunner {
           if (failed.length > 0) {
             const at = Date.now();
             for (const m of failed) {
-              m.backoffMs = Math.min(Math.max(100, m.backoffMs * 2), 5000);
-              m.retryAt = at + m.backoffMs;
+              m.failing = true;
+              m.retryAt = at + m.backoff.next();
             }
             for (const w of work) if (!failed.includes(w.member)) w.member.checkpoint = batch.checkpoint;
             this.progressed();
@@ -458,13 +480,14 @@ export class ProcessorRunner {
       } else {
         // External effects: no transaction is held open while publishing, so this processor never holds
         // back the snapshot xmin that every reader depends on. Stored once they took effect: at least once.
-        await handling[0].member.processor.handle(handling[0].events, store.dataSource.manager);
-        await this.storeCheckpoints(store.dataSource.manager, updates);
+        await handling[0].member.processor.handle(handling[0].events, this.db.manager);
+        await this.storeCheckpoints(this.db.manager, updates);
       }
     }
     for (const w of work) {
       w.member.checkpoint = batch.checkpoint;
-      w.member.backoffMs = 0;
+      w.member.failing = false;
+      w.member.backoff.reset();
     }
     this.progressed();
     return Math.max(1, batch.events.length);
@@ -472,12 +495,12 @@ export class ProcessorRunner {
 
   /** The events of several transactional processors and their checkpoints, in one transaction. */
   private async applyTogether(
-    updates: readonly { member: Member; to: Checkpoint; handled: number }[],
-    handling: readonly { member: Member; events: RecordedEvent[] }[],
+    updates: readonly { member: Member<E>; to: Checkpoint; handled: number }[],
+    handling: readonly { member: Member<E>; events: RecordedEvent<E>[] }[],
   ): Promise<void> {
     const before = updates.map((u) => ({ at: u.member.stored, storedAt: u.member.storedAt }));
     try {
-      await this.store.dataSource.transaction(async (tx) => {
+      await this.db.transaction(async (tx) => {
         await this.storeCheckpoints(tx, updates);
         for (const w of handling) await w.member.processor.handle(w.events, tx);
       });
@@ -489,7 +512,7 @@ export class ProcessorRunner {
   }
 
   /** A batch of one member from its stored checkpoint, for drain() without the lock (tests, one-off catch-up). */
-  private async processStoredBatch(member: Member): Promise<number> {
+  private async processStoredBatch(member: Member<E>): Promise<number> {
     const { store } = this;
     const { processor } = member;
     const run = async (tx: EntityManager) => {
@@ -501,7 +524,7 @@ export class ProcessorRunner {
       await this.storeCheckpoints(tx, [{ member, to: batch.checkpoint, handled: batch.events.length }]);
       return batch.events.length || 1;
     };
-    return processor.delivery === 'transactional' ? store.dataSource.transaction(run) : run(store.dataSource.manager);
+    return processor.delivery === 'transactional' ? this.db.transaction(run) : run(this.db.manager);
   }
 
   /** Checkpoints in memory moved: wake the waiters they brought to their target. */
@@ -523,12 +546,12 @@ export class ProcessorRunner {
     );
     if (due.length === 0) return;
     await this.storeCheckpoints(
-      this.store.dataSource.manager,
+      this.db.manager,
       due.map((member) => ({ member, to: member.checkpoint!, handled: 0 })),
     );
   }
 
-  private async readCheckpoint(tx: EntityManager, member: Member, lock: boolean): Promise<Checkpoint> {
+  private async readCheckpoint(tx: EntityManager, member: Member<E>, lock: boolean): Promise<Checkpoint> {
     const rows = await tx.query(
       `SELECT transaction_id, position FROM checkpoints WHERE name = $1 ${lock ? 'FOR UPDATE' : ''}`,
       [member.name],
@@ -544,7 +567,7 @@ export class ProcessorRunner {
    */
   private async storeCheckpoints(
     tx: EntityManager,
-    updates: readonly { member: Member; to: Checkpoint; handled: number }[],
+    updates: readonly { member: Member<E>; to: Checkpoint; handled: number }[],
   ): Promise<void> {
     const moving = updates.filter((u) => compareCheckpoints(u.to, u.member.stored) > 0);
     if (moving.length === 0) return;
@@ -587,8 +610,8 @@ export class ProcessorRunner {
     }
   }
 
-  private async recordError(members: readonly Member[], message: string): Promise<void> {
-    await this.store.dataSource
+  private async recordError(members: readonly Member<E>[], message: string): Promise<void> {
+    await this.db
       .query(`UPDATE checkpoints SET last_error = $2, last_error_at = now() WHERE name = ANY ($1::text[])`, [
         members.map((m) => m.name),
         message.slice(0, 2000),
@@ -615,7 +638,7 @@ export class ProcessorRunner {
     // A standby keeps its session for the next attempt: a takeover then waits for no connection.
     if (claimed.length === 0) return;
     // Under the lock nobody else moves a checkpoint, so it can live in memory.
-    const stored: { name: string; transaction_id: string; position: string }[] = await this.store.dataSource.query(
+    const stored: { name: string; transaction_id: string; position: string }[] = await this.db.query(
       `SELECT name, transaction_id, position FROM checkpoints WHERE name = ANY ($1::text[])`,
       [claimed.map((m) => m.name)],
     );

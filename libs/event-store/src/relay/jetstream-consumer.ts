@@ -1,3 +1,4 @@
+import { Backoff } from '@cyborg/config';
 import { Logger } from '@nestjs/common';
 import {
   AckPolicy,
@@ -196,7 +197,7 @@ export class DurableEventConsumer {
   }
 
   private async run(): Promise<void> {
-    let backoff = 200;
+    const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
     while (this.running) {
       try {
         const consumer = await jetstream(this.nc).consumers.get(
@@ -207,15 +208,14 @@ export class DurableEventConsumer {
         if (!this.running) this.messages.stop();
         for await (const m of this.messages) {
           await this.handle(m);
-          backoff = 200;
+          backoff.reset();
         }
         // The server ended the pull (consumer deleted, stream gone): pause before getting it again.
         if (this.running) throw new Error('consumer stopped delivering');
       } catch (error) {
         if (!this.running) break;
         this.logger.warn({ msg: 'consuming failed, will retry', error: (error as Error).message });
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5000);
+        await backoff.wait();
         await this.ensure().catch(() => undefined);
       }
     }

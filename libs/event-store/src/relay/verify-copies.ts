@@ -4,6 +4,7 @@ import type { EventRow, EventStore } from '../event-store';
 import { EVENT_COLUMNS } from '../event-store';
 import { canonicalJson } from '../hash';
 import type { EventLike } from '../types';
+import { storeDatabase } from '../store-database';
 import { type EventsStreamOptions, eventsStreamName } from './jetstream-relay';
 import { anchorSignatureProblem, anchorsStreamName, foldLogDigest, LOG_DIGEST_START, type LogAnchor } from './log-anchors';
 
@@ -93,7 +94,7 @@ export async function verifyAgainstCopies<E extends EventLike>(
     signaturesChecked: Boolean(options.signingKey),
     anchorProblems: [],
   };
-  const ds = store.dataSource;
+  const ds = storeDatabase(store);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const eventsStream = eventsStreamName(options);
@@ -260,7 +261,7 @@ function parseJson<T>(m: JsMsg): T | null {
 
 async function eventInLog<E extends EventLike>(store: EventStore<E>, eventId: string): Promise<boolean> {
   if (!/^[0-9a-f-]{36}$/i.test(eventId)) return false;
-  const rows = await store.dataSource.query(`SELECT 1 FROM events WHERE event_id = $1`, [eventId]);
+  const rows = await storeDatabase(store).query(`SELECT 1 FROM events WHERE event_id = $1`, [eventId]);
   return rows.length > 0;
 }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Backoff } from '@cyborg/config';
 import { InventoryReported, isCyborgEvent } from '@cyborg/contracts';
 import { evolveHost, type HostState, initialHostState } from '@cyborg/domain';
 import type { PlacementClient } from '../client/placement-client';
@@ -74,6 +75,8 @@ interface HostRecord {
   timerAt: number;
   /** `settle`: events wait to be written; `retry`: a backoff after a run that did not end synced. */
   timerKind: 'settle' | 'retry';
+  backoff: Backoff;
+  /** The wait before the retry after a run that did not end synced; 0 after one that did. */
   backoffMs: number;
   /** Resolved when a run that starts after they were added ends. */
   waiters: (() => void)[];
@@ -195,6 +198,10 @@ export class PlacementSyncEngine {
         timer: null,
         timerAt: 0,
         timerKind: 'settle',
+        backoff: new Backoff({
+          initialMs: Math.min(this.options.retryMinMs ?? 500, this.options.retryMaxMs),
+          maxMs: this.options.retryMaxMs,
+        }),
         backoffMs: 0,
         waiters: [],
         status: {
@@ -329,6 +336,7 @@ export class PlacementSyncEngine {
     }
     if (status.state === 'synced') {
       host.syncedKey = key;
+      host.backoff.reset();
       host.backoffMs = 0;
       status.syncedVersion = version;
       status.syncedSequence = sequence;
@@ -336,10 +344,7 @@ export class PlacementSyncEngine {
       return;
     }
     host.syncedKey = null;
-    host.backoffMs = Math.min(
-      host.backoffMs === 0 ? (this.options.retryMinMs ?? 500) : host.backoffMs * 2,
-      this.options.retryMaxMs,
-    );
+    host.backoffMs = host.backoff.next();
     if (status.state === 'error') {
       this.logger.warn({
         msg: 'placement sync of host failed; retrying',

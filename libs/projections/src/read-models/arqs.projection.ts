@@ -1,18 +1,11 @@
 import {
   ArqBindFailed,
-  type ArqBindFailedV1,
   ArqBindStarted,
-  type ArqBindStartedV1,
   ArqBound,
-  type ArqBoundV1,
   ArqCreated,
-  type ArqCreatedV1,
   ArqDeleted,
-  type ArqDeletedV1,
   ArqUnbound,
-  type ArqUnboundV1,
   ArqDeviceHealthChanged,
-  type ArqDeviceHealthChangedV1,
 } from '@cyborg/contracts';
 import { foldingProjection } from '../projection';
 
@@ -50,7 +43,7 @@ export const arqsProjection = foldingProjection({
   ],
   handlers: {
     [ArqCreated.type](event, rows) {
-      const d = event.data as unknown as ArqCreatedV1;
+      const d = event.data;
       rows.table('arqs').insert({
         id: event.position,
         uuid: d.uuid,
@@ -76,7 +69,7 @@ export const arqsProjection = foldingProjection({
       });
     },
     [ArqBindStarted.type](event, rows) {
-      const d = event.data as unknown as ArqBindStartedV1;
+      const d = event.data;
       rows.table('arqs').update(d.uuid, {
         state: 'BindStarted',
         hostname: d.hostname,
@@ -95,7 +88,7 @@ export const arqsProjection = foldingProjection({
       });
     },
     [ArqBound.type](event, rows) {
-      const d = event.data as unknown as ArqBoundV1;
+      const d = event.data;
       rows.table('arqs').update(d.uuid, {
         state: 'Bound',
         attach_handle_uuid: d.attachHandleUuid,
@@ -106,7 +99,7 @@ export const arqsProjection = foldingProjection({
       });
     },
     [ArqBindFailed.type](event, rows) {
-      const d = event.data as unknown as ArqBindFailedV1;
+      const d = event.data;
       rows.table('arqs').update(d.uuid, (arq) => ({
         state: 'BindFailed',
         hostname: d.hostname,
@@ -126,7 +119,7 @@ export const arqsProjection = foldingProjection({
       }));
     },
     [ArqUnbound.type](event, rows) {
-      const d = event.data as unknown as ArqUnboundV1;
+      const d = event.data;
       rows.table('arqs').update(d.uuid, {
         state: 'Unbound',
         hostname: null,
@@ -143,11 +136,11 @@ export const arqsProjection = foldingProjection({
     },
     // Not an `updated_at` of Cyborg's: ARQs answer at older microversions as before.
     [ArqDeviceHealthChanged.type](event, rows) {
-      const d = event.data as unknown as ArqDeviceHealthChangedV1;
+      const d = event.data;
       rows.table('arqs').update(d.uuid, { device_health: d.health, device_health_reasons: d.reasons });
     },
     [ArqDeleted.type](event, rows) {
-      const d = event.data as unknown as ArqDeletedV1;
+      const d = event.data;
       rows.table('arqs').delete(d.uuid);
     },
   },

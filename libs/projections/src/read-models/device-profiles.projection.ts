@@ -1,9 +1,4 @@
-import {
-  DeviceProfileCreated,
-  type DeviceProfileCreatedV1,
-  DeviceProfileDeleted,
-  type DeviceProfileDeletedV1,
-} from '@cyborg/contracts';
+import { DeviceProfileCreated, DeviceProfileDeleted } from '@cyborg/contracts';
 import { foldingProjection } from '../projection';
 
 /** Keeps `device_profiles`: one row per live profile. */
@@ -18,7 +13,7 @@ export const deviceProfilesProjection = foldingProjection({
   ],
   handlers: {
     [DeviceProfileCreated.type](event, rows) {
-      const d = event.data as unknown as DeviceProfileCreatedV1;
+      const d = event.data;
       rows.table('device_profiles').insert({
         uuid: d.uuid,
         name: d.name,
@@ -30,7 +25,7 @@ export const deviceProfilesProjection = foldingProjection({
       });
     },
     [DeviceProfileDeleted.type](event, rows) {
-      const d = event.data as unknown as DeviceProfileDeletedV1;
+      const d = event.data;
       rows.table('device_profiles').delete(d.uuid);
     },
   },

@@ -1,48 +1,26 @@
 import {
   AttachHandleAdded,
   AttachHandleAllocated,
-  type AttachHandleAllocatedV1,
   AttachHandleReleased,
-  type AttachHandleReleasedV1,
-  type AttachHandleAddedV1,
   AttachHandleDraining,
-  type AttachHandleDrainingV1,
   AttachHandleRemoved,
-  type AttachHandleRemovedV1,
   AttachHandleUpdated,
-  type AttachHandleUpdatedV1,
   AttributeAdded,
-  type AttributeAddedV1,
   AttributeRemoved,
-  type AttributeRemovedV1,
   AttributeUpdated,
-  type AttributeUpdatedV1,
   DeployableAdded,
-  type DeployableAddedV1,
   DeployableDraining,
-  type DeployableDrainingV1,
   DeployableProgrammed,
-  type DeployableProgrammedV1,
   DeployableRemoved,
-  type DeployableRemovedV1,
   DeployableUpdated,
-  type DeployableUpdatedV1,
   DeviceAdded,
-  type DeviceAddedV1,
   DeviceDisabled,
-  type DeviceDisabledV1,
   DeviceDraining,
-  type DeviceDrainingV1,
   DeviceEnabled,
-  type DeviceEnabledV1,
   DeviceFenceReleased,
-  type DeviceFenceReleasedV1,
   DeviceHealthChanged,
-  type DeviceHealthChangedV1,
   DeviceRemoved,
-  type DeviceRemovedV1,
   DeviceUpdated,
-  type DeviceUpdatedV1,
 } from '@cyborg/contracts';
 import { foldingProjection } from '../projection';
 
@@ -137,7 +115,7 @@ export const inventoryProjection = foldingProjection({
   ],
   handlers: {
     [DeviceAdded.type](event, rows) {
-      const d = event.data as unknown as DeviceAddedV1;
+      const d = event.data;
       rows.table('devices').insert({
         id: event.position,
         uuid: d.uuid,
@@ -159,7 +137,7 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [DeviceUpdated.type](event, rows) {
-      const d = event.data as unknown as DeviceUpdatedV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, {
         type: d.type,
         vendor: d.vendor,
@@ -172,32 +150,32 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [DeviceDisabled.type](event, rows) {
-      const d = event.data as unknown as DeviceDisabledV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, { status: 'maintaining', updated_at: event.occurredAt });
     },
     [DeviceEnabled.type](event, rows) {
-      const d = event.data as unknown as DeviceEnabledV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, { status: 'enabled', updated_at: event.occurredAt });
     },
     // Health is not what Cyborg's `updated_at` tracks: answers at older microversions stay as they were.
     [DeviceHealthChanged.type](event, rows) {
-      const d = event.data as unknown as DeviceHealthChangedV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, { health: d.to, health_reasons: d.reasons, fenced: d.fenced });
     },
     [DeviceFenceReleased.type](event, rows) {
-      const d = event.data as unknown as DeviceFenceReleasedV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, { fenced: false });
     },
     [DeviceDraining.type](event, rows) {
-      const d = event.data as unknown as DeviceDrainingV1;
+      const d = event.data;
       rows.table('devices').update(d.uuid, { draining: true, updated_at: event.occurredAt });
     },
     [DeviceRemoved.type](event, rows) {
-      const d = event.data as unknown as DeviceRemovedV1;
+      const d = event.data;
       rows.table('devices').delete(d.uuid);
     },
     [DeployableAdded.type](event, rows) {
-      const d = event.data as unknown as DeployableAddedV1;
+      const d = event.data;
       const deployables = rows.table('deployables');
       deployables.insert({
         id: event.position,
@@ -220,11 +198,11 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [DeployableProgrammed.type](event, rows) {
-      const d = event.data as unknown as DeployableProgrammedV1;
+      const d = event.data;
       rows.table('deployables').update(d.uuid, { bitstream_id: d.bitstreamId, updated_at: event.occurredAt });
     },
     [DeployableUpdated.type](event, rows) {
-      const d = event.data as unknown as DeployableUpdatedV1;
+      const d = event.data;
       const deployables = rows.table('deployables');
       deployables.update(d.uuid, {
         device_uuid: d.deviceUuid,
@@ -241,15 +219,15 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [DeployableDraining.type](event, rows) {
-      const d = event.data as unknown as DeployableDrainingV1;
+      const d = event.data;
       rows.table('deployables').update(d.uuid, { draining: true, updated_at: event.occurredAt });
     },
     [DeployableRemoved.type](event, rows) {
-      const d = event.data as unknown as DeployableRemovedV1;
+      const d = event.data;
       rows.table('deployables').delete(d.uuid);
     },
     [AttachHandleAdded.type](event, rows) {
-      const d = event.data as unknown as AttachHandleAddedV1;
+      const d = event.data;
       rows.table('attach_handles').insert({
         id: event.position,
         uuid: d.uuid,
@@ -267,31 +245,31 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [AttachHandleUpdated.type](event, rows) {
-      const d = event.data as unknown as AttachHandleUpdatedV1;
+      const d = event.data;
       rows
         .table('attach_handles')
         .update(d.uuid, { device_uuid: d.deviceUuid, draining: false, updated_at: event.occurredAt });
     },
     [AttachHandleAllocated.type](event, rows) {
-      const d = event.data as unknown as AttachHandleAllocatedV1;
+      const d = event.data;
       rows
         .table('attach_handles')
         .update(d.uuid, { in_use: true, allocated_to: d.arqUuid, updated_at: event.occurredAt });
     },
     [AttachHandleReleased.type](event, rows) {
-      const d = event.data as unknown as AttachHandleReleasedV1;
+      const d = event.data;
       rows.table('attach_handles').update(d.uuid, { in_use: false, allocated_to: null, updated_at: event.occurredAt });
     },
     [AttachHandleDraining.type](event, rows) {
-      const d = event.data as unknown as AttachHandleDrainingV1;
+      const d = event.data;
       rows.table('attach_handles').update(d.uuid, { draining: true, updated_at: event.occurredAt });
     },
     [AttachHandleRemoved.type](event, rows) {
-      const d = event.data as unknown as AttachHandleRemovedV1;
+      const d = event.data;
       rows.table('attach_handles').delete(d.uuid);
     },
     [AttributeAdded.type](event, rows) {
-      const d = event.data as unknown as AttributeAddedV1;
+      const d = event.data;
       rows.table('attributes').insert({
         id: event.position,
         uuid: d.uuid,
@@ -306,11 +284,11 @@ export const inventoryProjection = foldingProjection({
       });
     },
     [AttributeUpdated.type](event, rows) {
-      const d = event.data as unknown as AttributeUpdatedV1;
+      const d = event.data;
       rows.table('attributes').update(d.uuid, { value: d.value, updated_at: event.occurredAt });
     },
     [AttributeRemoved.type](event, rows) {
-      const d = event.data as unknown as AttributeRemovedV1;
+      const d = event.data;
       rows.table('attributes').delete(d.uuid);
     },
   },

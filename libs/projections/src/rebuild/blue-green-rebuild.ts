@@ -1,8 +1,9 @@
 import pg from 'pg';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import {
   type Checkpoint,
   compareCheckpoints,
+  type EventLike,
   type EventStore,
   LOG_START,
   PROCESSOR_LOCK_NAMESPACE,
@@ -38,6 +39,8 @@ export interface RebuildResult {
 }
 
 export interface RebuildOptions {
+  /** The database of the read models (the log's): the new tables are filled and swapped in there. */
+  dataSource: DataSource;
   /** Connection for the session that holds the rebuild locks. */
   databaseUrl: string;
   /** Log events per read and per transaction while catching up. */
@@ -54,16 +57,16 @@ export const REBUILD_SCHEMA_PREFIX = 'projection_rebuild_';
 const RETIRED_SCHEMA_PREFIX = 'projection_retired_';
 const SWAP_ATTEMPTS = 5;
 
-export function rebuildLockName(projection: Projection | string): string {
+export function rebuildLockName(projection: Pick<Projection<EventLike>, 'name'> | string): string {
   return `rebuild:projection:${typeof projection === 'string' ? projection : projection.name}`;
 }
 
-export function projectionCheckpointName(projection: Projection | string): string {
+export function projectionCheckpointName(projection: Pick<Projection<EventLike>, 'name'> | string): string {
   return `projection:${typeof projection === 'string' ? projection : projection.name}`;
 }
 
-interface Shadow {
-  projection: Projection;
+interface Shadow<E extends EventLike> {
+  projection: Projection<E>;
   types: ReadonlySet<string>;
   schema: string;
   retired: string;
@@ -90,18 +93,18 @@ interface Shadow {
  * tables and checkpoint are in place; that batch then goes on from the new
  * checkpoint into the new tables.
  */
-export async function rebuildProjections(
-  store: EventStore,
-  projections: readonly Projection[],
+export async function rebuildProjections<E extends EventLike>(
+  store: EventStore<E>,
+  projections: readonly Projection<E>[],
   options: RebuildOptions,
 ): Promise<RebuildResult> {
   if (projections.length === 0) throw new Error('no projection to rebuild');
   const started = Date.now();
-  const ds = store.dataSource;
+  const ds = options.dataSource;
   const batchSize = options.batchSize ?? 5000;
   const names = projections.map((p) => p.name);
   const locks = await lockRebuilds(options.databaseUrl, projections);
-  const shadows: Shadow[] = [];
+  const shadows: Shadow<E>[] = [];
   let checkpoint: Checkpoint = LOG_START;
   let eventsRead = 0;
   let eventsTotal = 0;
@@ -128,7 +131,7 @@ export async function rebuildProjections(
     );
 
   /** Applies one page of the log to every shadow, in `tx`; returns how many events each applied. */
-  const applyPage = async (events: readonly RecordedEvent[], tx: EntityManager): Promise<number[]> => {
+  const applyPage = async (events: readonly RecordedEvent<E>[], tx: EntityManager): Promise<number[]> => {
     const applied: number[] = [];
     for (const shadow of shadows) {
       const mine = events.filter((e) => shadow.types.has(e.type));
@@ -142,10 +145,10 @@ export async function rebuildProjections(
 
   /** Reads the log from the checkpoint into the shadows, a page per transaction, reading ahead while applying. */
   const catchUp = async () => {
-    let pending: Promise<ReadAllResult> | null = store.readAll({ after: checkpoint, limit: batchSize });
+    let pending: Promise<ReadAllResult<E>> | null = store.readAll({ after: checkpoint, limit: batchSize });
     try {
       while (pending) {
-        const page: ReadAllResult = await pending;
+        const page: ReadAllResult<E> = await pending;
         const full = page.events.length >= batchSize;
         pending = full ? store.readAll({ after: page.checkpoint, limit: batchSize }) : null;
         if (compareCheckpoints(page.checkpoint, checkpoint) === 0) break;
@@ -294,7 +297,10 @@ export async function rebuildProjections(
 }
 
 /** Takes every projection's rebuild lock on a session of its own, or none. */
-async function lockRebuilds(databaseUrl: string, projections: readonly Projection[]): Promise<pg.Client> {
+async function lockRebuilds(
+  databaseUrl: string,
+  projections: readonly Pick<Projection<EventLike>, 'name'>[],
+): Promise<pg.Client> {
   const session = primaryClient(databaseUrl, { application_name: 'cyborg:rebuild' });
   session.on('error', () => undefined);
   await session.connect();
@@ -318,14 +324,17 @@ async function lockRebuilds(databaseUrl: string, projections: readonly Projectio
  * tables' columns, defaults, checks, keys and unique indexes, under their own
  * names (they keep them after the swap); other indexes come once the tables are filled.
  */
-async function prepareShadow(manager: EntityManager, projection: Projection): Promise<Shadow> {
+async function prepareShadow<E extends EventLike>(
+  manager: EntityManager,
+  projection: Projection<E>,
+): Promise<Shadow<E>> {
   const schema = `${REBUILD_SCHEMA_PREFIX}${projection.name}`;
   const retired = `${RETIRED_SCHEMA_PREFIX}${projection.name}`;
   // Left behind by a rebuild that died; nobody else uses them while this rebuild holds its lock.
   await manager.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
   await manager.query(`DROP SCHEMA IF EXISTS ${ident(retired)} CASCADE`);
   await manager.query(`CREATE SCHEMA ${ident(schema)}`);
-  const shadow: Shadow = {
+  const shadow: Shadow<E> = {
     projection,
     types: new Set(projection.eventTypes),
     schema,
