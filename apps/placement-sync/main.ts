@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createLogger, loadSettings, runUntilSignalled } from '@cyborg/config';
-import { processMetrics, serveOps } from '@cyborg/metrics';
+import { opsExposureWarning, opsMetricsAccess, processMetrics, serveOps } from '@cyborg/metrics';
 import { startPlacementSync } from './src/start';
 
 const settings = loadSettings();
@@ -12,9 +12,12 @@ await runUntilSignalled(logger, async () => {
     service: 'placement-sync',
     host: settings.PLACEMENT_SYNC_METRICS_HOST,
     port: settings.PLACEMENT_SYNC_METRICS_PORT,
+    access: opsMetricsAccess(settings.METRICS_TOKEN),
     metrics: processMetrics(),
     ready: service.readiness,
   });
   logger.log({ msg: 'metrics and health listening', url: ops.url });
+  const exposed = opsExposureWarning('placement-sync', settings.PLACEMENT_SYNC_METRICS_HOST, settings.METRICS_TOKEN);
+  if (exposed) logger.warn({ msg: exposed });
   return [service, ops];
 });

@@ -14,6 +14,7 @@ import { BenchNatsServer } from '../system/nats-server';
 import { OutsideCpu, procCpuMicros } from '../system/outside-cpu';
 import { ServiceProcess } from '../system/service-process';
 import { appMain, profileFlags } from '../system/system';
+import { measureApiReads } from './api-reads';
 import { Fleet } from './fleet';
 
 /** Requests in flight at once for the floor: more than the conductor ever sees from the fleet. */
@@ -28,8 +29,9 @@ const REGISTER_CONCURRENCY = 16;
  * conductor CPU and memory, NATS messages/s (the server's /varz), PostgreSQL
  * commits and row writes per second (pg_stat_database), heartbeat latency,
  * how long a silent host takes to be marked down (beside HOST_DOWN_AFTER_MS),
- * and how long a rack of new hosts takes to register. The floor: raw NATS
- * request/reply on the same server.
+ * how long a rack of new hosts takes to register, and the API's list and
+ * read endpoints at that size. The floor: raw NATS request/reply on the same
+ * server.
  */
 export const fleetModule: BenchModule = {
   name: 'fleet.hosts',
@@ -112,6 +114,8 @@ export const fleetModule: BenchModule = {
       if (conductors.length < count) await startConductor();
       await measureSteady(ctx, { db, count, conductors, fleet, nats, outside, floor, hostnames, tag, label });
     }
+    // Last, so the windows' figures are the conductors' alone: the API's reads, the fleet heartbeating meanwhile.
+    await measureApiReads(ctx, db, nats.url, hostnames);
   },
 };
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunningService, Settings } from '@cyborg/config';
 import {
@@ -9,6 +9,7 @@ import {
   type AttachHandleWorkReply,
   type ReleaseAttachHandleWork,
   type ReportInventoryResult,
+  Streams,
 } from '@cyborg/contracts';
 import { startAgent } from '../../apps/agent/src/start';
 import { type ArqBody, bindOps, eventually, http, novaFor, unbindOps, unique, userOf } from '../arqs/support';
@@ -18,8 +19,10 @@ import { TestSystem } from '../support/system';
 
 /**
  * An agent restarted over a real GPU host (the gpu-host fixture tree, `nvidia_gpu`) forgets
- * nothing the log says: which ARQ holds each H100 VF, and the vGPU type a reshape gave the
- * GPU. Real NATS and PostgreSQL; the agent is stopped and started again between the steps.
+ * nothing the log says: which ARQ and bind attempt hold each H100 VF, the vGPU type a reshape
+ * gave the GPU, and which VFs are free (a release sent while it was down is done at its start).
+ * A simulated host's agent takes back every reshape kind it applied. Real NATS and PostgreSQL;
+ * the agents are stopped and started again between the steps.
  */
 let system: TestSystem;
 let agent: RunningService | null = null;
@@ -99,6 +102,15 @@ async function bind(arq: string, rp: string): Promise<ArqBody> {
   return eventually(async () => {
     const { body } = await call<ArqBody>('GET', `/v2/accelerator_requests/${arq}`, { headers: userOf(project) });
     return body.state === 'Bound' || body.state === 'BindFailed' ? body : undefined;
+  }, 60_000);
+}
+
+/** Unbinds as Nova does and waits until the log has the ARQ unbound (the release sent, or lost). */
+async function unbindAndWait(arq: string): Promise<void> {
+  await unbind(arq);
+  await eventually(async () => {
+    const { body } = await call<ArqBody>('GET', `/v2/accelerator_requests/${arq}`, { headers: userOf(project) });
+    return body.state === 'Unbound' ? true : undefined;
   }, 60_000);
 }
 
@@ -194,6 +206,75 @@ describe('an agent restarted between the binds of an H100 VF', () => {
   });
 });
 
+describe('an agent restarted after the same ARQ bound an H100 VF twice', () => {
+  it('leaves the VF as the second bind has it when the first bind’s release arrives late', async () => {
+    const vf = (await deployable(vfName('6')))!;
+    const arq = await createArq(VGPU_10C);
+    const first = await bind(arq.uuid, vf.rp_uuid);
+    expect(first.state).toBe('Bound');
+    await unbindAndWait(arq.uuid);
+    await eventually(async () => ((await vfType('6')) === '0' ? true : undefined), 60_000);
+    const second = await bind(arq.uuid, vf.rp_uuid);
+    expect(second).toMatchObject({ state: 'Bound', attach_handle_uuid: first.attach_handle_uuid });
+    expect(await vfType('6')).toBe('1289');
+    const allocations = (await system.store.readStream(Streams.host(host))).filter(
+      (e) => e.type === 'AttachHandleAllocated' && (e.data as { arqUuid: string }).arqUuid === arq.uuid,
+    );
+    expect(allocations.map((e) => (e.data as { attempt?: number }).attempt)).toEqual([1, 2]);
+
+    await restartAgent();
+
+    // The first bind's release, late: same ARQ, attempt 1. The log says attempt 2 holds the VF.
+    const late: ReleaseAttachHandleWork = {
+      jobId: `${arq.uuid}:1:release`,
+      arqUuid: arq.uuid,
+      attempt: 1,
+      attachHandle: {
+        uuid: first.attach_handle_uuid!,
+        type: 'PCI',
+        info: '{"bus": "41", "device": "00", "domain": "0000", "function": "6"}',
+        deployableUuid: vf.uuid,
+        deployableName: vf.name,
+        deviceUuid: await deviceUuidOf(vf),
+        driverName: 'nvidia_gpu',
+      },
+    };
+    expect(
+      await system.rpc.request<AttachHandleWorkReply>(agentSubject(host, AgentWork.unbind), late, {
+        timeoutMs: 60_000,
+      }),
+    ).toEqual({ ok: true });
+    expect(await vfType('6')).toBe('1289');
+
+    await unbind(arq.uuid);
+    await eventually(async () => ((await vfType('6')) === '0' ? true : undefined), 60_000);
+  }, 180_000);
+});
+
+describe('an agent that was down when a release was sent', () => {
+  it('clears at its start the VF the log shows free, and leaves the one still held', async () => {
+    const held = await createArq(VGPU_10C);
+    const freed = await createArq(VGPU_10C);
+    expect((await bind(held.uuid, (await deployable(vfName('7')))!.rp_uuid)).state).toBe('Bound');
+    expect((await bind(freed.uuid, (await deployable(vfName('4')))!.rp_uuid)).state).toBe('Bound');
+    expect([await vfType('7'), await vfType('4')]).toEqual(['1289', '1289']);
+
+    await agent?.close();
+    agent = null;
+    // Recorded in the log, sent once to an agent that is not there.
+    await unbindAndWait(freed.uuid);
+    expect(await vfType('4')).toBe('1289');
+
+    agent = await startAgent(agentSettings, quietLogger);
+    await eventually(async () => ((await vfType('4')) === '0' ? true : undefined), 60_000);
+    await reportNow();
+    expect(await vfType('7')).toBe('1289');
+
+    await unbind(held.uuid);
+    await eventually(async () => ((await vfType('7')) === '0' ? true : undefined), 60_000);
+  }, 180_000);
+});
+
 describe('an agent restarted after a reshape of an H100', () => {
   it('reports the VFs as the vGPU type the reshape gave them, and binds them as it', async () => {
     const vf = (await deployable(vfName('5')))!;
@@ -225,5 +306,82 @@ describe('an agent restarted after a reshape of an H100', () => {
     expect((await bind(second.uuid, vf.rp_uuid)).state).toBe('Bound');
     expect(await vfType('5')).toBe('1292');
     await unbind(second.uuid);
+  });
+});
+
+describe('a simulated host’s agent restarted after reshapes of each kind', () => {
+  const simHost = `restart-simhost-${suffix}`;
+  let simAgent: RunningService | null = null;
+
+  afterAll(async () => {
+    await simAgent?.close();
+  });
+
+  const devices = async () =>
+    (await call<{ devices: { uuid: string; model: string }[] }>('GET', `/v2/devices?hostname=${simHost}`)).body.devices;
+  const names = async (prefix: string) => {
+    const { body } = await call<{ deployables: { name: string }[] }>('GET', '/v2/deployables');
+    return body.deployables
+      .map((d) => d.name)
+      .filter((n) => n.startsWith(`${simHost}_${prefix}`))
+      .sort();
+  };
+
+  it('reports the VF count, vGPU type and MIG layout the log says, and its first report changes nothing', async () => {
+    const file = join(copy.dir, 'simulated-host.yaml');
+    await copyFile(new URL('../../deploy/simulated-host.yaml', import.meta.url), file);
+    const settings = system.settings({
+      AGENT_HOSTNAME: simHost,
+      AGENT_DRIVERS: 'simulated',
+      AGENT_SIMULATED_HOST_FILE: file,
+      AGENT_REPORT_INTERVAL_MS: '600000',
+    });
+    simAgent = await startAgent(settings, quietLogger);
+    const all = await eventually(async () => {
+      const found = await devices();
+      return found.length === 6 ? found : undefined;
+    }, 60_000);
+    const uuidOf = (model: string) => all.find((d) => d.model.includes(model))!.uuid;
+    const reshape = (uuid: string, json: unknown) =>
+      call<{ state: string }>('POST', `/v2/devices/${uuid}/reshape`, { json, headers: V24 });
+    for (const [model, spec] of [
+      ['XXV710', { num_vfs: 3 }],
+      ['T4', { vgpu_type: 'nvidia-231' }],
+      ['A100', { mig_profiles: ['3g.40gb', '2g.20gb'] }],
+    ] as const) {
+      const answer = await reshape(uuidOf(model), spec);
+      expect({ model, status: answer.status, state: answer.body.state }).toEqual({
+        model,
+        status: 200,
+        state: 'applied',
+      });
+    }
+    const shaped = {
+      nicVfs: await names('0000:86:02'),
+      a100: await names('0000:3b:00'),
+      t4Handles: (await system.store.readStream(Streams.host(simHost))).filter(
+        (e) => e.type === 'AttachHandleAdded' && String((e.data as { info: string }).info).includes('nvidia-231'),
+      ).length,
+    };
+    expect(shaped).toEqual({
+      nicVfs: [0, 1, 2].map((i) => `${simHost}_0000:86:02.${i}`),
+      a100: [`${simHost}_0000:3b:00.0_mig0`, `${simHost}_0000:3b:00.0_mig1`],
+      t4Handles: 8,
+    });
+    const before = (await system.store.readStream(Streams.host(simHost))).length;
+
+    await simAgent.close();
+    simAgent = await startAgent(settings, quietLogger);
+    const report = await system.rpc.request<ReportInventoryResult>(
+      agentSubject(simHost, AgentWork.reportNow),
+      { reason: 'test' },
+      { timeoutMs: 60_000 },
+    );
+    expect(report.changed).toBe(false);
+    // Neither this report nor the one the agent made at its start appended anything: the host is as the log says.
+    const after = (await system.store.readStream(Streams.host(simHost))).slice(before);
+    expect(after.filter((e) => !['HostRegistered', 'HostUp'].includes(e.type)).map((e) => e.type)).toEqual([]);
+    expect(await names('0000:86:02')).toEqual(shaped.nicVfs);
+    expect(await names('0000:3b:00')).toEqual(shaped.a100);
   });
 });

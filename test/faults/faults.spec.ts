@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { agentSubject, AgentWork } from '@cyborg/contracts';
 import { connectNats } from '@cyborg/messaging';
+import { bindRates } from '../../apps/console/src/bind-metrics';
+import type { BindMetricsSample } from '../../apps/console/src/types';
 import { ArqLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, DATABASE, FaultSystem, HOSTS } from './support/fault-system';
 import { checkInvariants, eventually, type InvariantReport } from './support/invariants';
@@ -63,13 +65,53 @@ async function expectInvariants(scenario: string): Promise<InvariantReport> {
     events: report.events,
     endedBinds: report.endedBinds,
     jetStreamInLogOrder: report.jetStreamInLogOrder,
+    anchors: report.anchors,
   };
   expect(broken).toEqual({});
   return report;
 }
 
+/** `GET /v2/bind_metrics` of the first API. */
+async function bindMetrics(): Promise<BindMetricsSample> {
+  const answer = await fetch(`${system.apiUrl}/v2/bind_metrics`, { signal: AbortSignal.timeout(10_000) });
+  expect(answer.status).toBe(200);
+  return (await answer.json()) as BindMetricsSample;
+}
+
+interface BindCheckpoint {
+  sample: BindMetricsSample;
+  /** ArqBound events in the log. */
+  bound: number;
+}
+
+/** With the load stopped: the bind metrics and the log's Bound count, once neither moves between two reads. */
+function bindCheckpoint(): Promise<BindCheckpoint> {
+  const read = async (): Promise<BindCheckpoint> => {
+    const rows: { n: number }[] = await system.db.query(
+      `SELECT count(*)::int AS n FROM events WHERE type = 'ArqBound'`,
+    );
+    return { sample: await bindMetrics(), bound: rows[0].n };
+  };
+  const shape = (c: BindCheckpoint) => JSON.stringify([c.bound, c.sample.sources.map((s) => [s.ok, s.binds])]);
+  return eventually(
+    'bind metrics and the log at rest',
+    async () => {
+      const first = await read();
+      await new Promise((r) => setTimeout(r, 500));
+      const second = await read();
+      return shape(first) === shape(second) ? second : undefined;
+    },
+    30_000,
+  );
+}
+
+/** Bound binds between two checkpoints by the console's arithmetic: per source, then added. */
+function boundBetween(from: BindCheckpoint, to: BindCheckpoint): number {
+  return Math.round(bindRates([from.sample, to.sample]).reduce((n, r) => n + r.bound * r.seconds, 0));
+}
+
 beforeAll(async () => {
-  system = await FaultSystem.start();
+  system = await FaultSystem.start({ spareConductors: 1 });
   const profile = 'faults-fpga';
   const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
     method: 'POST',
@@ -113,16 +155,13 @@ it('holds every invariant under load with nothing broken', async () => {
   expect(report.endedBinds).toBeGreaterThanOrEqual(20);
   expect((await health()).status).toBe(200);
   // The binds the conductor process recorded reach the console through the API, which has none of its own.
-  const answer = await fetch(`${system.apiUrl}/v2/bind_metrics`, { signal: AbortSignal.timeout(10_000) });
-  expect(answer.status).toBe(200);
-  const sample = (await answer.json()) as {
-    sources: { source: string; ok: boolean }[];
-    binds: { count: number }[];
-    duration: { outcomes: { outcome: string; count: number }[] };
-  };
-  expect(sample.sources).toEqual([
-    { source: 'api', ok: true },
-    { source: system.conductorMetricsUrl, ok: true },
+  const sample = await bindMetrics();
+  const [conductor, spare] = system.conductorMetricsUrls;
+  // The spare conductor, listed but not started yet, is named as not answering.
+  expect(sample.sources.map((s) => [s.source, s.ok])).toEqual([
+    ['api', true],
+    [conductor, true],
+    [spare, false],
   ]);
   expect(sample.binds.reduce((n, b) => n + b.count, 0)).toBeGreaterThanOrEqual(20);
   expect(sample.duration.outcomes.find((o) => o.outcome === 'bound')?.count).toBeGreaterThan(0);
@@ -256,13 +295,52 @@ it('survives a PostgreSQL restart: /healthz says PostgreSQL is down meanwhile, e
 
 it('runs two conductors at once, sharing binds, one of them killed mid-bind', async () => {
   await system.addConductor('conductor-2');
+  const [first, second] = system.conductorMetricsUrls;
+  const start = await bindCheckpoint();
+  load.start();
+  await whileLoaded(15);
+  await load.stop();
+  // Both counting: the metrics' Bound, per conductor then added, is the log's.
+  const bothUp = await bindCheckpoint();
+  expect(boundBetween(start, bothUp)).toBe(bothUp.bound - start.bound);
+  for (const url of [first, second]) {
+    expect(
+      boundBetween(start, {
+        ...bothUp,
+        sample: { ...bothUp.sample, sources: bothUp.sample.sources.filter((s) => s.source === url) },
+      }),
+    ).toBeGreaterThan(0);
+  }
+
+  load.start();
+  await whileLoaded(5);
+  await system.service('conductor').kill('SIGKILL');
+  // Its counts went with it: the endpoint names it, and the sums are the other sources'.
+  const killed = (await bindMetrics()).sources.find((s) => s.source === first);
+  expect(killed).toEqual({ source: first, ok: false, error: expect.stringMatching(/fetch failed|ECONNREFUSED/) });
+  await whileLoaded(10);
+  await load.stop();
+  const oneDown = await bindCheckpoint();
+  const counted = boundBetween(bothUp, oneDown);
+  expect(counted).toBeGreaterThan(0);
+  // The binds the killed one ended since the last checkpoint are in the log only.
+  expect(counted).toBeLessThanOrEqual(oneDown.bound - bothUp.bound);
+
+  // prom-client keeps start times in whole seconds: a restart within one of the checkpoint could read as older.
+  await new Promise((r) => setTimeout(r, 1500));
+  await system.startService('conductor');
   load.start();
   await whileLoaded(20);
-  await system.service('conductor').kill('SIGKILL');
-  await whileLoaded(10);
-  await system.startService('conductor');
-  await whileLoaded(20);
   await expectInvariants('two conductors');
+  // The restarted conductor counts from zero, and all of it is growth since the checkpoint.
+  const end = await bindCheckpoint();
+  expect(end.sample.sources.every((s) => s.ok)).toBe(true);
+  expect(boundBetween(oneDown, end)).toBe(end.bound - oneDown.bound);
+  figures['two conductors, bind metrics'] = {
+    bothUp: bothUp.bound - start.bound,
+    oneDown: [counted, oneDown.bound - bothUp.bound],
+    restarted: end.bound - oneDown.bound,
+  };
   // Both took requests from the queue group.
   for (const name of ['conductor', 'conductor-2']) {
     expect(system.logs.of(name).length).toBeGreaterThan(0);
@@ -351,7 +429,7 @@ it("keeps every service inside its NATS user's permissions (deploy/nats/nats-ser
   expect(violations.map((l) => `${l.service}: ${l.line.slice(0, 300)}`)).toEqual([]);
 });
 
-it('never writes a secret to any log: database password, NATS passwords, Nova token', () => {
+it('never writes a secret to any log: database password, NATS passwords, Nova token, anchor signing key', () => {
   const lines = system.logs.lines;
   // The faults above made the services log connection failures, retries and their settings' URLs.
   expect(lines.length).toBeGreaterThan(100);

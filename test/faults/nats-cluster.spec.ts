@@ -231,6 +231,7 @@ it('survives kill -9 of the JetStream meta leader, then of the events stream lea
     events: report.events,
     endedBinds: report.endedBinds,
     jetStreamInLogOrder: report.jetStreamInLogOrder,
+    anchors: report.anchors,
   };
   expect(broken).toEqual({});
 

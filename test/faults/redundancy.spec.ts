@@ -372,6 +372,7 @@ it('did nothing twice and left nothing unfinished: every invariant holds after t
     endedBinds: report.endedBinds,
     novaRepeats: report.novaRepeats,
     jetStreamInLogOrder: report.jetStreamInLogOrder,
+    anchors: report.anchors,
   };
   expect(broken).toEqual({});
   expect(report.endedBinds).toBeGreaterThanOrEqual(40);

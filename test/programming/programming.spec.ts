@@ -304,6 +304,13 @@ describe('host liveness and agent restarts', () => {
   it('marks a silent host down (binds fail at once), and up again when its agent is heard', async () => {
     // The test system's conductor marks hosts down after HOST_DOWN_AFTER_MS (set low below).
     expect(agent).not.toBeNull();
+    // Hosts are watched once their agent sent a heartbeat (every 200 ms here).
+    await eventually(async () => {
+      const rows: unknown[] = await system.db.dataSource.query(`SELECT 1 FROM host_heartbeats WHERE hostname = $1`, [
+        other,
+      ]);
+      return rows.length > 0 ? true : undefined;
+    });
     await agent!.close();
     agent = null;
     await eventually(async () => ((await hostState(system.store, other)).down ? true : undefined), 15_000);

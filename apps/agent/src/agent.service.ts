@@ -113,9 +113,12 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
     return { hostname: this.hostname, drivers: this.drivers, startedAt: this.startedAt };
   }
 
-  /** Discovers and reports now, after any report in progress. */
+  /**
+   * Discovers and reports now, after any report in progress, and never before the registration's
+   * answer is taken in: a report of what a driver knew without the log's shapes would undo reshapes.
+   */
   reportNow(): Promise<ReportInventoryResult> {
-    const run = this.reporting.then(() => this.report());
+    const run = this.reporting.then(() => this.registration).then(() => this.report());
     this.reporting = run.catch(() => undefined);
     return run;
   }
@@ -199,18 +202,38 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * Gives the drivers back what applied reshapes made of the devices (a vGPU type is kept by
-   * the log, not by the device), before the first report.
+   * the log, not by the device), then clears what prepares left on handles the log shows free
+   * (their release was sent once, maybe while the agent was down); before the first report and
+   * before any work on devices.
    */
   private async takeIn(result: RegisterHostResult | null): Promise<void> {
     for (const shape of result?.deviceShapes ?? []) {
       const driver = this.driver(shape.driverName);
       if (!driver || !canReshape(driver) || !driver.keepShape) continue;
+      const { numVfs, migProfiles, vgpuType } = shape;
       try {
-        await driver.keepShape({ controlPathId: shape.controlPathId }, { vgpuType: shape.vgpuType });
+        await driver.keepShape({ controlPathId: shape.controlPathId }, { numVfs, migProfiles, vgpuType });
       } catch (error) {
         this.logger.warn({
           msg: 'could not keep a reshaped device as it was',
           device: shape.deviceUuid,
+          error: (error as Error).message,
+        });
+      }
+    }
+    for (const handle of result?.releasedHandles ?? []) {
+      const driver = this.driver(handle.driverName);
+      if (!driver?.clearReleasedAttachHandle) continue;
+      try {
+        await driver.clearReleasedAttachHandle({
+          uuid: handle.uuid,
+          deployableName: handle.deployableName,
+          handle: { type: handle.type, info: handle.info, inUse: false },
+        });
+      } catch (error) {
+        this.logger.warn({
+          msg: 'could not clear an attach handle the log shows free',
+          handle: handle.uuid,
           error: (error as Error).message,
         });
       }

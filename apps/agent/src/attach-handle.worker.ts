@@ -22,17 +22,22 @@ const REMEMBERED_JOBS = 10_000;
  * A release undoes only what the releasing ARQ holds: once another ARQ has
  * prepared the same handle (a vendor-VFIO VF keeps its address and an mdev
  * its handle uuid from one ARQ to the next), a late or repeated release of
- * the earlier ARQ (job `<uuid>:<attempt>:release`) leaves the handle as the
- * later ARQ has it. Who holds what is taken from the log when the agent
- * registers (work waits for that), so a restart forgets none of it.
+ * the earlier ARQ, or of an earlier bind of the same ARQ (job
+ * `<uuid>:<attempt>:release`), leaves the handle as the later bind has it.
+ * Who holds what is taken from the log when the agent registers (work
+ * waits for that), so a restart forgets none of it.
  */
 @Injectable()
 export class AttachHandleWorker {
   private readonly logger = new Logger('attach-handles');
   private readonly jobs = new Map<string, Promise<AttachHandleWorkReply>>();
   private readonly queues = new Map<string, Promise<unknown>>();
-  /** The ARQ that holds each attach handle, by handle uuid: the log's at start, then set by prepares, cleared by releases. */
-  private readonly holders = new Map<string, string>();
+  /**
+   * The ARQ and bind attempt that hold each attach handle, by handle uuid: the log's at start,
+   * then set by prepares, cleared by releases. The attempt is unknown for allocations logged
+   * before it was recorded.
+   */
+  private readonly holders = new Map<string, { arqUuid: string; attempt: number | null }>();
   /** Settles once the holders the log named at registration are in. */
   private readonly started: Promise<void>;
 
@@ -41,7 +46,7 @@ export class AttachHandleWorker {
     private readonly programming: ProgrammingWorker,
   ) {
     this.started = agent.registered().then((held) => {
-      for (const h of held) this.holders.set(h.uuid, h.arqUuid);
+      for (const h of held) this.holders.set(h.uuid, { arqUuid: h.arqUuid, attempt: h.attempt ?? null });
     });
   }
 
@@ -61,7 +66,7 @@ export class AttachHandleWorker {
         programmed = reply.programmed;
       }
       await driver.prepareAttachHandle?.(target(work.attachHandle), { signal });
-      this.holders.set(work.attachHandle.uuid, work.arqUuid);
+      this.holders.set(work.attachHandle.uuid, { arqUuid: work.arqUuid, attempt: work.attempt });
       return programmed ? { ok: true, programmed } : { ok: true };
     });
   }
@@ -71,12 +76,13 @@ export class AttachHandleWorker {
       const driver = this.agent.driver(work.attachHandle.driverName);
       if (!driver) return this.noDriver(work.attachHandle);
       const holder = this.holders.get(work.attachHandle.uuid);
-      if (holder !== undefined && holder !== work.arqUuid) {
+      if (holder !== undefined && !releases(work, holder)) {
         this.logger.log({
-          msg: 'release left alone: another ARQ holds the handle now',
+          msg: 'release left alone: another ARQ or a later bind holds the handle now',
           jobId: work.jobId,
           handle: work.attachHandle.uuid,
-          heldBy: holder,
+          heldBy: holder.arqUuid,
+          heldByAttempt: holder.attempt,
         });
         return { ok: true };
       }
@@ -117,6 +123,12 @@ export class AttachHandleWorker {
       reason: `driver ${handle.driverName} of deployable ${handle.deployableName} is not loaded on host ${this.agent.hostname}`,
     };
   }
+}
+
+/** A release undoes the holder's prepare: same ARQ, and the same bind attempt where both name one. */
+function releases(work: ReleaseAttachHandleWork, holder: { arqUuid: string; attempt: number | null }): boolean {
+  if (holder.arqUuid !== work.arqUuid) return false;
+  return work.attempt === undefined || holder.attempt === null || holder.attempt === work.attempt;
 }
 
 function target(handle: AttachHandleDto): AttachHandleTarget {

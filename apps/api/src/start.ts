@@ -2,9 +2,10 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createLogger, isLoopback, pinoOf, type RunningService, type Settings } from '@cyborg/config';
-import { processMetrics } from '@cyborg/metrics';
+import { apiMetricsAccess, processMetrics } from '@cyborg/metrics';
 import { ApiModule } from './api.module';
 import { authentication, keystoneAuth } from './http/authentication';
+import { metricsAccess } from './http/metrics-access';
 import { mountConsole } from './console/console-static';
 import { HttpErrorFilter } from './http/http-error.filter';
 import { requestId } from './http/request-id.middleware';
@@ -32,6 +33,7 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
   });
   app.use(requestId);
   app.use(httpMetrics(processMetrics()));
+  app.use('/metrics', metricsAccess(apiMetricsAccess(settings)));
   // Before the body is read, as keystonemiddleware sits before the API.
   app.use(authentication(keystone, logger));
   app.useBodyParser('json', { limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
@@ -53,6 +55,9 @@ export async function startApi(settings: Settings, logger: LoggerService): Promi
     logger.log({ msg: `validating every token with Keystone at ${settings.KEYSTONE_AUTH_URL}`, host });
   }
   warnOfNoauth(settings, logger, host, port);
+  if (keystone && settings.METRICS_OPEN && !settings.METRICS_TOKEN) {
+    logger.warn({ msg: 'METRICS_OPEN=true: /metrics answers anyone who reaches this port, without a token', host });
+  }
   return { name: 'api', url, address: { host: bound, port }, close: () => app.close() };
 }
 

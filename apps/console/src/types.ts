@@ -189,13 +189,34 @@ export interface BindReport {
   truncated: boolean;
 }
 
-/** `GET /v2/bind_metrics`: the bind counters and duration histogram now, summed over the API and its conductors. */
+/** `GET /v2/bind_metrics`: the bind counters and duration histogram now, of the API and each conductor, and their sums. */
 export interface BindMetricsSample {
   sampled_at: string;
-  sources: { source: string; ok: boolean; error?: string }[];
-  binds: { outcome: string; reason: string; count: number }[];
-  duration: {
-    le: number[];
-    outcomes: { outcome: string; buckets: number[]; count: number; sum_seconds: number }[];
-  };
+  /** Each source's own series: rates are taken per source, then added (a restart of one is not a fall of the sum). */
+  sources: BindMetricsSource[];
+  binds: BindCount[];
+  duration: { le: number[]; outcomes: BindDurationSeries[] };
+}
+
+export interface BindCount {
+  outcome: string;
+  reason: string;
+  count: number;
+}
+
+export interface BindDurationSeries {
+  outcome: string;
+  buckets: number[];
+  count: number;
+  sum_seconds: number;
+}
+
+export interface BindMetricsSource {
+  source: string;
+  ok: boolean;
+  error?: string;
+  /** When its process started: a later one means its counters began again at zero. */
+  started_at?: string;
+  binds?: BindCount[];
+  duration?: BindDurationSeries[];
 }

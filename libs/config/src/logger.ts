@@ -26,6 +26,7 @@ const SECRET_SETTINGS = [
   'NOVA_AUTH_TOKEN',
   'BITSTREAM_AUTH_TOKEN',
   'ANCHOR_SIGNING_KEY',
+  'METRICS_TOKEN',
 ] as const;
 type SecretSetting = (typeof SECRET_SETTINGS)[number];
 /** Settings that are URLs: only the credentials in them are hidden. */

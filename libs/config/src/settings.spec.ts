@@ -133,4 +133,14 @@ describe('settings', () => {
     const key = 'k'.repeat(32);
     expect(loadSettings({ ANCHOR_SIGNING_KEY: key }).ANCHOR_SIGNING_KEY).toBe(key);
   });
+
+  it('ask no metrics token and keep /metrics closed under keystone unless told; a short token stops the service', () => {
+    expect(loadSettings({})).toEqual(expect.objectContaining({ METRICS_TOKEN: '', METRICS_OPEN: false }));
+    expect(() => loadSettings({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
+    expect(() => loadSettings({ METRICS_OPEN: 'maybe' })).toThrow(/METRICS_OPEN must be true or false/);
+    const token = 't'.repeat(16);
+    expect(loadSettings({ METRICS_TOKEN: token, METRICS_OPEN: 'true' })).toEqual(
+      expect.objectContaining({ METRICS_TOKEN: token, METRICS_OPEN: true }),
+    );
+  });
 });

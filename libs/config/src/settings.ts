@@ -12,6 +12,7 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateIf,
   validateSync,
   ValidateBy,
 } from 'class-validator';
@@ -525,6 +526,22 @@ export class Settings {
   @Min(0)
   @Max(65535)
   PLACEMENT_SYNC_METRICS_PORT = 9468;
+
+  /**
+   * A bearer token every `/metrics` (the API's and each service's own port)
+   * asks of its scraper (Prometheus's `authorization`); the API sends it to
+   * the conductors' ports too. Empty: the API's `/metrics` is refused under
+   * keystone unless METRICS_OPEN, and the services' ports answer anyone.
+   */
+  @IsString()
+  @ValidateIf((s: Settings) => s.METRICS_TOKEN !== '')
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters (or empty for none)' })
+  METRICS_TOKEN = '';
+
+  /** Serves the API's `/metrics` to anyone under keystone without METRICS_TOKEN, as oslo.middleware's healthcheck is. */
+  @Transform(toBool)
+  @IsBoolean({ message: 'METRICS_OPEN must be true or false' })
+  METRICS_OPEN = false;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

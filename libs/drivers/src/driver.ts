@@ -61,6 +61,14 @@ export interface AcceleratorDriver {
   prepareAttachHandle?(target: AttachHandleTarget, options?: DriverCallOptions): Promise<void>;
   /** Undoes `prepareAttachHandle`; releasing what was never prepared succeeds. */
   releaseAttachHandle?(target: AttachHandleTarget, options?: DriverCallOptions): Promise<void>;
+  /**
+   * At the agent's start, for a handle the log shows bound before and free now (its release may
+   * never have reached the agent): undoes what `prepareAttachHandle` leaves, and only when the
+   * host still shows exactly that (an mdev named by the handle's uuid, a VF of a type the
+   * driver enables for it); anything else on the device is the operator's and left alone.
+   * Idempotent.
+   */
+  clearReleasedAttachHandle?(target: AttachHandleTarget, options?: DriverCallOptions): Promise<void>;
   program?(
     deployable: Pick<DiscoveredDeployable, 'name'>,
     bitstream: Bitstream,

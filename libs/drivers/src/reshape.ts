@@ -20,6 +20,17 @@ export interface DeviceReshapeSpec {
   numVfs?: number;
 }
 
+/**
+ * The last applied reshape of each kind, as the log keeps them. Applied again in this order
+ * they give the device back: a MIG layout, which replaces the VFs, forgets the VF count and
+ * vGPU type applied before it, so a vGPU type kept with one came after it.
+ */
+export interface DeviceShapeKept {
+  numVfs?: number;
+  migProfiles?: string[];
+  vgpuType?: string;
+}
+
 /** A refusal carries what an operator can act on. */
 export type ReshapeResult = { ok: true } | { ok: false; reasons: string[] };
 
@@ -31,10 +42,11 @@ export interface ReshapableDriver {
     options?: DriverCallOptions,
   ): Promise<ReshapeResult>;
   /**
-   * Takes back, at the agent's start, a shape the log says a reshape gave the device, where the
-   * driver keeps it only in memory (a GPU's vGPU type); touches nothing on the host.
+   * Takes back, at the agent's start, what the log says applied reshapes made of the device, where
+   * the driver keeps it only in memory (a GPU's vGPU type, a simulated host's every reshape);
+   * touches nothing on the host. Replaces what the driver held for the device.
    */
-  keepShape?(device: { controlPathId: ControlPathId }, shape: Pick<DeviceReshapeSpec, 'vgpuType'>): Promise<void>;
+  keepShape?(device: { controlPathId: ControlPathId }, shape: DeviceShapeKept): Promise<void>;
 }
 
 export function canReshape(driver: AcceleratorDriver): driver is AcceleratorDriver & ReshapableDriver {

@@ -34,10 +34,24 @@ it("sums the binds and the duration buckets of this process and each conductor's
   );
 
   expect(sample.sampled_at).toBe('2026-12-01T10:00:00.000Z');
-  expect(sample.sources).toEqual([
-    { source: 'api', ok: true },
-    { source: ops.url, ok: true },
+  expect(sample.sources.map((s) => [s.source, s.ok])).toEqual([
+    ['api', true],
+    [ops.url, true],
   ]);
+  // Each source's own series, for differences taken per source: the conductor's one bound, one failed.
+  const [own, remote] = sample.sources;
+  expect(own.binds).toEqual([{ outcome: 'bound', reason: 'none', count: 2 }]);
+  expect(remote.binds).toEqual(
+    expect.arrayContaining([
+      { outcome: 'bound', reason: 'none', count: 1 },
+      { outcome: 'failed', reason: 'deadline', count: 1 },
+    ]),
+  );
+  expect(remote.duration?.find((o) => o.outcome === 'bound')?.count).toBe(1);
+  expect(own.duration?.find((o) => o.outcome === 'bound')?.buckets.slice(0, 7)).toEqual([0, 0, 1, 1, 1, 1, 2]);
+  // Both run in this process: its start time, to the second as prom-client keeps it.
+  const started = Date.now() - process.uptime() * 1000;
+  for (const s of sample.sources) expect(Math.abs(Date.parse(s.started_at!) - started)).toBeLessThanOrEqual(1000);
   expect(sample.binds).toEqual(
     expect.arrayContaining([
       { outcome: 'bound', reason: 'none', count: 3 },
@@ -65,8 +79,8 @@ it('names a conductor that does not answer, and still reports the others', async
     { name: 'api', read: () => localBindMetrics(api) },
     { name: gone.url, read: () => remoteBindMetrics(gone.url, 2000) },
   ]);
-  expect(sample.sources[0]).toEqual({ source: 'api', ok: true });
-  expect(sample.sources[1]).toMatchObject({ source: gone.url, ok: false });
+  expect(sample.sources[0]).toMatchObject({ source: 'api', ok: true });
+  expect(sample.sources[1]).toEqual({ source: gone.url, ok: false, error: expect.any(String) });
   expect(sample.sources[1].error).toMatch(/fetch failed|ECONNREFUSED/);
   expect(sample.binds.find((b) => b.outcome === 'bound')?.count).toBeGreaterThan(0);
 });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { CyborgMetrics } from './metrics';
+import { type MetricsAccess, metricsRefusal, METRICS_WWW_AUTHENTICATE } from './metrics-access';
 
 /** One dependency's answer to a readiness probe. */
 export interface DependencyCheck {
@@ -20,6 +21,8 @@ export interface OpsServerOptions {
   metrics: CyborgMetrics;
   /** None: ready whenever the process answers. */
   ready?: ReadinessCheck;
+  /** Who may read `/metrics` and `/metrics/json` (the probes stay open); none: anyone. */
+  access?: MetricsAccess;
 }
 
 export interface RunningOpsServer {
@@ -57,7 +60,7 @@ export async function probe(run: () => Promise<unknown>, what: string): Promise<
  * agent, placement-sync): `/metrics` for Prometheus (`/metrics/json`: the
  * same as prom-client's JSON, which the API sums for the console), `/healthz/live` (the
  * process answers) and `/healthz/ready` (200 when every dependency answers,
- * else 503). Unauthenticated, so it listens on loopback unless told otherwise.
+ * else 503). Open unless given METRICS_TOKEN, so it listens on loopback unless told otherwise.
  */
 export async function serveOps(options: OpsServerOptions): Promise<RunningOpsServer> {
   const server: Server = createServer((request, response) => {
@@ -70,6 +73,14 @@ export async function serveOps(options: OpsServerOptions): Promise<RunningOpsSer
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       json(405, { error_message: `${request.method} is not allowed here; use GET` });
       return;
+    }
+    if (path === '/metrics' || path === '/metrics/json') {
+      const refusal = metricsRefusal(options.access ?? { open: true }, request.headers.authorization);
+      if (refusal) {
+        response.setHeader('www-authenticate', METRICS_WWW_AUTHENTICATE);
+        json(401, { error_message: refusal });
+        return;
+      }
     }
     if (path === '/metrics') {
       options.metrics.scrape().then(

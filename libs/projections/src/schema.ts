@@ -5,6 +5,7 @@ import { PlacementSyncStatus1795235000000 } from './migrations/1795235000000-pla
 import { Arqs1795236000000 } from './migrations/1795236000000-arqs';
 import { ProjectionRebuilds1795241500000 } from './migrations/1795241500000-projection-rebuilds';
 import { DeviceHealth1795250000000 } from './migrations/1795250000000-device-health';
+import { HostListIndexes1795260000000 } from './migrations/1795260000000-host-list-indexes';
 
 /** Read-model table migrations, in order. */
 export const readModelMigrations: (new () => object)[] = [
@@ -16,6 +17,7 @@ export const readModelMigrations: (new () => object)[] = [
   // Progress of blue/green rebuilds, for `projections status`.
   ProjectionRebuilds1795241500000,
   DeviceHealth1795250000000,
+  HostListIndexes1795260000000,
 ];
 
 /** The whole schema: the event log first, then the read models. Every service runs the same list. */

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { eventSchemas } from '@cyborg/contracts';
-import { createDataSource, EVENTS_STREAM, EventStore, EventTypeRegistry } from '@cyborg/event-store';
+import {
+  createDataSource,
+  EVENTS_STREAM,
+  type EventsStreamOptions,
+  EventStore,
+  EventTypeRegistry,
+} from '@cyborg/event-store';
 import { FakeGlance } from '../../support/fake-glance';
 import { FakeNova } from '../../support/fake-nova';
 import { TestPlacement } from '../../support/placement';
@@ -23,6 +29,8 @@ export const DATABASE = 'cyborg';
 export const BIND_TIMEOUT_MS = 10_000;
 /** A bind running this long is taken over by another conductor (its own may be dead). */
 export const BIND_TAKEOVER_AFTER_MS = 3000;
+/** How often the conductors anchor the log in JetStream. */
+export const ANCHOR_INTERVAL_MS = 1000;
 
 /** The services a deployment may run several of, side by side. */
 export const REPLICATED = ['conductor', 'api', 'placement-sync'] as const;
@@ -53,6 +61,12 @@ export interface FaultSystemOptions {
   replicas?: number;
   /** PostgreSQL session options every service is given in DATABASE_URL (`?options=`), e.g. `-c tcp_keepalives_idle=10`. */
   databaseOptions?: string;
+  /**
+   * Conductors `addConductor` may add later: their metrics ports are chosen
+   * at boot and listed in the API's CONDUCTOR_METRICS_URLS from the start
+   * (named as not answering until they run).
+   */
+  spareConductors?: number;
 }
 
 /**
@@ -68,11 +82,18 @@ export class FaultSystem {
   readonly logs = new LogBook(join(this.dir, 'services.log'));
   readonly services = new Map<string, ServiceProcess>();
   readonly novaToken = `nova-${randomBytes(12).toString('hex')}`;
+  /** ANCHOR_SIGNING_KEY, the conductors' only: they sign every anchor with it, and the invariants check them with it. */
+  readonly anchorSigningKey = `anchor-${randomBytes(24).toString('hex')}`;
   /** The primary now. */
   pg: PrivatePostgres;
   nats: NatsWithUsers | NatsCluster;
   /** The JetStream stream the services relay the log into. */
   eventsStream = EVENTS_STREAM;
+  /** EVENTS_STREAM_NAME and EVENTS_SUBJECT_PREFIX as the services were given them (the anchors stream follows them). */
+  get eventsStreamOptions(): EventsStreamOptions {
+    const cluster = this.options.natsCluster;
+    return cluster ? { streamName: cluster.streamName, subjectPrefix: cluster.subjectPrefix } : {};
+  }
   /** With `{ standby: true }`: a synchronous streaming standby of the primary, until it is promoted. */
   standby: PrivatePostgres | null = null;
   /** The servers in the order the services' multi-host URL names them. */
@@ -84,8 +105,12 @@ export class FaultSystem {
   apiUrl: string;
   /** Every API's URL (the first is `apiUrl`), as a load balancer in front of them would know them. */
   apiUrls: string[] = [];
-  /** The first conductor's metrics port, which the API reads bind metrics from (CONDUCTOR_METRICS_URLS). */
+  /** The first conductor's metrics port. */
   conductorMetricsUrl: string;
+  /** Every conductor's metrics port, spares included, in start order: the API's CONDUCTOR_METRICS_URLS. */
+  conductorMetricsUrls: string[] = [];
+  /** Metrics ports reserved for conductors `addConductor` has not added yet. */
+  private spareConductorPorts: number[] = [];
   /** The test's own connection to the service database (application name `faults-check`). */
   db: DataSource;
   store: EventStore<CyborgEvent>;
@@ -129,7 +154,7 @@ export class FaultSystem {
 
   /** Every secret the services were given. */
   get secrets(): string[] {
-    return [this.pg.password, this.novaToken, ...Object.values(this.nats.passwords)];
+    return [this.pg.password, this.novaToken, this.anchorSigningKey, ...Object.values(this.nats.passwords)];
   }
 
   service(name: string): ServiceProcess {
@@ -150,7 +175,14 @@ export class FaultSystem {
 
   /** A further conductor beside the others: they share the work through the queue group. */
   async addConductor(name: string): Promise<ServiceProcess> {
-    const service = new ServiceProcess(name, 'conductor', this.env('conductor'), this.logs);
+    const port = this.spareConductorPorts.shift();
+    if (port === undefined) throw new Error('no spare conductor metrics port: start the system with spareConductors');
+    const service = new ServiceProcess(
+      name,
+      'conductor',
+      this.env('conductor', { CONDUCTOR_METRICS_PORT: String(port) }),
+      this.logs,
+    );
     this.services.set(name, service);
     await service.start(READY.conductor);
     return service;
@@ -195,11 +227,16 @@ export class FaultSystem {
       BIND_TIMEOUT_MS: String(BIND_TIMEOUT_MS),
       BIND_TAKEOVER_AFTER_MS: String(BIND_TAKEOVER_AFTER_MS),
       PROJECTION_POLL_MS: '200',
+      // Anchored often, so that every scenario's faults land between anchors; the key only where anchors are made.
+      ...(user === 'conductor' && {
+        ANCHOR_INTERVAL_MS: String(ANCHOR_INTERVAL_MS),
+        ANCHOR_SIGNING_KEY: this.anchorSigningKey,
+      }),
       AGENT_REPORT_INTERVAL_MS: '5000',
       LOG_LEVEL: 'log',
       LOG_FORMAT: 'json',
-      // Several agents and conductors share this machine: each its own metrics port, chosen by the kernel.
-      CONDUCTOR_METRICS_PORT: '0',
+      // Several agents share this machine: each its own metrics port, chosen by the kernel.
+      // (Conductors get known ones, which the API reads bind metrics from.)
       AGENT_METRICS_PORT: '0',
       PLACEMENT_SYNC_METRICS_PORT: '0',
       ...extra,
@@ -228,11 +265,17 @@ export class FaultSystem {
 
     const define = (name: string, app: string, env: Record<string, string>) =>
       this.services.set(name, new ServiceProcess(name, app, env, this.logs));
-    // The first conductor's metrics port is known beforehand: the API sums its bind metrics for the console.
-    const conductorMetricsPort = await freePort();
-    this.conductorMetricsUrl = `http://127.0.0.1:${conductorMetricsPort}`;
+    // Every conductor's metrics port is known beforehand, the spares' too: the API reads their bind metrics.
+    const conductorPorts: number[] = [];
+    while (conductorPorts.length < this.replicas + (this.options.spareConductors ?? 0)) {
+      const port = await freePort();
+      if (!conductorPorts.includes(port)) conductorPorts.push(port);
+    }
+    this.conductorMetricsUrls = conductorPorts.map((port) => `http://127.0.0.1:${port}`);
+    this.conductorMetricsUrl = this.conductorMetricsUrls[0];
+    this.spareConductorPorts = conductorPorts.slice(this.replicas);
     for (let n = 1; n <= this.replicas; n++) {
-      const metrics: Record<string, string> = n === 1 ? { CONDUCTOR_METRICS_PORT: String(conductorMetricsPort) } : {};
+      const metrics = { CONDUCTOR_METRICS_PORT: String(conductorPorts[n - 1]) };
       define(replicaName('conductor', n), 'conductor', this.env('conductor', metrics));
     }
     for (let n = 1; n <= this.replicas; n++) {
@@ -244,7 +287,7 @@ export class FaultSystem {
         this.env('api', {
           API_PORT: String(apiPort),
           API_HOST: '127.0.0.1',
-          CONDUCTOR_METRICS_URLS: this.conductorMetricsUrl,
+          CONDUCTOR_METRICS_URLS: this.conductorMetricsUrls.join(','),
         }),
       );
     }

@@ -15,11 +15,15 @@ import {
 } from '@cyborg/contracts';
 import { evolveArq, evolveHost, fold, initialArqState, initialHostState } from '@cyborg/domain';
 import {
+  anchorsStreamName,
+  anchorsSubject,
   createDataSource,
   EventStore,
   EventTypeRegistry,
+  type LogAnchor,
   migrate,
   type RecordedEvent,
+  verifyAgainstCopies,
   verifyEventLog,
 } from '@cyborg/event-store';
 import { connectNats } from '@cyborg/messaging';
@@ -429,6 +433,59 @@ export async function brokenChains(system: FaultSystem): Promise<Violations> {
   return result.breaks.map((b) => `${b.streamId} v${b.version}: ${b.problem}`);
 }
 
+export interface CopiesCheck {
+  violations: Violations;
+  anchors: number;
+}
+
+/**
+ * The log equals its JetStream copy, event by event, and every anchor the
+ * conductors published (signed with the system's key) matches the log's
+ * digest at its point: `cyborg verify`'s check, once an anchor covers every
+ * event the log held when this began.
+ */
+export async function copiesUnlikeLog(system: FaultSystem, timeoutMs: number): Promise<CopiesCheck> {
+  const nc = await connectNats(system.nats.url('conductor'), 'faults-check');
+  try {
+    const options = system.eventsStreamOptions;
+    const jsm = await jetstreamManager(nc);
+    const [{ n: logged }]: { n: number }[] = await system.db.query(`SELECT count(*)::int AS n FROM events`);
+    const check = async () => {
+      const last = await jsm.streams
+        .getMessage(anchorsStreamName(options), { last_by_subj: anchorsSubject(options) })
+        .then((m) => m?.json<LogAnchor>() ?? null)
+        .catch(() => null);
+      const result = await verifyAgainstCopies(system.store, nc, {
+        ...options,
+        signingKey: system.anchorSigningKey,
+      });
+      return { result, anchored: last?.events ?? 0 };
+    };
+    // Differences never heal; a relay or anchor behind the log does, within a few anchor intervals.
+    const { result, anchored } = await eventually(
+      'JetStream copies and anchors cover the log',
+      async () => {
+        const seen = await check();
+        const found = seen.result.difference !== null || seen.result.anchorProblems.length > 0;
+        return found || (seen.result.relayed >= logged && seen.anchored >= logged) ? seen : undefined;
+      },
+      timeoutMs,
+      1000,
+    ).catch(() => check());
+    const violations: Violations = [];
+    const d = result.difference;
+    if (d) violations.push(`event ${d.eventId} (${d.streamId} v${d.version}, position ${d.position}): ${d.problem}`);
+    for (const a of result.anchorProblems)
+      violations.push(`anchor ${a.sequence} (${a.events} events, up to position ${a.position}): ${a.problem}`);
+    if (!result.signaturesChecked) violations.push('anchor signatures were not checked');
+    if (result.relayed < logged) violations.push(`${result.relayed} of ${logged} events compared with JetStream`);
+    if (anchored < logged) violations.push(`the newest anchor covers ${anchored} of ${logged} events`);
+    return { violations, anchors: result.anchors };
+  } finally {
+    await nc.close();
+  }
+}
+
 /** Services that are not running (they must survive every fault by themselves). */
 export function deadServices(system: FaultSystem): Violations {
   return [...system.services.values()].filter((s) => !s.running).map((s) => `${s.name} is not running`);
@@ -439,6 +496,8 @@ export interface InvariantReport {
   events: number;
   endedBinds: number;
   jetStreamInLogOrder: boolean;
+  /** Anchors in the anchors stream, each checked against the log. */
+  anchors: number;
   /** Bind outcomes Nova accepted again (only counted when `kills` was given). */
   novaRepeats: number;
 }
@@ -459,6 +518,7 @@ export async function checkInvariants(
 ): Promise<InvariantReport> {
   await settle(system, settleMs);
   const jetStream = await eventsInJetStream(system, 30_000);
+  const copies = await copiesUnlikeLog(system, 30_000);
   const report: InvariantReport = {
     violations: {
       'services alive': deadServices(system),
@@ -466,6 +526,7 @@ export async function checkInvariants(
       'no handle without its ARQ': await handlesWithoutHolder(system),
       'Nova told of every bind': await bindsNotToldToNova(system, 30_000),
       'each event in JetStream once': jetStream.violations,
+      'log equals its JetStream copies and anchors': copies.violations,
       'projections equal a rebuild': await projectionsUnlikeRebuild(system, 30_000),
       'hash chains verify': await brokenChains(system),
       'projections took each event once': await projectionEventsHandledTwice(system),
@@ -474,6 +535,7 @@ export async function checkInvariants(
     events: jetStream.events,
     endedBinds: await endedBinds(system),
     jetStreamInLogOrder: jetStream.inLogOrder,
+    anchors: copies.anchors,
     novaRepeats: 0,
   };
   if (options.conductorKills) {

@@ -81,6 +81,7 @@ export class NatsCluster {
     );
     const users = readFileSync(DEPLOY_NATS_CONFIG, 'utf8')
       .replace(/^EVENTS_SUBJECTS: ".*"$/m, `EVENTS_SUBJECTS: "${this.options.subjectPrefix}.>"`)
+      .replace(/^ANCHORS_SUBJECT: ".*"$/m, `ANCHORS_SUBJECT: "${this.options.subjectPrefix}-anchors"`)
       .replace(/^EVENTS_ACKS: ".*"$/m, `EVENTS_ACKS: "$JS.ACK.${this.options.streamName}.>"`)
       .replace(/^  users: \[$/m, ['  users: [', ...extra].join('\n'));
     writeFileSync(join(this.dir, 'nats-server.conf'), users);

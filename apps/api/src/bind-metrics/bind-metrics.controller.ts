@@ -35,7 +35,7 @@ export class BindMetricsController {
       { name: 'api', read: () => localBindMetrics(processMetrics()) },
       ...this.settings.CONDUCTOR_METRICS_URLS.map((url) => ({
         name: url,
-        read: () => remoteBindMetrics(url, CONDUCTOR_TIMEOUT_MS),
+        read: () => remoteBindMetrics(url, CONDUCTOR_TIMEOUT_MS, this.settings.METRICS_TOKEN),
       })),
     ]);
   }

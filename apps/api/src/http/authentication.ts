@@ -46,8 +46,9 @@ export function keystoneAuth(settings: Settings): KeystoneAuth {
  * Version discovery is open, as upstream's auth_token `public_api_routes`
  * (`/` and `/v2`, a trailing `/` or `.json` allowed), so clients find the
  * API before they hold a token; `/healthz` (and `/healthz/live`, `/ready`) is
- * open for load balancers, `/metrics` for Prometheus and `/openapi.json` for
- * tools, as oslo.middleware's healthcheck is; the
+ * open for load balancers and `/openapi.json` for tools, as oslo.middleware's
+ * healthcheck is; `/metrics` asks no Keystone token but its own bearer token
+ * (METRICS_TOKEN, guarded before this: Prometheus holds no Keystone token); the
  * console's page and its sign-in (`/console/...`) are open so a person can
  * sign in: everything they show comes from the guarded API.
  */

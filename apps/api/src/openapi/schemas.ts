@@ -371,25 +371,42 @@ export const LogReadersBody = object({
   },
 });
 
+const BindCounts: SchemaObject = {
+  type: 'array',
+  items: object({ outcome: text, reason: text, count: { type: 'number' } }),
+};
+const BindDurations: SchemaObject = {
+  type: 'array',
+  items: object({
+    outcome: text,
+    buckets: { type: 'array', items: { type: 'number' } },
+    count: { type: 'number' },
+    sum_seconds: { type: 'number' },
+  }),
+};
+
 export const BindMetricsBody = object({
   sampled_at: text,
   sources: {
     type: 'array',
-    items: object({ source: text, ok: bool }, { properties: { source: text, ok: bool, error: text } }),
+    description:
+      'Each source with its own series (where it answered; `error` where not): take differences per source, then add',
+    items: object(
+      { source: text, ok: bool },
+      {
+        properties: {
+          source: text,
+          ok: bool,
+          error: text,
+          started_at: { ...text, description: 'When its process started: a later one means its counters restarted' },
+          binds: BindCounts,
+          duration: BindDurations,
+        },
+      },
+    ),
   },
-  binds: { type: 'array', items: object({ outcome: text, reason: text, count: { type: 'number' } }) },
-  duration: object({
-    le: { type: 'array', items: { type: 'number' } },
-    outcomes: {
-      type: 'array',
-      items: object({
-        outcome: text,
-        buckets: { type: 'array', items: { type: 'number' } },
-        count: { type: 'number' },
-        sum_seconds: { type: 'number' },
-      }),
-    },
-  }),
+  binds: BindCounts,
+  duration: object({ le: { type: 'array', items: { type: 'number' } }, outcomes: BindDurations }),
 });
 
 export const ReshapeBody = object({

@@ -24,8 +24,33 @@ const ASK_AGAIN_MS = 5000;
 @Injectable()
 export class AgentWorkClient {
   private readonly logger = new Logger('agent-work');
+  /** Per host, what wakes the binds waiting on its agent when it registers again. */
+  private readonly comebacks = new Map<string, { promise: Promise<void>; resolve: () => void }>();
 
   constructor(private readonly rpc: RpcClient) {}
+
+  /**
+   * The host's agent (re)registered with this conductor: binds waiting on it
+   * ask again at once rather than at their next try; a restarted agent has
+   * lost the requests it held.
+   */
+  agentRegistered(hostname: string): void {
+    const comeback = this.comebacks.get(hostname);
+    if (!comeback) return;
+    this.comebacks.delete(hostname);
+    comeback.resolve();
+  }
+
+  private comeback(hostname: string): Promise<void> {
+    let comeback = this.comebacks.get(hostname);
+    if (!comeback) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      comeback = { promise, resolve };
+      this.comebacks.set(hostname, comeback);
+    }
+    return comeback.promise;
+  }
 
   /**
    * Asks the host's agent to prepare the handle, again while nobody answers
@@ -42,11 +67,18 @@ export class AgentWorkClient {
       if (signal.aborted) return null;
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, reason: `The bind did not finish by its deadline: ${lastProblem}.` };
+      const comeback = this.comeback(hostname).then(() => 'again' as const);
       try {
-        const reply = await this.rpc.request<AttachHandleWorkReply>(subject, work, {
-          timeoutMs: Math.min(left, ASK_AGAIN_MS),
-        });
+        const reply = await Promise.race([
+          this.rpc.request<AttachHandleWorkReply>(subject, work, { timeoutMs: Math.min(left, ASK_AGAIN_MS) }),
+          comeback,
+        ]);
         if (signal.aborted) return null;
+        if (reply === 'again') {
+          lastProblem = `the agent of host ${hostname} restarted`;
+          backoff.reset();
+          continue;
+        }
         if (reply.ok) return reply;
         return {
           ok: false,
@@ -63,7 +95,7 @@ export class AgentWorkClient {
           return { ok: false, reason: `The agent of host ${hostname} refused the bind: ${failure.message}` };
         }
         lastProblem = `no agent of host ${hostname} answered (${failure.message})`;
-        await backoff.wait(signal, deadline - Date.now());
+        await Promise.race([backoff.wait(signal, deadline - Date.now()), comeback]);
       }
     }
   }

@@ -56,7 +56,7 @@ export class ArqsModule {
         ReshapeJobs,
         ReshapeDeviceHandler,
       ],
-      exports: [HostLiveness],
+      exports: [HostLiveness, AgentWorkClient],
     };
   }
 }

@@ -110,6 +110,7 @@ export class ReleaseArqsHandler {
         this.agents.release(r.hostname, {
           jobId: `${r.arqUuid}:${r.attempt}:release`,
           arqUuid: r.arqUuid,
+          ...(r.attempt > 0 ? { attempt: r.attempt } : {}),
           attachHandle: r.handle,
         });
       }

@@ -66,6 +66,18 @@ export class HostLiveness implements OnApplicationBootstrap, OnApplicationShutdo
     return { cameBack };
   }
 
+  /**
+   * The agent of a host marked down was heard otherwise than by a heartbeat
+   * (a report): it comes back, and counts as heard, so the checks watch it
+   * again even if it dies before its next heartbeat.
+   */
+  async heardAgain(hostname: string): Promise<boolean> {
+    const { silentCheck } = await this.heartbeats.heard(hostname);
+    const cameBack = await this.heard(hostname);
+    if (silentCheck !== null) await this.heartbeats.seenSilentCheck(hostname, silentCheck);
+    return cameBack;
+  }
+
   /** The host's agent was heard: a host marked down comes back. */
   async heard(hostname: string): Promise<boolean> {
     const { state } = await this.commands.read(HostAggregate, Streams.host(hostname));

@@ -8,16 +8,28 @@ import {
   type RegisterHostResult,
   Streams,
 } from '@cyborg/contracts';
-import { decideRegisterHost, deviceShapesOf, heldHandlesOf, HostAggregate } from '@cyborg/domain';
+import {
+  decideRegisterHost,
+  deviceShapesOf,
+  heldHandlesOf,
+  HostAggregate,
+  type HostState,
+  releasedHandlesOf,
+} from '@cyborg/domain';
 import { CommandHandler } from '@cyborg/event-store';
+import { AgentWorkClient } from '../arqs/agent-work.client';
 import { requireSubjectHost } from '../host-commands/subject-host';
 
 @Injectable()
 export class RegisterHostHandler {
-  constructor(private readonly commands: CommandHandler<CyborgEvent>) {}
+  constructor(
+    private readonly commands: CommandHandler<CyborgEvent>,
+    private readonly agents: AgentWorkClient,
+  ) {}
 
   async handle(command: RegisterHostCommand): Promise<RegisterHostResult> {
     const streamId = Streams.host(command.hostname);
+    let decidedOn: HostState | null = null;
     const outcome = await this.commands.handle<{ hostname: string; changed: boolean }>(
       {
         commandId: command.commandId,
@@ -28,15 +40,24 @@ export class RegisterHostHandler {
       async (read) => {
         const { state } = await read(HostAggregate, streamId);
         const decided = decideRegisterHost(command, state);
+        decidedOn = decided.reduce(HostAggregate.evolve, state);
         return {
           appends: [{ streamId, events: decided }],
           result: { hostname: command.hostname, changed: decided.length > 0 },
         };
       },
     );
-    // Read after the append, never stored with the command: a repeated registration gets what holds now.
-    const { state } = await this.commands.read(HostAggregate, streamId);
-    return { ...outcome.result, heldHandles: heldHandlesOf(state), deviceShapes: deviceShapesOf(state) };
+    // Never stored with the command: a repeated registration gets what holds now. A first run's
+    // append went in at the version it decided on, so that state and its events are what holds now.
+    const state =
+      !outcome.duplicate && decidedOn ? decidedOn : (await this.commands.read(HostAggregate, streamId)).state;
+    this.agents.agentRegistered(command.hostname);
+    return {
+      ...outcome.result,
+      heldHandles: heldHandlesOf(state),
+      deviceShapes: deviceShapesOf(state),
+      releasedHandles: releasedHandlesOf(state),
+    };
   }
 }
 

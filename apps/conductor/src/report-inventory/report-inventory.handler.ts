@@ -52,8 +52,8 @@ export class ReportInventoryHandler {
     const header = await validateMessage(ReportInventoryHeader, withoutDevices(payload));
     checkHost(header.hostname);
     const current = await this.commands.read(HostAggregate, Streams.host(header.hostname));
-    // A report is a sign of life: a host marked down comes back.
-    if (current.state.down) await this.liveness.heard(header.hostname);
+    // A report is a sign of life: a host marked down comes back, and is watched again.
+    if (current.state.down) await this.liveness.heardAgain(header.hostname);
     if (isUnchangedInventory(header, current.state)) {
       const last = current.state.inventory.lastReport;
       // Generations rise with every report, so a fresh one is above the recorded one: only a replayed

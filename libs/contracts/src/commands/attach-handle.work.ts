@@ -89,6 +89,12 @@ export class ReleaseAttachHandleWork {
   @MaxLength(36)
   arqUuid: string;
 
+  /** The bind attempt whose handle this releases; absent from an older conductor (then the ARQ alone is matched). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  attempt?: number;
+
   @ValidateNested()
   @Type(() => AttachHandleDto)
   attachHandle: AttachHandleDto;

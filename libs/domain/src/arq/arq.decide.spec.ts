@@ -217,7 +217,8 @@ describe('binding an ARQ', () => {
     expect(decision.hostEvents).toEqual([
       {
         type: 'AttachHandleAllocated',
-        data: { hostname, uuid: handle.uuid, deployableUuid: handle.deployableUuid, arqUuid },
+        // The bind attempt that takes the handle, so the agent tells an earlier bind's late release from it.
+        data: { hostname, uuid: handle.uuid, deployableUuid: handle.deployableUuid, arqUuid, attempt: 1 },
       },
     ]);
     expect(decision.arqEvents).toEqual([

@@ -170,7 +170,7 @@ export function decideBindArq(command: BindArq, arq: Arq, host: HostState): Bind
   const request = programmingRequestOf(arq.deviceProfileGroup);
   if (request instanceof DomainError) return fail(request);
   const allocation = decideAllocateAttachHandle(
-    { hostname: command.hostname, rpUuid: command.deviceRpUuid, arqUuid: arq.uuid, now: command.now },
+    { hostname: command.hostname, rpUuid: command.deviceRpUuid, arqUuid: arq.uuid, attempt, now: command.now },
     host,
   );
   if (allocation instanceof DomainError) return fail(allocation);

@@ -7,6 +7,7 @@ import {
   DeviceEnabled,
   type DeviceStatusV1,
   type HeldHandle,
+  type ReleasedHandle,
 } from '@cyborg/contracts';
 import { DomainError } from '../domain-error';
 import type { HostEvent } from '@cyborg/contracts';
@@ -20,6 +21,8 @@ export interface AllocateAttachHandle {
   /** Placement's resource provider of the deployable, as Nova names it. */
   rpUuid: string;
   arqUuid: string;
+  /** The ARQ's bind attempt taking the handle: the agent tells a late release of an earlier bind of the same ARQ by it. */
+  attempt?: number;
   /** ISO 8601, the deciding conductor's clock: an operator's program request blocks binds until its deadline. */
   now: string;
 }
@@ -106,7 +109,13 @@ export function decideAllocateAttachHandle(command: AllocateAttachHandle, state:
         : `AttachHandle not found Matching deployable_id ${deployable.uuid}: all ${handles.length} attach handles of deployable ${deployable.name} on host ${hostname} are in use.`,
     );
   }
-  const allocated: AttachHandleAllocatedV1 = { hostname, uuid: handle.uuid, deployableUuid: deployable.uuid, arqUuid };
+  const allocated: AttachHandleAllocatedV1 = {
+    hostname,
+    uuid: handle.uuid,
+    deployableUuid: deployable.uuid,
+    arqUuid,
+    ...(command.attempt !== undefined ? { attempt: command.attempt } : {}),
+  };
   return { events: [{ type: AttachHandleAllocated.type, data: { ...allocated } }], handle, deployable, device };
 }
 
@@ -149,10 +158,41 @@ export function decideSetDeviceStatus(command: SetDeviceStatus, state: HostState
   return [{ type, data: { hostname: command.hostname, uuid: device.uuid } }];
 }
 
-/** The attach handles held now and by which ARQ: a release of any other ARQ must leave them as they are. */
+/**
+ * The attach handles held now, by which ARQ and bind attempt: a release of any other ARQ, or of
+ * an earlier bind of the same ARQ, must leave them as they are.
+ */
 export function heldHandlesOf(state: HostState): HeldHandle[] {
   return [...state.inventory.attachHandles.values()]
     .filter((h) => h.inUse && h.allocatedTo !== null)
-    .map((h) => ({ uuid: h.uuid, arqUuid: h.allocatedTo as string }))
+    .map((h) => ({
+      uuid: h.uuid,
+      arqUuid: h.allocatedTo as string,
+      ...(h.attempt !== null ? { attempt: h.attempt } : {}),
+    }))
     .sort((a, b) => a.uuid.localeCompare(b.uuid));
+}
+
+/**
+ * The attach handles bound before and free now, on devices still on the host: their releases
+ * were sent to the agent once, so what a prepare left on them is the agent's to clear at start.
+ * A handle never bound is not named: whatever is on it, the agent did not put there.
+ */
+export function releasedHandlesOf(state: HostState): ReleasedHandle[] {
+  const { attachHandles, deployables, devices } = state.inventory;
+  const released: ReleasedHandle[] = [];
+  for (const h of attachHandles.values()) {
+    if (h.inUse || !h.boundBefore || h.draining) continue;
+    const deployable = deployables.get(h.deployableUuid);
+    const device = devices.get(h.deviceUuid);
+    if (!deployable || !device) continue;
+    released.push({
+      uuid: h.uuid,
+      type: h.type,
+      info: h.info,
+      deployableName: deployable.name,
+      driverName: device.driverName,
+    });
+  }
+  return released.sort((a, b) => a.uuid.localeCompare(b.uuid));
 }

@@ -176,7 +176,11 @@ describe('the agent answers', () => {
 });
 
 describe('what the log keeps for the agent across its restarts', () => {
-  const ids = ['c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51', 'c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a52'];
+  const ids = [
+    'c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a51',
+    'c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a52',
+    'c3f1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a53',
+  ];
   const reshaped = (id: string, spec: DeviceReshapeSpecV1, applied = true): HostEvent[] => [
     {
       type: 'DeviceReshapeRequested',
@@ -188,26 +192,43 @@ describe('what the log keeps for the agent across its restarts', () => {
   ];
   const shapes = (events: HostEvent[]) => deviceShapesOf(fold(events, evolveHost, initialHostState));
 
-  it('names no shape before a vGPU reshape is applied', () => {
+  it('names no shape before a reshape is applied', () => {
     expect(shapes(hostWithHandles(2))).toEqual([]);
     expect(shapes([...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' }, false)])).toEqual([]);
   });
 
-  it("gives the device's last applied vGPU type, kept through a VF count reshape", () => {
-    const applied = [...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' })];
-    const shape = {
-      deviceUuid: device,
-      driverName: 'fake',
-      controlPathId: { type: 'PCI', info: { domain: '0000', bus: '0c', device: '00', function: '0' } },
-      vgpuType: '1292',
-    };
-    expect(shapes(applied)).toEqual([shape]);
-    expect(shapes([...applied, ...reshaped(ids[1], { numVfs: 2 })])).toEqual([shape]);
+  const shapeOf = (kept: object) => ({
+    deviceUuid: device,
+    driverName: 'fake',
+    controlPathId: { type: 'PCI', info: { domain: '0000', bus: '0c', device: '00', function: '0' } },
+    ...kept,
   });
 
-  it('forgets the vGPU type once a MIG layout is applied over it', () => {
-    const events = [...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' })];
-    expect(shapes([...events, ...reshaped(ids[1], { migProfiles: ['3g.40gb'] })])).toEqual([]);
+  it("gives the device's last applied vGPU type and VF count, each kept through the other", () => {
+    const applied = [...hostWithHandles(2), ...reshaped(ids[0], { vgpuType: '1292' })];
+    expect(shapes(applied)).toEqual([shapeOf({ vgpuType: '1292' })]);
+    const both = [...applied, ...reshaped(ids[1], { numVfs: 2 })];
+    expect(shapes(both)).toEqual([shapeOf({ numVfs: 2, vgpuType: '1292' })]);
+    expect(shapes([...both, ...reshaped(ids[2], { numVfs: 4 })])).toEqual([shapeOf({ numVfs: 4, vgpuType: '1292' })]);
+  });
+
+  it('keeps only the MIG layout once one is applied over a vGPU type and a VF count (it replaces the VFs)', () => {
+    const events = [
+      ...hostWithHandles(2),
+      ...reshaped(ids[0], { vgpuType: '1292' }),
+      ...reshaped(ids[1], { numVfs: 2 }),
+      ...reshaped(ids[2], { migProfiles: ['3g.40gb'] }),
+    ];
+    expect(shapes(events)).toEqual([shapeOf({ migProfiles: ['3g.40gb'] })]);
+  });
+
+  it('keeps a vGPU type applied after a MIG layout with it', () => {
+    const events = [
+      ...hostWithHandles(2),
+      ...reshaped(ids[0], { migProfiles: ['3g.40gb', '4g.40gb'] }),
+      ...reshaped(ids[1], { vgpuType: 'nvidia-700' }),
+    ];
+    expect(shapes(events)).toEqual([shapeOf({ migProfiles: ['3g.40gb', '4g.40gb'], vgpuType: 'nvidia-700' })]);
   });
 
   it('names each held attach handle with the ARQ that holds it, and none once released', () => {

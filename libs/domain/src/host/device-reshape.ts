@@ -131,15 +131,17 @@ export function decideRecordReshape(command: RecordReshape, state: HostState): H
   return [{ type: DeviceReshapeFailed.type, data: { ...ids, reasons: [...command.outcome.reasons] } }];
 }
 
-/** What applied reshapes made of the host's devices, for its agent to keep (the driver alone does not remember). */
+/** What applied reshapes made of the host's devices, for its agent to keep (a driver may not remember). */
 export function deviceShapesOf(state: HostState): DeviceShape[] {
   return [...state.inventory.devices.values()]
-    .filter((d) => d.vgpuType !== null)
+    .filter((d) => d.vgpuType !== null || d.numVfs !== null || d.migProfiles !== null)
     .map((d) => ({
       deviceUuid: d.uuid,
       driverName: d.driverName,
       controlPathId: { type: d.controlPathId.type, info: { ...d.controlPathId.info } },
-      vgpuType: d.vgpuType as string,
+      ...(d.numVfs !== null ? { numVfs: d.numVfs } : {}),
+      ...(d.migProfiles !== null ? { migProfiles: [...d.migProfiles] } : {}),
+      ...(d.vgpuType !== null ? { vgpuType: d.vgpuType } : {}),
     }))
     .sort((a, b) => a.deviceUuid.localeCompare(b.deviceUuid));
 }

@@ -63,6 +63,10 @@ export interface DeviceState {
   reshape: PendingReshape | null;
   /** The vGPU type its last applied vGPU reshape gave it (a MIG layout applied after clears it). */
   vgpuType: string | null;
+  /** The VF count its last applied VF reshape gave it (a MIG layout applied after clears it: it replaces the VFs). */
+  numVfs: number | null;
+  /** The MIG layout its last applied MIG reshape gave it. */
+  migProfiles: string[] | null;
 }
 
 export interface PendingReshape {
@@ -102,6 +106,10 @@ export interface AttachHandleState {
   inUse: boolean;
   /** The ARQ holding the handle, when in use. */
   allocatedTo: string | null;
+  /** The holding ARQ's bind attempt, when in use and the allocation names it. */
+  attempt: number | null;
+  /** Allocated at least once: the agent has prepared it, so what a prepare leaves on it is the agent's. */
+  boundBefore: boolean;
   draining: boolean;
 }
 
@@ -159,6 +167,8 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
         fenceReasons: known?.fenceReasons ?? [],
         reshape: known?.reshape ?? null,
         vgpuType: known?.vgpuType ?? null,
+        numVfs: known?.numVfs ?? null,
+        migProfiles: known?.migProfiles ?? null,
       };
       return { ...state, devices: put(state.devices, device) };
     }
@@ -188,8 +198,14 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
       const d = event.data;
       const known = state.devices.get(d.uuid);
       if (!known || known.reshape?.reshapeId !== d.reshapeId) return state;
-      const vgpuType = d.spec.vgpuType ?? (d.spec.migProfiles !== undefined ? null : known.vgpuType);
-      return { ...state, devices: patch(state.devices, d.uuid, { reshape: null, vgpuType }) };
+      // One kind per spec; a MIG layout replaces the device's deployables, so what the VFs were goes with them.
+      const mig = d.spec.migProfiles !== undefined;
+      const shape = {
+        vgpuType: d.spec.vgpuType ?? (mig ? null : known.vgpuType),
+        numVfs: d.spec.numVfs ?? (mig ? null : known.numVfs),
+        migProfiles: mig ? [...d.spec.migProfiles!] : known.migProfiles,
+      };
+      return { ...state, devices: patch(state.devices, d.uuid, { reshape: null, ...shape }) };
     }
     case DeviceReshapeFailed.type: {
       const d = event.data;
@@ -275,17 +291,30 @@ export function evolveInventory(state: InventoryState, event: CyborgEvent): Inve
         // A report never frees a handle: allocation is only changed by binding.
         inUse: known?.inUse ?? false,
         allocatedTo: known?.allocatedTo ?? null,
+        attempt: known?.attempt ?? null,
+        boundBefore: known?.boundBefore ?? false,
         draining: false,
       };
       return { ...state, attachHandles: put(state.attachHandles, handle) };
     }
     case AttachHandleAllocated.type: {
       const d = event.data;
-      return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: true, allocatedTo: d.arqUuid }) };
+      return {
+        ...state,
+        attachHandles: patch(state.attachHandles, d.uuid, {
+          inUse: true,
+          allocatedTo: d.arqUuid,
+          attempt: d.attempt ?? null,
+          boundBefore: true,
+        }),
+      };
     }
     case AttachHandleReleased.type: {
       const d = event.data;
-      return { ...state, attachHandles: patch(state.attachHandles, d.uuid, { inUse: false, allocatedTo: null }) };
+      return {
+        ...state,
+        attachHandles: patch(state.attachHandles, d.uuid, { inUse: false, allocatedTo: null, attempt: null }),
+      };
     }
     case AttachHandleDraining.type: {
       const d = event.data;

@@ -370,6 +370,22 @@ describe('mdevs at bind and unbind', () => {
     await nvidia.releaseAttachHandle(pci);
   });
 
+  it("clears at start the mdev named by a handle the log shows free, only when it is that handle's", async () => {
+    const removeFile = join(sysfs, t4, uuid, 'remove');
+    // Nothing there: nothing to do.
+    await nvidia.clearReleasedAttachHandle(vgpu('3b', 'nvidia-223', 3));
+    await kernelCreates(uuid);
+    // The uuid names an mdev of another type or parent than the handle's: not this handle's prepare, left.
+    await nvidia.clearReleasedAttachHandle(vgpu('5e', 'nvidia-182', 0));
+    await nvidia.clearReleasedAttachHandle(vgpu('3b', 'nvidia-222', 3));
+    expect(await readFile(removeFile, 'utf8')).toBe('');
+    await nvidia.clearReleasedAttachHandle(vgpu('3b', 'nvidia-223', 3));
+    expect(await readFile(removeFile, 'utf8')).toBe('1');
+    // The fixture's other mdev, under its own uuid, is never looked at.
+    const other = join(sysfs, t4, '5b2e4c1a-6f1d-4a8e-9d3c-0e7f2a1b3c4d', 'remove');
+    expect(await readFile(other, 'utf8')).not.toBe('1');
+  });
+
   it("creates a MIG-backed vGPU's mdev on its VF", async () => {
     const vf = vgpu('86', 'nvidia-701', 0);
     vf.handle.info = vf.handle.info.replace('"function": "0"', '"function": "4"');
@@ -406,6 +422,27 @@ describe('vendor-specific VFIO vGPUs at bind and unbind', () => {
     expect(await current('5')).toBe('0');
     await nvidia.releaseAttachHandle(vf('5'));
     expect(await current('5')).toBe('0');
+  });
+
+  it('clears at start the type of a VF the log shows free when it is one the driver gives, idempotently', async () => {
+    await writeFile(join(vfDir('5'), 'current_vgpu_type'), '1289');
+    await nvidia.clearReleasedAttachHandle(vf('5'));
+    expect(await current('5')).toBe('0');
+    await nvidia.clearReleasedAttachHandle(vf('5'));
+    expect(await current('5')).toBe('0');
+  });
+
+  it('leaves at start a VF the operator set to a type the driver does not give it', async () => {
+    await writeFile(join(vfDir('6'), 'current_vgpu_type'), '1292');
+    await nvidia.clearReleasedAttachHandle(vf('6'));
+    expect(await current('6')).toBe('1292');
+    // Once the log gives the GPU that type by a reshape, it is the driver's.
+    await nvidia.keepShape({ controlPathId: cp('41') }, { vgpuType: '1292' });
+    await nvidia.clearReleasedAttachHandle(vf('6'));
+    expect(await current('6')).toBe('0');
+    await writeFile(join(vfDir('7'), 'current_vgpu_type'), '1289');
+    await nvidia.clearReleasedAttachHandle(vf('7'));
+    expect(await current('7')).toBe('1289');
   });
 
   it('refuses a VF that already is another type, and keeps a VF holding its type offered', async () => {

@@ -26,6 +26,7 @@ import { pciHealth } from '../pci-health';
 import { deployableAttributes, nameSuffix } from '../placement-names';
 import {
   type DeviceReshapeSpec,
+  type DeviceShapeKept,
   numVfsAttribute,
   type ReshapableDriver,
   type ReshapeResult,
@@ -239,6 +240,38 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
   }
 
   /**
+   * Clears, at the agent's start, what a prepare of a handle the log shows free left behind:
+   * - an MDEV handle: the mdev named by the handle's uuid, when it is of the handle's type on
+   *   the handle's parent (the uuid is the conductor's, so no operator's mdev bears it);
+   * - a vendor-VFIO VF: its vGPU type, when it is one this driver enables for the VF (the
+   *   reshaped or configured type); a VF the operator set to another type is left as it is.
+   */
+  async clearReleasedAttachHandle(target: AttachHandleTarget): Promise<void> {
+    const info = parseAttachInfo(target.handle.info);
+    if (!info) return;
+    const bdf = formatPciAddress(info.address);
+    if (target.handle.type === 'MDEV') {
+      if (!info.askedType || !MDEV_NAME.test(target.uuid)) return;
+      const existing = await this.mdevOf(target.uuid);
+      if (!existing || existing.type !== info.askedType || existing.parent !== bdf) return;
+      return this.releaseAttachHandle(target);
+    }
+    if (target.handle.type !== 'PCI') return;
+    const vf = await readPciFunction(this.options.sysfsRoot, bdf);
+    if ('problem' in vf || !vf.physfn || (await vfLayout(vf)) !== 'vfio') return;
+    const current = await readCurrentType(vf);
+    if (current === '0' || !this.enablesType(vf.physfn, vf.bdf, current)) return;
+    return this.releaseAttachHandle(target);
+  }
+
+  /** Whether this driver offers the VF as that vGPU type: the one a reshape or its setting pins, else any enabled. */
+  private enablesType(gpuBdf: string, vfBdf: string, type: string): boolean {
+    const pinned =
+      this.reshapedTypes.get(gpuBdf) ?? this.vgpuTypes.byAddress.get(vfBdf) ?? this.vgpuTypes.byAddress.get(gpuBdf);
+    return pinned !== undefined ? type === pinned : this.vgpuTypes.anyGpu.includes(type);
+  }
+
+  /**
    * An admin's reshape of a GPU:
    * - `numVfs`: the GPU's SR-IOV VFs through `sriov_numvfs` (as `sriov-manage -e` does), 0 first,
    *   never above `sriov_totalvfs`.
@@ -267,7 +300,8 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
   }
 
   /** The GPU's VFs are offered and bound as the vGPU type its last reshape gave them, as before a restart. */
-  async keepShape(device: { controlPathId: ControlPathId }, shape: Pick<DeviceReshapeSpec, 'vgpuType'>): Promise<void> {
+  /** A VF count is kept by the host itself (`sriov_numvfs`), and MIG layouts are never applied here. */
+  async keepShape(device: { controlPathId: ControlPathId }, shape: DeviceShapeKept): Promise<void> {
     if (shape.vgpuType === undefined) return;
     const id = shape.vgpuType.replace(/^nvidia-/, '');
     if (!/^\d{1,6}$/.test(id)) throw new Error(`${shape.vgpuType} is not an NVIDIA vGPU type id (e.g. 558)`);
@@ -448,7 +482,7 @@ export class NvidiaGpuDriver implements AcceleratorDriver, ReshapableDriver {
     const pinned =
       this.reshapedTypes.get(gpu.bdf) ?? this.vgpuTypes.byAddress.get(vf.bdf) ?? this.vgpuTypes.byAddress.get(gpu.bdf);
     if (pinned === undefined && this.vgpuTypes.anyGpu.length === 0) return null;
-    const enabled = (t: string) => (pinned !== undefined ? t === pinned : this.vgpuTypes.anyGpu.includes(t));
+    const enabled = (t: string) => this.enablesType(gpu.bdf, vf.bdf, t);
 
     if (layout === 'mdev') {
       const offered = await readOptionalDir(join(vf.path, 'mdev_supported_types'));

@@ -270,9 +270,60 @@ describe('preparing attach handles', () => {
     expect(driver.activeMdevs()).toEqual(['u2']);
   });
 
+  it('clears at start an mdev of a handle the log shows free, idempotently', async () => {
+    await driver.prepareAttachHandle({ uuid: 'u1', ...vgpu(0) });
+    await driver.prepareAttachHandle({ uuid: 'u2', ...vgpu(1) });
+    await driver.clearReleasedAttachHandle({ uuid: 'u1', ...vgpu(0) });
+    await driver.clearReleasedAttachHandle({ uuid: 'u1', ...vgpu(0) });
+    expect(driver.activeMdevs()).toEqual(['u2']);
+  });
+
   it('refuses a handle the host no longer has', async () => {
     await writeFaults('  devices:\n    gpu1: { present: false }\n');
     await expect(driver.prepareAttachHandle({ uuid: 'u1', ...vgpu(0) })).rejects.toBeInstanceOf(AttachHandleError);
+  });
+});
+
+describe("reshapes the log kept, taken back at the agent's start", () => {
+  const pci = (bus: string) => ({ type: 'PCI' as const, info: { domain: '0000', bus, device: '00', function: '0' } });
+  const nic = { controlPathId: pci('86') };
+  const t4 = { controlPathId: pci('af') };
+  const a100 = { controlPathId: pci('3b') };
+
+  it('gives a fresh driver the VF count, vGPU type and MIG layout a reshape gave the running one', async () => {
+    expect(await driver.reshape(nic, { numVfs: 3 })).toEqual({ ok: true });
+    expect(await driver.reshape(t4, { vgpuType: '231' })).toEqual({ ok: true });
+    expect(await driver.reshape(a100, { migProfiles: ['3g.40gb', '4g.40gb'] })).toEqual({ ok: true });
+    const reshaped = await driver.discover();
+
+    // A restarted agent: a new driver over the same file, told what the log keeps.
+    const restarted = new SimulatedDriver({ hostname: 'compute-1', file });
+    expect(await restarted.discover()).not.toEqual(reshaped);
+    await restarted.keepShape(nic, { numVfs: 3 });
+    await restarted.keepShape(t4, { vgpuType: '231' });
+    await restarted.keepShape(a100, { migProfiles: ['3g.40gb', '4g.40gb'] });
+    expect(await restarted.discover()).toEqual(reshaped);
+    expect(names(byModel(reshaped.devices, 'XXV710'))).toHaveLength(4);
+    expect(names(byModel(reshaped.devices, 'A100'))).toEqual([
+      'compute-1_0000:3b:00.0_mig0',
+      'compute-1_0000:3b:00.0_mig1',
+    ]);
+  });
+
+  it('replaces what it held: the log, not memory, says what the device is', async () => {
+    expect(await driver.reshape(nic, { numVfs: 2 })).toEqual({ ok: true });
+    await driver.keepShape(nic, { numVfs: 5 });
+    expect(names(byModel((await driver.discover()).devices, 'XXV710'))).toHaveLength(6);
+  });
+
+  it("refuses, naming why, a shape the file's device cannot take, and one for a device not in the file", async () => {
+    await expect(driver.keepShape(t4, { numVfs: 2 })).rejects.toThrow(
+      'device gpu1 has no SR-IOV VFs to set (no VF entry)',
+    );
+    await expect(driver.keepShape({ controlPathId: pci('99') }, { numVfs: 2 })).rejects.toThrow(
+      /no device at .*0000:99:00\.0/,
+    );
+    expect(names(byModel((await driver.discover()).devices, 'T4'))).toEqual(['compute-1_0000:af:00.0']);
   });
 });
 

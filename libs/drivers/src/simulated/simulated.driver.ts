@@ -12,9 +12,15 @@ import {
   type ProgramResult,
 } from '../driver';
 import { controlPathKey, type ControlPathId, type DiscoveredDeployable } from '../inventory';
-import type { DeviceReshapeSpec, ReshapableDriver, ReshapeResult } from '../reshape';
+import type { DeviceReshapeSpec, DeviceShapeKept, ReshapableDriver, ReshapeResult } from '../reshape';
 import { reshapeSimulatedDevice } from './simulated-reshape';
-import { checkFaults, parseSimulatedHost, type SimulatedFaults } from './simulated-host.schema';
+import {
+  checkFaults,
+  parseSimulatedHost,
+  type SimulatedFaults,
+  type SimulatedHostSpec,
+  type SkippedDeviceEntry,
+} from './simulated-host.schema';
 import { discoverSimulatedHost, mergeFaults, SIMULATED_DRIVER, type SimulatedDiscovery } from './simulated-host';
 
 export interface SimulatedDriverOptions {
@@ -32,7 +38,7 @@ export interface SimulatedDriverOptions {
 export class SimulatedDriver implements AcceleratorDriver, ReshapableDriver {
   readonly name = SIMULATED_DRIVER;
   private runtimeFaults: SimulatedFaults = {};
-  /** Reshapes applied, by device id, in order: what the host became since the file was written. */
+  /** Reshapes applied, by device id, in order: what the host became since the file was written (the log keeps them across restarts). */
   private readonly reshapes = new Map<string, DeviceReshapeSpec[]>();
   /** Prepared mdevs: attach handle uuid → the handle it realises. */
   private readonly mdevs = new Map<string, string>();
@@ -150,13 +156,42 @@ export class SimulatedDriver implements AcceleratorDriver, ReshapableDriver {
     return { ok: true };
   }
 
+  /**
+   * Takes back what the log says applied reshapes made of the device (this driver keeps them
+   * only in memory): the VF count, then the MIG layout, then the vGPU type, on top of the file,
+   * replacing what it held. Rejects, naming why, when the file's device cannot take them.
+   */
+  async keepShape(device: { controlPathId: ControlPathId }, shape: DeviceShapeKept): Promise<void> {
+    const { spec } = await this.loadFile();
+    const key = controlPathKey(device.controlPathId);
+    const owner = spec.devices.find((d) => controlPathKey({ type: 'PCI', info: d.pci }) === key);
+    if (!owner) throw new Error(`no device at ${key} in ${this.options.file}`);
+    const steps: DeviceReshapeSpec[] = [
+      ...(shape.numVfs !== undefined ? [{ numVfs: shape.numVfs }] : []),
+      ...(shape.migProfiles !== undefined ? [{ migProfiles: [...shape.migProfiles] }] : []),
+      ...(shape.vgpuType !== undefined ? [{ vgpuType: shape.vgpuType }] : []),
+    ];
+    let shaped = owner;
+    for (const step of steps) {
+      const next = reshapeSimulatedDevice(shaped, step);
+      if (typeof next === 'string') throw new Error(next);
+      shaped = next;
+    }
+    this.reshapes.set(owner.id, steps);
+  }
+
+  /** An mdev of a handle the log shows free: this driver's mdevs live in memory, so only one made since start. */
+  async clearReleasedAttachHandle(target: AttachHandleTarget): Promise<void> {
+    this.mdevs.delete(target.uuid);
+  }
+
   /** Uuids of the mdevs that exist now. */
   activeMdevs(): string[] {
     return [...this.mdevs.keys()].sort();
   }
 
-  private async load(): Promise<{ found: SimulatedDiscovery; delayMs: number }> {
-    const { file, hostname } = this.options;
+  private async loadFile(): Promise<{ spec: SimulatedHostSpec; skipped: SkippedDeviceEntry[] }> {
+    const { file } = this.options;
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -165,6 +200,12 @@ export class SimulatedDriver implements AcceleratorDriver, ReshapableDriver {
     }
     const parsed = parseSimulatedHost(text, file);
     if (!parsed.ok) throw new DiscoveryFailedError(this.name, parsed.errors);
+    return { spec: parsed.spec, skipped: parsed.skipped };
+  }
+
+  private async load(): Promise<{ found: SimulatedDiscovery; delayMs: number }> {
+    const { hostname } = this.options;
+    const parsed = await this.loadFile();
     const faults = mergeFaults(parsed.spec.faults, this.runtimeFaults);
     const devices = parsed.spec.devices.map((device) =>
       (this.reshapes.get(device.id) ?? []).reduce((shaped, spec) => {

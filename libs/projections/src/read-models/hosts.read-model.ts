@@ -69,10 +69,79 @@ interface HandleRow {
   draining: boolean;
 }
 
+/** A host's row from its registration (`r`), liveness (`l`) and heartbeat (`hb`), and counts. */
+const HOST_COLUMNS = `n.hostname, hb.last_seen_at, l.type AS liveness, l.occurred_at AS liveness_at,
+  r.data->>'agentVersion' AS agent_version,
+  ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.data->'drivers', '[]'::jsonb))) AS drivers,
+  r.occurred_at AS registered_at`;
+
+/**
+ * Every host, set-based: each table read once and joined by hostname (a
+ * count subquery per host was a scan of `attach_handles` per host), the
+ * registrations and liveness changes through their partial indexes.
+ */
+const ALL_HOSTS = `
+  WITH named AS (
+    SELECT substr(stream_id, 6) AS hostname FROM streams WHERE category = 'host'
+    UNION SELECT hostname FROM host_heartbeats
+  ),
+  registered AS (
+    SELECT DISTINCT ON (stream_id) substr(stream_id, 6) AS hostname, data, occurred_at
+    FROM events WHERE category = 'host' AND type = 'HostRegistered'
+    ORDER BY stream_id, version DESC
+  ),
+  liveness AS (
+    SELECT DISTINCT ON (stream_id) substr(stream_id, 6) AS hostname, type, occurred_at
+    FROM events WHERE category = 'host' AND type IN ('HostDown', 'HostUp')
+    ORDER BY stream_id, version DESC
+  ),
+  devices_of AS (SELECT hostname, count(*) AS n FROM devices GROUP BY hostname),
+  deployables_of AS (SELECT hostname, count(*) AS n FROM deployables GROUP BY hostname),
+  handles_of AS (
+    SELECT hostname, count(*) AS n, count(*) FILTER (WHERE in_use) AS in_use FROM attach_handles GROUP BY hostname
+  )
+  SELECT ${HOST_COLUMNS},
+         COALESCE(dv.n, 0) AS devices, COALESCE(dp.n, 0) AS deployables,
+         COALESCE(ah.n, 0) AS handles, COALESCE(ah.in_use, 0) AS handles_in_use
+  FROM named n
+  LEFT JOIN host_heartbeats hb ON hb.hostname = n.hostname
+  LEFT JOIN registered r ON r.hostname = n.hostname
+  LEFT JOIN liveness l ON l.hostname = n.hostname
+  LEFT JOIN devices_of dv ON dv.hostname = n.hostname
+  LEFT JOIN deployables_of dp ON dp.hostname = n.hostname
+  LEFT JOIN handles_of ah ON ah.hostname = n.hostname
+  ORDER BY n.hostname`;
+
+/** One host: each part looked up through its index (the host stream's last events through the partial ones). */
+const ONE_HOST = `
+  WITH named AS (
+    SELECT substr(stream_id, 6) AS hostname FROM streams WHERE stream_id = 'host-' || $1 AND category = 'host'
+    UNION SELECT hostname FROM host_heartbeats WHERE hostname = $1
+  )
+  SELECT ${HOST_COLUMNS},
+         (SELECT count(*) FROM devices d WHERE d.hostname = n.hostname) AS devices,
+         (SELECT count(*) FROM deployables d WHERE d.hostname = n.hostname) AS deployables,
+         (SELECT count(*) FROM attach_handles h WHERE h.hostname = n.hostname) AS handles,
+         (SELECT count(*) FROM attach_handles h WHERE h.hostname = n.hostname AND h.in_use) AS handles_in_use
+  FROM named n
+  LEFT JOIN host_heartbeats hb ON hb.hostname = n.hostname
+  LEFT JOIN LATERAL (
+    SELECT data, occurred_at FROM events
+    WHERE stream_id = 'host-' || n.hostname AND type = 'HostRegistered'
+    ORDER BY version DESC LIMIT 1
+  ) r ON true
+  LEFT JOIN LATERAL (
+    SELECT type, occurred_at FROM events
+    WHERE stream_id = 'host-' || n.hostname AND type IN ('HostDown', 'HostUp')
+    ORDER BY version DESC LIMIT 1
+  ) l ON true`;
+
 /**
  * Hosts for operators: the agent's registration and liveness from the host
  * stream's last `HostRegistered` and `HostDown`/`HostUp` events, the last
  * heartbeat from `host_heartbeats`, and counts from the inventory read model.
+ * The log is read only where its partial indexes point (`HostListIndexes`
+ * migration): registrations and liveness changes, never the hosts' other events.
  */
 @Injectable()
 export class HostsReadModel {
@@ -84,37 +153,9 @@ export class HostsReadModel {
 
   /** Every host the log or a heartbeat knows, by name; `hostname` narrows to one. */
   async list(hostname?: string): Promise<HostView[]> {
-    const rows: HostRow[] = await this.dataSource.query(
-      `WITH named AS (
-         SELECT substr(stream_id, 6) AS hostname FROM streams WHERE category = 'host'
-         UNION SELECT hostname FROM host_heartbeats
-       ),
-       registered AS (
-         SELECT DISTINCT ON (stream_id) substr(stream_id, 6) AS hostname, data, occurred_at
-         FROM events WHERE category = 'host' AND type = 'HostRegistered'
-         ORDER BY stream_id, version DESC
-       ),
-       liveness AS (
-         SELECT DISTINCT ON (stream_id) substr(stream_id, 6) AS hostname, type, occurred_at
-         FROM events WHERE category = 'host' AND type IN ('HostDown', 'HostUp')
-         ORDER BY stream_id, version DESC
-       )
-       SELECT n.hostname, hb.last_seen_at, l.type AS liveness, l.occurred_at AS liveness_at,
-              r.data->>'agentVersion' AS agent_version,
-              ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.data->'drivers', '[]'::jsonb))) AS drivers,
-              r.occurred_at AS registered_at,
-              (SELECT count(*) FROM devices d WHERE d.hostname = n.hostname) AS devices,
-              (SELECT count(*) FROM deployables d WHERE d.hostname = n.hostname) AS deployables,
-              (SELECT count(*) FROM attach_handles h WHERE h.hostname = n.hostname) AS handles,
-              (SELECT count(*) FROM attach_handles h WHERE h.hostname = n.hostname AND h.in_use) AS handles_in_use
-       FROM named n
-       LEFT JOIN host_heartbeats hb ON hb.hostname = n.hostname
-       LEFT JOIN registered r ON r.hostname = n.hostname
-       LEFT JOIN liveness l ON l.hostname = n.hostname
-       WHERE $1::text IS NULL OR n.hostname = $1
-       ORDER BY n.hostname`,
-      [hostname ?? null],
-    );
+    const rows: HostRow[] = await this.dataSource.query(hostname === undefined ? ALL_HOSTS : ONE_HOST, [
+      ...(hostname === undefined ? [] : [hostname]),
+    ]);
     return rows.map((r) => ({
       hostname: r.hostname,
       up: r.liveness !== 'HostDown',

@@ -12,9 +12,14 @@ export type AttachHandleAllocatedV1 = {
   uuid: string;
   deployableUuid: string;
   arqUuid: string;
+  /**
+   * The ARQ's bind attempt that took the handle. Only added and optional (no new schema
+   * version): events written before it name none, and a reader then matches on the ARQ alone.
+   */
+  attempt?: number;
 };
 
-export type AttachHandleReleasedV1 = AttachHandleAllocatedV1;
+export type AttachHandleReleasedV1 = Omit<AttachHandleAllocatedV1, 'attempt'>;
 
 export type AttachHandleAllocated = Event<typeof AttachHandleAllocated.type, AttachHandleAllocatedV1>;
 export type AttachHandleReleased = Event<typeof AttachHandleReleased.type, AttachHandleReleasedV1>;
