@@ -4,9 +4,9 @@ import { agentSubject, AgentWork } from '@cyborg/contracts';
 import { connectNats } from '@cyborg/messaging';
 import { bindRates } from '../../apps/console/src/bind-metrics';
 import type { BindMetricsSample } from '../../apps/console/src/types';
-import { ArqLoad } from './support/arq-load';
+import { ArqLoad, fakeFpgaLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, DATABASE, FaultSystem, HOSTS } from './support/fault-system';
-import { checkInvariants, eventually, type InvariantReport } from './support/invariants';
+import { checkInvariants, eventually, type InvariantReport, placementOfHost, secretLeaks } from './support/invariants';
 
 /**
  * Faults on purpose, against the services as separate processes under a
@@ -112,32 +112,7 @@ function boundBetween(from: BindCheckpoint, to: BindCheckpoint): number {
 
 beforeAll(async () => {
   system = await FaultSystem.start({ spareConductors: 1 });
-  const profile = 'faults-fpga';
-  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([
-      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
-    ]),
-  });
-  expect(created.status).toBe(201);
-  // Each host's fake FPGA (16 handles): the resource provider Nova would pick from Placement.
-  const targets = await Promise.all(
-    HOSTS.map((host) =>
-      eventually(
-        `deployables of ${host}`,
-        async () => {
-          const answer = await fetch(
-            `${system.apiUrl}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
-          );
-          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
-          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
-        },
-        30_000,
-      ),
-    ),
-  );
-  load = new ArqLoad(system.apiUrl, profile, targets, 4);
+  ({ load } = await fakeFpgaLoad(system, 'faults-fpga', HOSTS));
 }, 300_000);
 
 afterAll(async () => {
@@ -211,34 +186,7 @@ it('survives kill -9 of placement-sync in the middle of a sync, and Placement en
     await eventually(
       `Placement holds the providers of ${host}`,
       async () => {
-        const wanted: { name: string; num_accelerators: number }[] = await system.db.query(
-          `SELECT name, num_accelerators FROM deployables WHERE hostname = $1 AND num_accelerators > 0 ORDER BY name`,
-          [host],
-        );
-        const nodes = await system.placement.call<{ resource_providers: { uuid: string }[] }>(
-          'GET',
-          `/resource_providers?name=${host}`,
-        );
-        const node = nodes.body.resource_providers[0].uuid;
-        const tree = await system.placement.call<{
-          resource_providers: { uuid: string; name: string; parent_provider_uuid: string | null }[];
-        }>('GET', `/resource_providers?in_tree=${node}`);
-        const children = tree.body.resource_providers.filter((p) => p.parent_provider_uuid === node);
-        const held: { name: string; num_accelerators: number }[] = [];
-        for (const child of children) {
-          const inventories = await system.placement.call<{ inventories: Record<string, { total: number }> }>(
-            'GET',
-            `/resource_providers/${child.uuid}/inventories`,
-          );
-          const [inventory] = Object.values(inventories.body.inventories);
-          held.push({ name: child.name, num_accelerators: inventory?.total ?? 0 });
-        }
-        held.sort((a, b) => (a.name < b.name ? -1 : 1));
-        const status: { state: string; synced_version: number; stream_version: number }[] = await system.db.query(
-          `SELECT state, synced_version, stream_version FROM placement_sync_status WHERE hostname = $1`,
-          [host],
-        );
-        const synced = status[0]?.state === 'synced' && status[0].synced_version === status[0].stream_version;
+        const { synced, wanted, held } = await placementOfHost(system, host);
         return synced && JSON.stringify(held) === JSON.stringify(wanted) ? true : undefined;
       },
       60_000,
@@ -434,12 +382,5 @@ it('never writes a secret to any log: database password, NATS passwords, Nova to
   // The faults above made the services log connection failures, retries and their settings' URLs.
   expect(lines.length).toBeGreaterThan(100);
   expect(lines.some((l) => /"level":"(warn|error)"/.test(l.line))).toBe(true);
-  const leaks: string[] = [];
-  for (const secret of system.secrets) {
-    const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
-    for (const line of lines) {
-      if (forms.some((form) => line.line.includes(form))) leaks.push(`${line.service}: ${line.line.slice(0, 300)}`);
-    }
-  }
-  expect(leaks).toEqual([]);
+  expect(secretLeaks(system)).toEqual([]);
 });

@@ -15,9 +15,9 @@ import {
 } from '@cyborg/event-store';
 import { connectNats } from '@cyborg/messaging';
 import { databaseMigrations } from '@cyborg/projections';
-import { ArqLoad } from './support/arq-load';
+import { ArqLoad, fakeFpgaLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, FaultSystem, HOSTS } from './support/fault-system';
-import { checkInvariants, eventsInJetStream, eventually } from './support/invariants';
+import { checkInvariants, eventsInJetStream, eventually, placementOfHost } from './support/invariants';
 
 /**
  * The system on a three-server NATS cluster (deploy/nats/nats-cluster.conf),
@@ -57,31 +57,7 @@ beforeAll(async () => {
     },
   });
   nc = await connectNats(system.nats.url('conductor'), 'faults-cluster-check');
-  const profile = 'faults-cluster-fpga';
-  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([
-      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
-    ]),
-  });
-  expect(created.status).toBe(201);
-  const targets = await Promise.all(
-    HOSTS.map((host) =>
-      eventually(
-        `deployables of ${host}`,
-        async () => {
-          const answer = await fetch(
-            `${system.apiUrl}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
-          );
-          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
-          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
-        },
-        30_000,
-      ),
-    ),
-  );
-  load = new ArqLoad(system.apiUrl, profile, targets, 4);
+  ({ load } = await fakeFpgaLoad(system, 'faults-cluster-fpga', HOSTS));
 }, 300_000);
 
 afterAll(async () => {
@@ -240,33 +216,7 @@ it('survives kill -9 of the JetStream meta leader, then of the events stream lea
     await eventually(
       `Placement equal to the reports of ${host}`,
       async () => {
-        const wanted: { name: string; num_accelerators: number }[] = await system.db.query(
-          `SELECT name, num_accelerators FROM deployables WHERE hostname = $1 AND num_accelerators > 0 ORDER BY name`,
-          [host],
-        );
-        const nodes = await system.placement.call<{ resource_providers: { uuid: string }[] }>(
-          'GET',
-          `/resource_providers?name=${host}`,
-        );
-        const node = nodes.body.resource_providers[0].uuid;
-        const tree = await system.placement.call<{
-          resource_providers: { uuid: string; name: string; parent_provider_uuid: string | null }[];
-        }>('GET', `/resource_providers?in_tree=${node}`);
-        const held: { name: string; num_accelerators: number }[] = [];
-        for (const child of tree.body.resource_providers.filter((p) => p.parent_provider_uuid === node)) {
-          const inventories = await system.placement.call<{ inventories: Record<string, { total: number }> }>(
-            'GET',
-            `/resource_providers/${child.uuid}/inventories`,
-          );
-          const [inventory] = Object.values(inventories.body.inventories);
-          held.push({ name: child.name, num_accelerators: inventory?.total ?? 0 });
-        }
-        held.sort((a, b) => (a.name < b.name ? -1 : 1));
-        const status: { state: string; synced_version: number; stream_version: number }[] = await system.db.query(
-          `SELECT state, synced_version, stream_version FROM placement_sync_status WHERE hostname = $1`,
-          [host],
-        );
-        const synced = status[0]?.state === 'synced' && status[0].synced_version === status[0].stream_version;
+        const { synced, wanted, held } = await placementOfHost(system, host);
         return synced && wanted.length > 0 && JSON.stringify(held) === JSON.stringify(wanted) ? true : undefined;
       },
       60_000,

@@ -1,8 +1,8 @@
 import { ArqBindStarted, ArqCreated, ArqDeleted } from '@cyborg/contracts';
 import { createDataSource, primaryClient } from '@cyborg/event-store';
-import { type Acknowledgement, ArqLoad } from './support/arq-load';
+import { type Acknowledgement, ArqLoad, fakeFpgaLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, DATABASE, FaultSystem, HOSTS } from './support/fault-system';
-import { checkInvariants, eventually } from './support/invariants';
+import { checkInvariants, eventually, secretLeaks } from './support/invariants';
 
 /**
  * PostgreSQL failover under a steady load of ARQ lifecycles: the services
@@ -41,31 +41,7 @@ async function lostAcknowledgements(acknowledged: Acknowledgement[]): Promise<st
 
 beforeAll(async () => {
   system = await FaultSystem.start({ standby: true });
-  const profile = 'failover-fpga';
-  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([
-      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
-    ]),
-  });
-  expect(created.status).toBe(201);
-  const targets = await Promise.all(
-    HOSTS.map((host) =>
-      eventually(
-        `deployables of ${host}`,
-        async () => {
-          const answer = await fetch(
-            `${system.apiUrl}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
-          );
-          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
-          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
-        },
-        30_000,
-      ),
-    ),
-  );
-  load = new ArqLoad(system.apiUrl, profile, targets, 4);
+  ({ load } = await fakeFpgaLoad(system, 'failover-fpga', HOSTS));
 }, 300_000);
 
 afterAll(async () => {
@@ -178,12 +154,5 @@ it('survives losing the primary: the synchronous standby is promoted, the servic
 it('never writes a secret to any log, the multi-host DATABASE_URL included', () => {
   const lines = system.logs.lines;
   expect(lines.some((l) => /"level":"(warn|error)"/.test(l.line))).toBe(true);
-  const leaks: string[] = [];
-  for (const secret of system.secrets) {
-    const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
-    for (const line of lines) {
-      if (forms.some((form) => line.line.includes(form))) leaks.push(`${line.service}: ${line.line.slice(0, 300)}`);
-    }
-  }
-  expect(leaks).toEqual([]);
+  expect(secretLeaks(system)).toEqual([]);
 });

@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { agentSubject, AgentWork } from '@cyborg/contracts';
 import { connectNats } from '@cyborg/messaging';
 import { checkpointName, readModelProjections } from '@cyborg/projections';
-import { ArqLoad, type BindTarget } from './support/arq-load';
+import { ArqLoad, type BindTarget, fakeFpgaLoad } from './support/arq-load';
 import { BIND_TIMEOUT_MS, FaultSystem, HOSTS, replicaName } from './support/fault-system';
 import { checkInvariants, eventually } from './support/invariants';
 import type { LogLine } from './support/service-process';
@@ -157,31 +157,7 @@ beforeAll(async () => {
     // What the README advises, so that a holder whose machine vanishes loses its locks in about 25 s.
     databaseOptions: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
   });
-  const profile = PROFILE;
-  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify([
-      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
-    ]),
-  });
-  expect(created.status).toBe(201);
-  targets = await Promise.all(
-    HOSTS.map((host) =>
-      eventually(
-        `deployables of ${host}`,
-        async () => {
-          const answer = await fetch(
-            `${system.apiUrls[1]}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`,
-          );
-          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
-          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
-        },
-        30_000,
-      ),
-    ),
-  );
-  load = new ArqLoad(system.apiUrls, profile, targets, 4);
+  ({ load, targets } = await fakeFpgaLoad(system, PROFILE, HOSTS));
 }, 300_000);
 
 afterAll(async () => {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { FaultSystem } from './fault-system';
+import { eventually } from './invariants';
 
 export interface BindTarget {
   host: string;
@@ -243,3 +245,39 @@ function unexpected(what: string, answer: Answer): Error {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A device profile `profile` asking for one fake FPGA, and each host's fake
+ * FPGA (16 handles) as the resource provider Nova would pick from Placement,
+ * read from the last API (so every API's read models hold them): what the
+ * scenarios' loads bind to, over every API of the system.
+ */
+export async function fakeFpgaLoad(
+  system: FaultSystem,
+  profile: string,
+  hosts: readonly string[],
+): Promise<{ load: ArqLoad; targets: BindTarget[] }> {
+  const created = await fetch(`${system.apiUrl}/v2/device_profiles`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify([
+      { name: profile, groups: [{ 'resources:FPGA': '1', 'trait:CUSTOM_FAKE_DEVICE': 'required' }] },
+    ]),
+  });
+  expect(created.status).toBe(201);
+  const api = system.apiUrls[system.apiUrls.length - 1];
+  const targets = await Promise.all(
+    hosts.map((host) =>
+      eventually(
+        `deployables of ${host}`,
+        async () => {
+          const answer = await fetch(`${api}/v2/deployables?filters.field=name&filters.value=${host}_FakeDevice`);
+          const { deployables } = (await answer.json()) as { deployables: { rp_uuid: string }[] };
+          return deployables[0] ? { host, rp: deployables[0].rp_uuid } : undefined;
+        },
+        30_000,
+      ),
+    ),
+  );
+  return { load: new ArqLoad(system.apiUrls, profile, targets, 4), targets };
+}

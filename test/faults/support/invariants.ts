@@ -545,3 +545,61 @@ export async function checkInvariants(
   }
   return report;
 }
+
+/** A provider of a host: a deployable, with the accelerators it offers. */
+interface ProviderRow {
+  name: string;
+  num_accelerators: number;
+}
+
+/**
+ * What Placement holds under a host's compute node (its child providers and
+ * their inventories' totals) beside what the reports say it should
+ * (deployables with accelerators, by name), and whether placement-sync
+ * has synced the host to the head of its stream.
+ */
+export async function placementOfHost(
+  system: FaultSystem,
+  host: string,
+): Promise<{ synced: boolean; wanted: ProviderRow[]; held: ProviderRow[] }> {
+  const wanted: ProviderRow[] = await system.db.query(
+    `SELECT name, num_accelerators FROM deployables WHERE hostname = $1 AND num_accelerators > 0 ORDER BY name`,
+    [host],
+  );
+  const nodes = await system.placement.call<{ resource_providers: { uuid: string }[] }>(
+    'GET',
+    `/resource_providers?name=${host}`,
+  );
+  const node = nodes.body.resource_providers[0].uuid;
+  const tree = await system.placement.call<{
+    resource_providers: { uuid: string; name: string; parent_provider_uuid: string | null }[];
+  }>('GET', `/resource_providers?in_tree=${node}`);
+  const held: ProviderRow[] = [];
+  for (const child of tree.body.resource_providers.filter((p) => p.parent_provider_uuid === node)) {
+    const inventories = await system.placement.call<{ inventories: Record<string, { total: number }> }>(
+      'GET',
+      `/resource_providers/${child.uuid}/inventories`,
+    );
+    const [inventory] = Object.values(inventories.body.inventories);
+    held.push({ name: child.name, num_accelerators: inventory?.total ?? 0 });
+  }
+  held.sort((a, b) => (a.name < b.name ? -1 : 1));
+  const status: { state: string; synced_version: number; stream_version: number }[] = await system.db.query(
+    `SELECT state, synced_version, stream_version FROM placement_sync_status WHERE hostname = $1`,
+    [host],
+  );
+  const synced = status[0]?.state === 'synced' && status[0].synced_version === status[0].stream_version;
+  return { synced, wanted, held };
+}
+
+/** Lines of any service's log holding one of the system's secrets, as is, URL-encoded or in base64. */
+export function secretLeaks(system: FaultSystem): string[] {
+  const leaks: string[] = [];
+  for (const secret of system.secrets) {
+    const forms = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')];
+    for (const line of system.logs.lines) {
+      if (forms.some((form) => line.line.includes(form))) leaks.push(`${line.service}: ${line.line.slice(0, 300)}`);
+    }
+  }
+  return leaks;
+}
